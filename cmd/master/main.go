@@ -1,0 +1,352 @@
+// Command stampede-master coordinates Stampede workers: it validates a k6 script, splits the load over
+// the workers, aggregates their stats and reports.
+//
+//	stampede-master -f script.js --local-workers 2 --headless -u 50 -r 10 -t 30s   # swarm mode
+//	stampede-master -f script.js --local-workers 2 --headless                       # script mode
+//	stampede-master -f script.js --headless -u 10 -r 5 -t 20s --expect-workers 2     # remote workers
+//
+// `stampede-master k6 ...` runs the embedded k6 (the master inspects scripts this way).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/cli"
+	"github.com/stampede-load/stampede/internal/k6run"
+	"github.com/stampede-load/stampede/internal/master"
+	"github.com/stampede-load/stampede/internal/report"
+	"github.com/stampede-load/stampede/internal/rpc"
+	"github.com/stampede-load/stampede/internal/worker"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes, documented in README.md.
+const (
+	exitOK             = 0
+	exitInternal       = 1
+	exitUsage          = 2
+	exitScriptNotFound = 3
+	exitScriptError    = 4
+	exitModuleNotFound = 5
+	exitInvalidOptions = 6
+	exitWorkersTimeout = 7
+	exitWorkersLost    = 8
+	exitSetupFailed    = 9
+	exitScriptAborted  = 10
+	exitInterrupted    = 130
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == k6run.Subcommand {
+		k6run.Exec(os.Args[2:])
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type config struct {
+	script        string
+	headless      bool
+	users         int64
+	spawnRate     float64
+	runTime       time.Duration
+	localWorkers  int
+	expectWorkers int
+	expectTimeout time.Duration
+	masterBind    string
+	webListen     string
+	env           cli.KeyValues
+	summaryJSON   string
+	workDir       string
+	logLevel      string
+	version       bool
+}
+
+func parse(args []string, stderr io.Writer) (*config, error) {
+	c := &config{env: cli.KeyValues{}}
+	fs := flag.NewFlagSet("stampede-master", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.script, "f", "", "the k6 script to run (shorthand)")
+	fs.StringVar(&c.script, "script", "", "the k6 script to run")
+	fs.BoolVar(&c.headless, "headless", false, "run without the web UI, print a summary and exit")
+	fs.Int64Var(&c.users, "u", 0, "users (shorthand)")
+	fs.Int64Var(&c.users, "users", 0, "swarm mode: run the script's default function with this many users; 0 runs the script's own scenarios")
+	fs.Float64Var(&c.spawnRate, "r", 0, "spawn rate (shorthand)")
+	fs.Float64Var(&c.spawnRate, "spawn-rate", 0, "users started per second across all workers (0: all at once)")
+	fs.DurationVar(&c.runTime, "t", 0, "run time (shorthand)")
+	fs.DurationVar(&c.runTime, "run-time", 0, "stop after this long (e.g. 30s, 5m); swarm mode runs until interrupted without it")
+	fs.IntVar(&c.localWorkers, "local-workers", 0, "start this many workers inside the master process")
+	fs.IntVar(&c.expectWorkers, "expect-workers", 0, "wait for this many workers before starting (default: --local-workers, at least 1)")
+	fs.DurationVar(&c.expectTimeout, "expect-workers-timeout", time.Minute, "give up when the workers have not connected after this long")
+	fs.StringVar(&c.masterBind, "master-bind", "0.0.0.0:5557", "address the master listens on for workers")
+	fs.StringVar(&c.webListen, "web-listen", "127.0.0.1:8089", "address of the web UI and API")
+	fs.Var(c.env, "env", "KEY=VALUE for the script's __ENV (repeatable)")
+	fs.Var(c.env, "e", "KEY=VALUE for the script's __ENV (shorthand)")
+	fs.StringVar(&c.summaryJSON, "summary-json", "", "write the JSON summary to this file")
+	fs.StringVar(&c.workDir, "work-dir", "", "directory for temporary files (default: a new temporary directory)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&c.version, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := cli.ApplyEnv(fs, os.LookupEnv); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (the script goes after -f)", fs.Arg(0))
+	}
+	return c, c.validate()
+}
+
+func (c *config) validate() error {
+	switch {
+	case c.version:
+		return nil
+	case c.script == "":
+		return errors.New("no script: pass -f script.js")
+	case c.users < 0:
+		return fmt.Errorf("--users %d: must be 0 (script mode) or more", c.users)
+	case c.spawnRate < 0:
+		return fmt.Errorf("--spawn-rate %g: must not be negative", c.spawnRate)
+	case c.runTime < 0:
+		return fmt.Errorf("--run-time %s: must not be negative", c.runTime)
+	case c.localWorkers < 0 || c.expectWorkers < 0:
+		return errors.New("--local-workers and --expect-workers must not be negative")
+	case !c.headless:
+		return errors.New("the web UI is not available in this version yet; pass --headless")
+	}
+	return nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg, err := parse(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "stampede-master:", err)
+		return exitUsage
+	}
+	if cfg.version {
+		fmt.Fprintln(stdout, "stampede-master", version)
+		return exitOK
+	}
+	log, err := cli.NewLogger(stderr, cfg.logLevel)
+	if err != nil {
+		fmt.Fprintln(stderr, "stampede-master:", err)
+		return exitUsage
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		log.Error("cannot find my own binary", "err", err)
+		return exitInternal
+	}
+	if cfg.workDir == "" {
+		if cfg.workDir, err = os.MkdirTemp("", "stampede-master-"); err != nil {
+			log.Error("cannot create a work directory", "err", err)
+			return exitInternal
+		}
+		defer os.RemoveAll(cfg.workDir)
+	}
+
+	// First signal: stop the run gracefully (teardown, summary). Second: exit at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		<-sigs
+		log.Warn("interrupted: stopping the run (press Ctrl+C again to quit at once)")
+		cancel()
+		<-sigs
+		os.Exit(exitInterrupted)
+	}()
+
+	core, err := master.New(master.Options{Inspector: inspector{exe: exe}, WorkDir: cfg.workDir, Version: version,
+		Logger: log, ScriptLog: scriptLogger(log)})
+	if err != nil {
+		log.Error("invalid options", "err", err)
+		return exitInternal
+	}
+	lis, err := net.Listen("tcp", cfg.masterBind)
+	if err != nil {
+		fmt.Fprintf(stderr, "stampede-master: cannot listen for workers on %s: %v (choose another with --master-bind)\n", cfg.masterBind, err)
+		return exitUsage
+	}
+	srv := rpc.NewServer(core, log)
+	go func() { _ = srv.Serve(lis) }()
+	defer srv.Stop()
+	log.Info("listening for workers", "addr", lis.Addr().String())
+
+	sweepStop := make(chan struct{})
+	defer close(sweepStop)
+	go core.Sweep(sweepStop)
+
+	workersCtx, stopWorkers := context.WithCancel(context.Background())
+	var workersWG sync.WaitGroup
+	defer func() {
+		stopWorkers()
+		workersWG.Wait() // no k6 child outlives the master
+	}()
+	if err := startLocalWorkers(workersCtx, &workersWG, cfg, exe, dialAddr(lis.Addr()), log); err != nil {
+		log.Error("cannot start local workers", "err", err)
+		return exitInternal
+	}
+
+	expect := cfg.expectWorkers
+	if expect == 0 {
+		expect = max(cfg.localWorkers, 1)
+	}
+	progressDone := make(chan struct{})
+	go printProgress(ctx, stderr, core, progressDone)
+	res, runErr := core.Run(ctx, master.RunConfig{Script: cfg.script, Users: cfg.users, SpawnRate: cfg.spawnRate,
+		RunTime: cfg.runTime, Env: cfg.env, ExpectWorkers: expect, ExpectTimeout: cfg.expectTimeout})
+	close(progressDone)
+
+	if res != nil && !res.Started.IsZero() {
+		if err := report.WriteText(stdout, res); err != nil {
+			log.Error("writing the summary", "err", err)
+		}
+	}
+	if res != nil && cfg.summaryJSON != "" {
+		if err := writeFile(cfg.summaryJSON, func(w io.Writer) error { return report.WriteJSON(w, res) }); err != nil {
+			log.Error("writing the JSON summary", "file", cfg.summaryJSON, "err", err)
+			if runErr == nil {
+				return exitInternal
+			}
+		}
+	}
+	if runErr != nil {
+		fmt.Fprintln(stderr, "stampede-master:", runErr)
+	}
+	return exitCode(runErr)
+}
+
+func exitCode(err error) int {
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, master.ErrScriptNotFound):
+		return exitScriptNotFound
+	case errors.Is(err, master.ErrModuleNotFound):
+		return exitModuleNotFound
+	case errors.Is(err, master.ErrInvalidOptions):
+		return exitInvalidOptions
+	case errors.Is(err, master.ErrScriptError):
+		return exitScriptError
+	case errors.Is(err, master.ErrWorkersTimeout):
+		return exitWorkersTimeout
+	case errors.Is(err, master.ErrWorkersLost):
+		return exitWorkersLost
+	case errors.Is(err, master.ErrSetupFailed):
+		return exitSetupFailed
+	case errors.Is(err, master.ErrScriptAborted):
+		return exitScriptAborted
+	case errors.Is(err, master.ErrInterrupted):
+		return exitInterrupted
+	default:
+		return exitInternal
+	}
+}
+
+// dialAddr turns the listener's address into one local workers can dial.
+func dialAddr(a net.Addr) string {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok || ta.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(ta.Port))
+	}
+	return ta.String()
+}
+
+func startLocalWorkers(ctx context.Context, wg *sync.WaitGroup, cfg *config, exe, addr string, log *slog.Logger) error {
+	host, _ := os.Hostname()
+	for i := range cfg.localWorkers {
+		dir, err := os.MkdirTemp(cfg.workDir, "worker-")
+		if err != nil {
+			return err
+		}
+		wlog := log.With("local_worker", i)
+		w, err := worker.New(worker.Options{Host: host, CPUs: runtime.NumCPU(), Version: version, Exe: exe, Dir: dir, Logger: wlog})
+		if err != nil {
+			return err
+		}
+		d := rpc.NewDialer(addr, wlog)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer d.Close()
+			if err := w.Run(ctx, d); err != nil {
+				wlog.Error("local worker stopped", "err", err)
+			}
+		}()
+	}
+	return nil
+}
+
+func scriptLogger(log *slog.Logger) func(int, master.LogLine) {
+	return func(worker int, l master.LogLine) {
+		lvl := slog.LevelInfo
+		switch l.Level {
+		case "debug":
+			lvl = slog.LevelDebug
+		case "warning", "warn":
+			lvl = slog.LevelWarn
+		case "error", "fatal":
+			lvl = slog.LevelError
+		}
+		log.Log(context.Background(), lvl, l.Message, "worker", worker, "source", l.Source)
+	}
+}
+
+// printProgress prints one line every 2 s while the run goes on.
+func printProgress(ctx context.Context, w io.Writer, core *master.Coordinator, done <-chan struct{}) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			p := core.Progress()
+			if p.State != master.Running && p.State != master.Stopping {
+				continue
+			}
+			fmt.Fprintf(w, "[%6s] %-8s users %d/%d  workers %d  %7.1f req/s  requests %d  failures %d  p95 %.1f ms\n",
+				p.Elapsed.Round(time.Second), p.State, p.Users, p.Target, p.Workers, p.RPS, p.Requests, p.Failures, p.P95)
+		}
+	}
+}
+
+// writeFile writes through a temporary file so a reader never sees half a report.
+func writeFile(path string, write func(io.Writer) error) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}

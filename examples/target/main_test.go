@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"testing"
+	"time"
+)
+
+func TestParseConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		args        []string
+		env         map[string]string
+		want        config
+		wantErr     error
+		wantErrText string
+	}{
+		{name: "defaults", want: config{listen: "127.0.0.1:8080", maxSlow: 30 * time.Second}},
+		{name: "flags", args: []string{"--listen", "127.0.0.1:0", "--max-slow", "5s"},
+			want: config{listen: "127.0.0.1:0", maxSlow: 5 * time.Second}},
+		{name: "env fallback",
+			env:  map[string]string{"STAMPEDE_TARGET_LISTEN": ":9000", "STAMPEDE_TARGET_MAX_SLOW": "1m"},
+			want: config{listen: ":9000", maxSlow: time.Minute}},
+		{name: "flag wins over env", args: []string{"-listen=127.0.0.1:1"},
+			env:  map[string]string{"STAMPEDE_TARGET_LISTEN": ":9000"},
+			want: config{listen: "127.0.0.1:1", maxSlow: 30 * time.Second}},
+		{name: "empty env is unset", env: map[string]string{"STAMPEDE_TARGET_LISTEN": ""},
+			want: config{listen: "127.0.0.1:8080", maxSlow: 30 * time.Second}},
+		{name: "bad env value", env: map[string]string{"STAMPEDE_TARGET_MAX_SLOW": "forever"},
+			wantErr: errUsage, wantErrText: "STAMPEDE_TARGET_MAX_SLOW"},
+		{name: "bad flag value", args: []string{"--max-slow", "10"}, wantErr: errUsage},
+		{name: "unknown flag", args: []string{"--nope"}, wantErr: errUsage},
+		{name: "zero max slow", args: []string{"--max-slow", "0s"}, wantErr: errUsage, wantErrText: "positive"},
+		{name: "stray argument", args: []string{"extra"}, wantErr: errUsage},
+		{name: "help", args: []string{"-h"}, wantErr: flag.ErrHelp},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			getenv := func(k string) string { return tt.env[k] }
+			got, err := parseConfig(tt.args, getenv, io.Discard)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				if !regexp.MustCompile(regexp.QuoteMeta(tt.wantErrText)).MatchString(err.Error()) {
+					t.Errorf("err = %q, want it to mention %q", err, tt.wantErrText)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("config = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDialAddr(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		bound     net.Addr
+		requested string
+		want      string
+	}{
+		{"loopback", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4000}, "127.0.0.1:0", "127.0.0.1:4000"},
+		{"any, dual stack", &net.TCPAddr{IP: net.IPv6unspecified, Port: 4000}, ":0", "127.0.0.1:4000"},
+		{"ipv4 wildcard", &net.TCPAddr{IP: net.IPv4zero, Port: 4000}, "0.0.0.0:0", "127.0.0.1:4000"},
+		{"ipv6 wildcard", &net.TCPAddr{IP: net.IPv6unspecified, Port: 4000}, "[::]:0", "[::1]:4000"},
+		{"ipv6 loopback", &net.TCPAddr{IP: net.IPv6loopback, Port: 4000}, "[::1]:0", "[::1]:4000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := dialAddr(tt.bound, tt.requested); got != tt.want {
+				t.Errorf("dialAddr = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRun starts the real server the way scripts do and checks the stdout
+// contract, that it serves, and that it stops when its context ends.
+func TestRun(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stdoutR, stdoutW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, []string{"--listen", "127.0.0.1:0"}, func(string) string { return "" }, stdoutW, io.Discard)
+		_ = stdoutW.CloseWithError(io.EOF)
+		done <- err
+	}()
+
+	sc := bufio.NewScanner(stdoutR)
+	if !sc.Scan() {
+		t.Fatalf("no line on stdout: %v; run: %v", sc.Err(), <-done)
+	}
+	m := regexp.MustCompile(`^target listening on (http://127\.0\.0\.1:[1-9][0-9]*)$`).FindStringSubmatch(sc.Text())
+	if m == nil {
+		t.Fatalf("stdout line = %q", sc.Text())
+	}
+	resp, err := http.Get(m[1] + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "ok" {
+		t.Errorf("GET /healthz = %d %q", resp.StatusCode, body)
+	}
+	if sc.Scan() {
+		t.Errorf("second stdout line %q; want exactly one", sc.Text())
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run = %v, want nil after the context ends", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not return after its context ended")
+	}
+}

@@ -1,0 +1,72 @@
+// Package cli holds what Stampede's commands share about their command lines: environment
+// fallbacks for flags, repeatable KEY=VALUE flags, and logging setup. Its functions are safe for
+// concurrent use; they touch only what they are given.
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+)
+
+// ApplyEnv sets every flag of fs that was not given on the command line from the environment
+// variable STAMPEDE_<FLAG> (upper case, dashes as underscores), so Helm can configure by env while an
+// explicit flag still wins. Single-letter aliases are skipped.
+func ApplyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if err != nil || set[f.Name] || len(f.Name) == 1 {
+			return
+		}
+		key := EnvName(f.Name)
+		v, ok := lookup(key)
+		if !ok {
+			return
+		}
+		if e := fs.Set(f.Name, v); e != nil {
+			err = fmt.Errorf("%s=%q: %w", key, v, e)
+		}
+	})
+	return err
+}
+
+// EnvName is the environment variable that backs a flag: users -> STAMPEDE_USERS.
+func EnvName(flagName string) string {
+	return "STAMPEDE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// KeyValues is a repeatable KEY=VALUE flag; in the environment it takes comma-separated pairs.
+type KeyValues map[string]string
+
+func (kv KeyValues) String() string {
+	keys := make([]string, 0, len(kv))
+	for k := range kv {
+		keys = append(keys, k+"="+kv[k])
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ",")
+}
+
+// Set adds one KEY=VALUE (or several, comma-separated, when they come from the environment).
+func (kv KeyValues) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want KEY=VALUE, got %q", s)
+	}
+	kv[k] = v
+	return nil
+}
+
+// NewLogger returns a text logger on w at the named level (debug, info, warn, error).
+func NewLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}

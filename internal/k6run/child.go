@@ -1,0 +1,434 @@
+package k6run
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/gob"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/stats"
+)
+
+// Exit codes of k6 v1.8.1 that the worker tells apart.
+const (
+	ExitThresholds    = 99
+	ExitStoppedByAPI  = 103
+	ExitInvalidConfig = 104
+	ExitSignal        = 105
+	ExitRESTAPI       = 106
+	ExitScriptError   = 107
+	ExitScriptAborted = 108
+)
+
+// RunOptions describe one k6 child.
+type RunOptions struct {
+	// Exe is a binary whose "k6" subcommand calls Exec (normally os.Executable()).
+	Exe string
+	// Dir is the run's private directory: the bundle is written there and it is the child's HOME.
+	Dir string
+	// Entry is the path of the entry script.
+	Entry string
+	// Segment and SegmentSequence split a script-mode run (k6 syntax); empty runs the whole test.
+	Segment, SegmentSequence string
+	// Env reaches the script as __ENV.
+	Env map[string]string
+	// Logs receives k6's log lines (JSON, one per line); nil discards them.
+	Logs func(LogLine)
+	// Stdout receives k6's standard output; nil discards it.
+	Stdout io.Writer
+}
+
+// LogLine is one line k6 logged.
+type LogLine struct {
+	Time    time.Time
+	Level   string
+	Message string
+	// Source is "console" for console.log and friends, "exception" for script errors, "k6" otherwise.
+	Source string
+}
+
+// Child is a running `k6 run` process, paused until Resume.
+type Child struct {
+	cmd     *exec.Cmd
+	api     string
+	client  *http.Client
+	deltas  chan *stats.Delta
+	exited  chan struct{}
+	readWG  sync.WaitGroup
+	mu      sync.Mutex
+	err     error // set once the process has exited
+	code    int
+	lastErr string // the last error-level log line, for a message a user can act on
+}
+
+// Start launches a paused k6 child for opts. The child's deltas arrive on Deltas until it exits.
+func Start(ctx context.Context, opts RunOptions) (*Child, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	args := []string{Subcommand, "run",
+		"--out", outputName + "=3",
+		"--address", addr,
+		"--paused", "--linger",
+		"--no-setup", "--no-teardown", "--no-summary", "--no-thresholds",
+		"--include-system-env-vars=false",
+		"--log-format", "json", "--quiet", "--no-color",
+	}
+	if opts.Segment != "" {
+		args = append(args, "--execution-segment", opts.Segment,
+			"--execution-segment-sequence", opts.SegmentSequence)
+	}
+	for k, v := range opts.Env {
+		args = append(args, "--env", k+"="+v)
+	}
+	args = append(args, opts.Entry)
+
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("k6 child: %w", err)
+	}
+	stderr, err := newLineWriter()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(opts.Exe, args...)
+	cmd.Dir = opts.Dir
+	cmd.Env = childEnv(opts.Dir)
+	cmd.ExtraFiles = []*os.File{pw}
+	cmd.Stdout = opts.Stdout
+	cmd.Stderr = stderr.w
+	// The child dies with the worker even on SIGKILL; its output also stops the test when the pipe breaks.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		pr.Close()
+		pw.Close()
+		stderr.w.Close()
+		return nil, fmt.Errorf("k6 child: starting %s: %w", opts.Exe, err)
+	}
+	pw.Close()
+	stderr.w.Close()
+
+	c := &Child{
+		cmd:    cmd,
+		api:    "http://" + addr,
+		client: &http.Client{Timeout: 30 * time.Second},
+		deltas: make(chan *stats.Delta, 64),
+		exited: make(chan struct{}),
+	}
+	c.readWG.Add(2)
+	go c.readDeltas(pr)
+	go c.readLogs(stderr.r, opts.Logs)
+	go c.wait()
+	return c, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("k6 child: finding a free REST port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+type lineWriter struct{ r, w *os.File }
+
+func newLineWriter() (*lineWriter, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("k6 child: %w", err)
+	}
+	return &lineWriter{r: r, w: w}, nil
+}
+
+func (c *Child) readDeltas(r io.ReadCloser) {
+	defer c.readWG.Done()
+	defer r.Close()
+	dec := gob.NewDecoder(bufio.NewReader(r))
+	for {
+		var f frame
+		if err := dec.Decode(&f); err != nil {
+			return // EOF once the output stopped; anything else means the child died mid-frame
+		}
+		if f.Delta != nil {
+			c.deltas <- f.Delta
+		}
+	}
+}
+
+// k6's JSON log line, as logrus writes it.
+type k6Log struct {
+	Time   time.Time `json:"time"`
+	Level  string    `json:"level"`
+	Msg    string    `json:"msg"`
+	Source string    `json:"source"`
+	Error  string    `json:"error"`
+}
+
+func (c *Child) readLogs(r io.ReadCloser, sink func(LogLine)) {
+	defer c.readWG.Done()
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Bytes()
+		var l k6Log
+		if err := json.Unmarshal(line, &l); err != nil || l.Level == "" {
+			l = k6Log{Time: time.Now(), Level: "info", Msg: string(bytes.TrimSpace(line))}
+		}
+		msg := l.Msg
+		if l.Error != "" {
+			msg += ": " + l.Error
+		}
+		src := "k6"
+		switch {
+		case l.Source == "console":
+			src = "console"
+		case l.Source == "stacktrace" || (l.Level == "error" && l.Error != ""):
+			src = "exception"
+		}
+		if l.Level == "error" || l.Level == "fatal" {
+			c.mu.Lock()
+			c.lastErr = msg
+			c.mu.Unlock()
+		}
+		if sink != nil {
+			sink(LogLine{Time: l.Time, Level: l.Level, Message: msg, Source: src})
+		}
+	}
+}
+
+func (c *Child) wait() {
+	err := c.cmd.Wait()
+	c.readWG.Wait() // every delta and log line is read before anyone learns of the exit
+	c.mu.Lock()
+	c.code = c.cmd.ProcessState.ExitCode()
+	c.err = err
+	c.mu.Unlock()
+	close(c.deltas)
+	close(c.exited)
+}
+
+// Deltas delivers the child's stats deltas; it is closed after the child exited and its last delta was read.
+func (c *Child) Deltas() <-chan *stats.Delta { return c.deltas }
+
+// Exited is closed when the process has exited and its output has been read.
+func (c *Child) Exited() <-chan struct{} { return c.exited }
+
+// ExitCode returns the process's exit code (-1 if killed by a signal) and the last error k6 logged.
+// Valid after Exited is closed.
+func (c *Child) ExitCode() (int, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.code, c.lastErr
+}
+
+// Status is what k6's REST API says about the run.
+type Status struct {
+	Status  int   `json:"status"`
+	Paused  bool  `json:"paused"`
+	VUs     int64 `json:"vus"`
+	VUsMax  int64 `json:"vus-max"`
+	Stopped bool  `json:"stopped"`
+	Running bool  `json:"running"`
+}
+
+// k6's lib.ExecutionStatus values that matter here.
+const (
+	statusPausedBeforeRun = 4
+	statusEnded           = 9
+	statusInterrupted     = 10
+)
+
+// ReadyToStart reports whether every VU is initialised and the run waits for Resume.
+func (s Status) ReadyToStart() bool { return s.Status == statusPausedBeforeRun }
+
+// Ended reports whether the test itself is over (the process lingers for teardown).
+func (s Status) Ended() bool { return s.Status >= statusEnded }
+
+type statusDoc struct {
+	Data struct {
+		Attributes Status `json:"attributes"`
+	} `json:"data"`
+}
+
+// Status asks the child how the run goes.
+func (c *Child) Status(ctx context.Context) (Status, error) {
+	var doc statusDoc
+	err := c.call(ctx, http.MethodGet, "/v1/status", nil, &doc)
+	return doc.Data.Attributes, err
+}
+
+// WaitReady waits until the child's VUs are initialised and it waits for Resume, or until it exits.
+func (c *Child) WaitReady(ctx context.Context) error {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		s, err := c.Status(ctx)
+		if err == nil && s.ReadyToStart() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.exited:
+			code, msg := c.ExitCode()
+			return &ExitError{Code: code, Message: msg}
+		case <-t.C:
+		}
+	}
+}
+
+// ExitError is a child that ended with an error before it could run.
+type ExitError struct {
+	Code    int
+	Message string
+}
+
+func (e *ExitError) Error() string {
+	if e.Message == "" {
+		return fmt.Sprintf("k6 exited with code %d", e.Code)
+	}
+	return e.Message
+}
+
+func patchStatus(attrs map[string]any) map[string]any {
+	return map[string]any{"data": map[string]any{"type": "status", "id": "default", "attributes": attrs}}
+}
+
+// Resume starts the paused test.
+func (c *Child) Resume(ctx context.Context) error {
+	return c.call(ctx, http.MethodPatch, "/v1/status", patchStatus(map[string]any{"paused": false}), nil)
+}
+
+// SetVUs sets the number of active VUs of the externally-controlled scenario, raising vus-max first
+// when needed (k6 initialises the extra VUs then).
+func (c *Child) SetVUs(ctx context.Context, vus, vusMax int64) error {
+	return c.call(ctx, http.MethodPatch, "/v1/status",
+		patchStatus(map[string]any{"vus": vus, "vus-max": max(vus, vusMax)}), nil)
+}
+
+// Stop ends the test: running iterations are interrupted and the child lingers for teardown.
+func (c *Child) Stop(ctx context.Context) error {
+	return c.call(ctx, http.MethodPatch, "/v1/status", patchStatus(map[string]any{"stopped": true}), nil)
+}
+
+type setupDoc struct {
+	Data struct {
+		Attributes struct {
+			Data json.RawMessage `json:"data"`
+		} `json:"attributes"`
+	} `json:"data"`
+}
+
+// Setup runs the script's setup() in the child and returns its result as JSON (null without setup).
+func (c *Child) Setup(ctx context.Context) (json.RawMessage, error) {
+	var doc setupDoc
+	if err := c.call(ctx, http.MethodPost, "/v1/setup", nil, &doc); err != nil {
+		return nil, fmt.Errorf("setup() failed: %w", err)
+	}
+	return doc.Data.Attributes.Data, nil
+}
+
+// SetSetupData gives the child the setup() result that another child computed.
+func (c *Child) SetSetupData(ctx context.Context, data json.RawMessage) error {
+	if len(data) == 0 || string(data) == "null" {
+		return nil
+	}
+	return c.call(ctx, http.MethodPut, "/v1/setup", data, nil)
+}
+
+// Teardown runs the script's teardown(data) in the child.
+func (c *Child) Teardown(ctx context.Context) error {
+	if err := c.call(ctx, http.MethodPost, "/v1/teardown", nil, nil); err != nil {
+		return fmt.Errorf("teardown() failed: %w", err)
+	}
+	return nil
+}
+
+// Terminate asks the child to exit (SIGTERM; it flushes its last delta) and kills it after grace.
+func (c *Child) Terminate(grace time.Duration) {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.exited:
+	case <-time.After(grace):
+		c.Kill()
+	}
+}
+
+// Kill ends the child and anything it started at once.
+func (c *Child) Kill() {
+	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+	_ = c.cmd.Process.Kill()
+}
+
+type apiErrorDoc struct {
+	Errors []struct {
+		Title  string `json:"title"`
+		Detail string `json:"detail"`
+	} `json:"errors"`
+}
+
+// call does one REST request; body may be raw JSON bytes or a value to encode.
+func (c *Child) call(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case json.RawMessage:
+		rd = bytes.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.api+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("k6 REST API: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("k6 REST API: %w", err)
+	}
+	if resp.StatusCode >= 300 {
+		var doc apiErrorDoc
+		if json.Unmarshal(data, &doc) == nil && len(doc.Errors) > 0 {
+			e := doc.Errors[0]
+			if e.Detail != "" {
+				return errors.New(e.Detail)
+			}
+			return errors.New(e.Title)
+		}
+		return fmt.Errorf("k6 REST API: %s %s: %s", method, path, resp.Status)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("k6 REST API: decoding %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// Pid is the child's process id.
+func (c *Child) Pid() int { return c.cmd.Process.Pid }

@@ -1,0 +1,20 @@
+// Package k6run is Stampede's only contact with the k6 engine.
+//
+// k6's command line ends in os.Exit, so k6 always runs in a child process: the worker and the master
+// re-execute their own binary with the "k6" subcommand, which calls [Exec]. Everything else here runs
+// in the parent:
+//
+//   - [Start] launches `k6 run` for one assignment: paused, on its own loopback REST port, without
+//     setup, teardown, thresholds or summary (the master owns those), and with the "stampede" output
+//     extension, which folds every sample into a [stats.Delta] and writes one delta per second to the
+//     parent over a pipe (fd 3), encoded with encoding/gob.
+//   - [Child] drives that process over k6's REST API: readiness, setup and teardown, resume, live VU
+//     changes, stop.
+//   - [Inspect] validates a script and returns k6's consolidated options.
+//
+// Every child gets K6_NO_USAGE_REPORT, K6_AUTO_EXTENSION_RESOLUTION=false and K6_BINARY_PROVISIONING=false
+// so k6 never reaches for the network by itself, and dies with its parent (Pdeathsig, plus the output
+// aborting the test when the pipe to the parent breaks): a load generator never runs unsupervised.
+//
+// A Child's methods are safe for concurrent use.
+package k6run

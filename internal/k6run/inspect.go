@@ -1,0 +1,97 @@
+package k6run
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strings"
+)
+
+// Errors Inspect returns, matchable with errors.Is. The wrapped message is k6's own, cleaned up,
+// naming the file and line where k6 does.
+var (
+	ErrScriptSyntax   = errors.New("script error")
+	ErrModuleNotFound = errors.New("module not found")
+	ErrInvalidOptions = errors.New("invalid options")
+)
+
+// InspectOptions describe one `k6 inspect --execution-requirements` call.
+type InspectOptions struct {
+	Exe   string
+	Dir   string // working directory and HOME of the child
+	Entry string
+	Env   map[string]string
+}
+
+// Inspect loads the script with k6, as a run would, and returns the consolidated and validated
+// options as JSON, with "totalDuration" and "maxVUs". No VU runs and no request is made.
+func Inspect(ctx context.Context, opts InspectOptions) ([]byte, error) {
+	args := []string{Subcommand, "inspect", "--execution-requirements",
+		"--include-system-env-vars=false", "--log-format", "json", "--no-color"}
+	for k, v := range opts.Env {
+		args = append(args, "--env", k+"="+v)
+	}
+	args = append(args, opts.Entry)
+	cmd := exec.CommandContext(ctx, opts.Exe, args...)
+	cmd.Dir = opts.Dir
+	cmd.Env = childEnv(opts.Dir)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err == nil {
+		return stdout.Bytes(), nil
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return nil, fmt.Errorf("running k6 inspect: %w", err)
+	}
+	return nil, classify(ee.ExitCode(), lastError(stderr.Bytes()))
+}
+
+// lastError returns the most useful error text from k6's JSON log lines.
+func lastError(stderr []byte) string {
+	var msg string
+	for _, line := range bytes.Split(stderr, []byte("\n")) {
+		var l k6Log
+		if json.Unmarshal(line, &l) != nil {
+			if s := strings.TrimSpace(string(line)); s != "" {
+				msg = s
+			}
+			continue
+		}
+		if l.Level != "error" && l.Level != "fatal" {
+			continue
+		}
+		msg = l.Msg
+		if l.Error != "" {
+			msg = l.Error
+		}
+	}
+	return msg
+}
+
+var (
+	// k6 names local files as file:///abs/path; users think in paths.
+	fileURL = regexp.MustCompile(`file://`)
+	// "... at file:///x/y.js:3:10(5)" -> the program counter in brackets is noise for users.
+	pcSuffix = regexp.MustCompile(`(:\d+:\d+)\(\d+\)`)
+)
+
+func classify(code int, msg string) error {
+	msg = pcSuffix.ReplaceAllString(fileURL.ReplaceAllString(msg, ""), "$1")
+	if msg == "" {
+		msg = fmt.Sprintf("k6 inspect exited with code %d", code)
+	}
+	switch {
+	case strings.Contains(msg, "couldn't be found on local disk") || strings.Contains(msg, "no such file or directory"):
+		return fmt.Errorf("%w: %s", ErrModuleNotFound, msg)
+	case code == ExitInvalidConfig:
+		return fmt.Errorf("%w: %s", ErrInvalidOptions, msg)
+	default:
+		return fmt.Errorf("%w: %s", ErrScriptSyntax, msg)
+	}
+}

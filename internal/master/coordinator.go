@@ -1,0 +1,297 @@
+package master
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/stats"
+)
+
+// Options configure a Coordinator.
+type Options struct {
+	// Inspector validates scripts with k6 before any load.
+	Inspector Inspector
+	// WorkDir is where scripts are inspected; it must be writable.
+	WorkDir string
+	// WorkerTimeout is how long a worker may stay silent before the master drops it. Default 10s.
+	WorkerTimeout time.Duration
+	// Version is reported to workers.
+	Version string
+	// ScriptLog receives the scripts' log lines (console.log, exceptions); nil drops them.
+	ScriptLog func(worker int, l LogLine)
+	Logger    *slog.Logger
+}
+
+// Coordinator is the master's core: the worker registry, the current run and its aggregate.
+// Its methods are safe for concurrent use; internal/rpc calls the worker-facing ones from each
+// connection's goroutine.
+type Coordinator struct {
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	workers map[string]*workerRec
+	run     *run
+	changed chan struct{} // closed and replaced whenever anything changes
+}
+
+// workerRec is the master's record of one worker id; it outlives disconnections so that a
+// reconnecting worker keeps its index and its stats are never merged twice.
+type workerRec struct {
+	id, host, version string
+	cpus              int
+	index             int
+	conn              WorkerConn // nil while disconnected
+	joined, lastSeen  time.Time
+	hb                Heartbeat
+	mergedSeq         uint64 // highest stats seq merged, ever
+}
+
+// New returns a Coordinator.
+func New(opts Options) (*Coordinator, error) {
+	if opts.Inspector == nil || opts.WorkDir == "" {
+		return nil, errors.New("master: Options.Inspector and Options.WorkDir are required")
+	}
+	if opts.WorkerTimeout <= 0 {
+		opts.WorkerTimeout = 10 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Coordinator{opts: opts, log: opts.Logger, workers: map[string]*workerRec{}, changed: make(chan struct{})}, nil
+}
+
+// notify wakes everyone waiting for a change. Call with mu held.
+func (c *Coordinator) notify() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// Join registers a worker that said Hello. A worker with another protocol major version is refused.
+func (c *Coordinator) Join(h Hello, conn WorkerConn) (Welcome, error) {
+	if h.ProtocolMajor != ProtocolMajor {
+		return Welcome{}, fmt.Errorf("%w: worker %s speaks protocol %d.%d, this master speaks %d.%d; run matching versions of stampede-master and stampede-worker",
+			ErrProtocolVersion, h.WorkerID, h.ProtocolMajor, h.ProtocolMinor, ProtocolMajor, ProtocolMinor)
+	}
+	if h.WorkerID == "" {
+		return Welcome{}, errors.New("worker id is empty")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	w := c.workers[h.WorkerID]
+	if w == nil {
+		w = &workerRec{id: h.WorkerID, index: -1}
+		c.workers[h.WorkerID] = w
+	}
+	if w.conn != nil && w.conn != conn {
+		w.conn.Close() // a stale connection of the same worker
+	}
+	w.host, w.version, w.cpus = h.Host, h.Version, h.CPUs
+	w.conn, w.joined, w.lastSeen = conn, now, now
+	w.hb = Heartbeat{State: "idle"}
+	if w.index < 0 || c.indexTaken(w) {
+		w.index = c.freeIndex()
+	}
+	c.log.Info("worker connected", "index", w.index, "id", w.id, "host", w.host, "cpus", w.cpus)
+	c.notify()
+	return Welcome{Index: w.index, AckStatsSeq: w.mergedSeq}, nil
+}
+
+func (c *Coordinator) indexTaken(self *workerRec) bool {
+	for _, w := range c.workers {
+		if w != self && w.conn != nil && w.index == self.index {
+			return true
+		}
+	}
+	return false
+}
+
+// freeIndex is the lowest index no connected worker holds, so restarted pods reuse indexes.
+func (c *Coordinator) freeIndex() int {
+	used := map[int]bool{}
+	for _, w := range c.workers {
+		if w.conn != nil && w.index >= 0 {
+			used[w.index] = true
+		}
+	}
+	i := 0
+	for used[i] {
+		i++
+	}
+	return i
+}
+
+// Leave records that a worker's connection ended.
+func (c *Coordinator) Leave(workerID string, conn WorkerConn, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := c.workers[workerID]
+	if w == nil || w.conn != conn {
+		return // an older connection of a worker that already reconnected
+	}
+	w.conn = nil
+	c.log.Warn("worker disconnected", "index", w.index, "id", w.id, "err", err)
+	if c.run != nil {
+		c.run.workerGone(w)
+	}
+	c.notify()
+}
+
+// Heartbeat records a worker's heartbeat and returns the stats sequence number to acknowledge.
+func (c *Coordinator) Heartbeat(workerID string, hb Heartbeat) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := c.workers[workerID]
+	if w == nil {
+		return 0
+	}
+	w.lastSeen, w.hb = time.Now(), hb
+	return w.mergedSeq
+}
+
+// Stats merges a worker's stats delta unless it was merged before (a resend after a reconnect).
+func (c *Coordinator) Stats(workerID, runID string, seq uint64, d *stats.Delta) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := c.workers[workerID]
+	if w == nil || seq <= w.mergedSeq {
+		return
+	}
+	w.mergedSeq = seq
+	w.lastSeen = time.Now()
+	if c.run != nil && c.run.id == runID {
+		c.run.merge(w, d)
+	}
+}
+
+// Status records a worker's report on its part of the run.
+func (c *Coordinator) Status(workerID string, s RunStatus) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := c.workers[workerID]
+	if w == nil || c.run == nil || c.run.id != s.RunID {
+		return
+	}
+	c.run.status(w, s)
+	c.notify()
+}
+
+// PhaseResult records the outcome of setup() or teardown().
+func (c *Coordinator) PhaseResult(workerID string, r PhaseResult) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.run == nil || c.run.id != r.RunID {
+		return
+	}
+	c.run.phase(r)
+	c.notify()
+}
+
+// Logs passes a worker's script log lines on.
+func (c *Coordinator) Logs(workerID string, lines []LogLine, dropped uint64) {
+	c.mu.Lock()
+	idx := -1
+	if w := c.workers[workerID]; w != nil {
+		idx = w.index
+	}
+	c.mu.Unlock()
+	if c.opts.ScriptLog == nil {
+		return
+	}
+	for _, l := range lines {
+		c.opts.ScriptLog(idx, l)
+	}
+	if dropped > 0 {
+		c.opts.ScriptLog(idx, LogLine{Time: time.Now(), Level: "warning", Source: "stampede",
+			Message: fmt.Sprintf("%d log lines dropped by the rate limit", dropped)})
+	}
+}
+
+// WorkerInfo describes a worker for reports and the UI.
+type WorkerInfo struct {
+	Index      int       `json:"index"`
+	ID         string    `json:"id"`
+	Host       string    `json:"host"`
+	CPUs       int       `json:"cpus"`
+	Connected  bool      `json:"connected"`
+	State      string    `json:"state"`
+	Users      int64     `json:"users"`
+	CPUPercent float64   `json:"cpu_percent"`
+	Memory     uint64    `json:"memory_bytes"`
+	LastSeen   time.Time `json:"last_heartbeat"`
+}
+
+// Workers lists the connected workers by index.
+func (c *Coordinator) Workers() []WorkerInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.workerInfos()
+}
+
+func (c *Coordinator) workerInfos() []WorkerInfo {
+	var out []WorkerInfo
+	for _, w := range c.workers {
+		if w.conn == nil {
+			continue
+		}
+		out = append(out, WorkerInfo{Index: w.index, ID: w.id, Host: w.host, CPUs: w.cpus, Connected: true,
+			State: w.hb.State, Users: w.hb.Users, CPUPercent: w.hb.CPUPercent, Memory: w.hb.Memory, LastSeen: w.lastSeen})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
+	return out
+}
+
+// connected returns the connected workers by index. Call with mu held.
+func (c *Coordinator) connected() []*workerRec {
+	var out []*workerRec
+	for _, w := range c.workers {
+		if w.conn != nil {
+			out = append(out, w)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].index < out[j].index })
+	return out
+}
+
+// Sweep drops workers silent for longer than WorkerTimeout; their connection is closed so they
+// reconnect if they can. It returns when stop is closed; cmd/master runs it.
+func (c *Coordinator) Sweep(stop <-chan struct{}) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			c.mu.Lock()
+			for _, w := range c.workers {
+				if w.conn != nil && now.Sub(w.lastSeen) > c.opts.WorkerTimeout {
+					c.log.Warn("worker missing: no heartbeat", "index", w.index, "silent", now.Sub(w.lastSeen).Round(time.Second))
+					conn := w.conn
+					w.conn = nil
+					conn.Close()
+					if c.run != nil {
+						c.run.workerGone(w)
+					}
+					c.notify()
+				}
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+// AckSeq is the highest stats sequence number of the worker that the master has merged.
+func (c *Coordinator) AckSeq(workerID string) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if w := c.workers[workerID]; w != nil {
+		return w.mergedSeq
+	}
+	return 0
+}

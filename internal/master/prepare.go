@@ -1,0 +1,45 @@
+package master
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/stampede-load/stampede/scenario"
+)
+
+// Inspector loads a script with k6 the way a run would and returns its consolidated options.
+// Errors wrap ErrScriptError, ErrModuleNotFound or ErrInvalidOptions with a message that names the
+// file and line where k6 does.
+type Inspector interface {
+	Inspect(ctx context.Context, dir, entry string, env map[string]string) (*scenario.Options, error)
+}
+
+// prepare reads the script and the local files it needs and validates it with k6, before any load.
+func (c *Coordinator) prepare(ctx context.Context, cfg RunConfig) (*scenario.Bundle, *scenario.Options, error) {
+	bundle, err := scenario.LoadBundle(cfg.Script)
+	if errors.Is(err, scenario.ErrNotFound) {
+		return nil, nil, fmt.Errorf("%w: %w", ErrScriptNotFound, err)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrScriptError, err)
+	}
+	dir, err := os.MkdirTemp(c.opts.WorkDir, "inspect-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("master: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	entry, err := bundle.Write(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrScriptError, err)
+	}
+	opts, err := c.opts.Inspector.Inspect(ctx, dir, entry, cfg.Env)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.Users <= 0 && !opts.HasScenarios {
+		c.log.Warn("the script declares no scenarios, so k6 runs 1 user for 1 iteration; pass --users for a swarm run")
+	}
+	return bundle, opts, nil
+}

@@ -1,0 +1,105 @@
+package master
+
+import (
+	"time"
+
+	"github.com/stampede-load/stampede/internal/stats"
+	"github.com/stampede-load/stampede/scenario"
+)
+
+// Result is everything a finished run produced. It is a copy: safe to read without locks.
+type Result struct {
+	RunID     string
+	Mode      scenario.Mode
+	Script    string
+	Users     int64
+	SpawnRate float64
+	Started   time.Time
+	Ended     time.Time
+	Aggregate *stats.Aggregate
+	Points    []stats.Point
+	Workers   []WorkerResult
+	// Err is how the run ended (nil: as planned).
+	Err error
+}
+
+// WorkerResult is one worker's part in a run.
+type WorkerResult struct {
+	Index    int    `json:"index"`
+	ID       string `json:"id"`
+	Host     string `json:"host"`
+	Requests uint64 `json:"requests"`
+	ExitCode int    `json:"exit_code"`
+	Error    string `json:"error,omitempty"`
+	Lost     bool   `json:"lost"`
+}
+
+// Duration is how long the load ran.
+func (r *Result) Duration() time.Duration {
+	if r.Started.IsZero() || r.Ended.Before(r.Started) {
+		return 0
+	}
+	return r.Ended.Sub(r.Started)
+}
+
+// result snapshots the run. The aggregate is handed over: the run is over and nothing merges into it.
+func (c *Coordinator) result(r *run, err error) *Result {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r.ended.IsZero() {
+		r.ended = time.Now()
+	}
+	res := &Result{RunID: r.id, Mode: r.mode, Script: r.cfg.Script, Users: r.cfg.Users, SpawnRate: r.cfg.SpawnRate,
+		Started: r.started, Ended: r.ended, Aggregate: &r.agg, Points: append([]stats.Point(nil), r.points...), Err: err}
+	for _, m := range r.order {
+		res.Workers = append(res.Workers, WorkerResult{Index: m.w.index, ID: m.w.id, Host: m.w.host,
+			Requests: m.requests, ExitCode: m.exitCode, Error: m.err, Lost: m.gone})
+	}
+	// Later stats for this run id are dropped: the result is final.
+	r.id = r.id + "-closed"
+	return res
+}
+
+// Progress is a live view of the current run for progress lines and the UI.
+type Progress struct {
+	RunID    string
+	State    State
+	Mode     scenario.Mode
+	Elapsed  time.Duration
+	Users    int64 // reported by the workers
+	Target   int64 // asked for (Swarm)
+	Workers  int
+	Requests uint64
+	Failures uint64
+	RPS      float64 // requests in the last closed second
+	P95      float64 // ms, over the whole run so far
+}
+
+// Progress reports on the current run, or the idle state.
+func (c *Coordinator) Progress() Progress {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := Progress{State: Idle, Workers: len(c.connected())}
+	r := c.run
+	if r == nil {
+		return p
+	}
+	p.RunID, p.State, p.Mode, p.Target = r.id, r.state, r.mode, r.target
+	if !r.started.IsZero() {
+		end := time.Now()
+		if !r.ended.IsZero() {
+			end = r.ended
+		}
+		p.Elapsed = end.Sub(r.started)
+	}
+	for _, m := range r.live() {
+		p.Users += m.w.hb.Users
+	}
+	tot := r.agg.Total()
+	p.Requests, p.Failures = tot.Requests, tot.Failures
+	p.P95 = tot.Duration.Quantile(0.95)
+	if n := len(r.points); n > 0 {
+		p.RPS = float64(r.points[n-1].Requests)
+	}
+	return p
+}

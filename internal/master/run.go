@@ -1,0 +1,523 @@
+package master
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/stats"
+	"github.com/stampede-load/stampede/scenario"
+)
+
+// RunConfig is what a user asks for.
+type RunConfig struct {
+	// Script is the path of the entry script.
+	Script string
+	// Users > 0 selects Swarm mode: the script's default function with this many users, ramped at
+	// SpawnRate users per second fleet-wide (0 = all at once). Users == 0 selects Script mode: the
+	// script's own options.scenarios, split over the workers with execution segments.
+	Users     int64
+	SpawnRate float64
+	// RunTime stops the run after this long (Swarm: required for an unattended run; Script: an upper bound).
+	RunTime time.Duration
+	// Env reaches the script as __ENV.
+	Env map[string]string
+	// ExpectWorkers is how many workers must be connected before the run starts (at least 1), and
+	// ExpectTimeout how long to wait for them.
+	ExpectWorkers int
+	ExpectTimeout time.Duration
+}
+
+// Timeouts of the run's phases, generous because k6 bounds setup and teardown itself.
+const (
+	readyTimeout    = 5 * time.Minute
+	phaseTimeout    = 11 * time.Minute // k6's default setupTimeout/teardownTimeout is 60s; scripts may raise it
+	finishTimeout   = 30 * time.Second
+	controlInterval = 100 * time.Millisecond
+)
+
+// run is the current run; every field is guarded by Coordinator.mu.
+type run struct {
+	id       string
+	cfg      RunConfig
+	mode     scenario.Mode
+	state    State
+	started  time.Time
+	ended    time.Time
+	agg      stats.Aggregate
+	members  map[string]*member
+	order    []*member // by worker index at assignment
+	setup    *PhaseResult
+	teardown *PhaseResult
+	aborted  error // set when a worker's script aborted the test
+	ctlSeq   uint64
+	// Swarm mode: the ramp in progress.
+	target    int64
+	rate      float64
+	rampFrom  int64
+	rampStart time.Time
+	dispensed int64 // users currently asked for, fleet-wide
+	points    []stats.Point
+	opts      *scenario.Options
+}
+
+type member struct {
+	w        *workerRec
+	state    WorkerRunState
+	exitCode int
+	err      string
+	gone     bool
+	requests uint64
+	users    int64 // last share sent
+	maxUsers int64
+}
+
+func newRunID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (r *run) merge(w *workerRec, d *stats.Delta) {
+	r.agg.Add(d)
+	if m := r.members[w.id]; m != nil {
+		m.requests += d.Requests()
+	}
+}
+
+func (r *run) status(w *workerRec, s RunStatus) {
+	m := r.members[w.id]
+	if m == nil {
+		return
+	}
+	m.state = s.State
+	if s.State == WorkerFinished || s.State == WorkerFailed {
+		m.exitCode, m.err = s.ExitCode, s.Error
+		if s.ExitCode == 108 && r.aborted == nil { // k6's exit code for test.abort()
+			r.aborted = fmt.Errorf("%w on worker %d: %s", ErrScriptAborted, w.index, s.Error)
+		}
+	}
+}
+
+func (r *run) phase(p PhaseResult) {
+	if p.Teardown {
+		r.teardown = &p
+	} else {
+		r.setup = &p
+	}
+}
+
+func (r *run) workerGone(w *workerRec) {
+	if m := r.members[w.id]; m != nil && !m.gone {
+		m.gone = true
+		if m.state != WorkerFinished && m.state != WorkerFailed {
+			m.err = "worker lost"
+		}
+	}
+}
+
+// live returns the members still connected.
+func (r *run) live() []*member {
+	var out []*member
+	for _, m := range r.order {
+		if !m.gone {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// waitFor blocks until cond (called with mu held) is true, the deadline passes, or ctx ends.
+func (c *Coordinator) waitFor(ctx context.Context, timeout time.Duration, cond func() bool) error {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		c.mu.Lock()
+		ok := cond()
+		ch := c.changed
+		c.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			return context.DeadlineExceeded
+		case <-ch:
+		}
+	}
+}
+
+// Run executes one run from start to end and returns its result. It validates the script before any
+// load, waits for the workers, runs setup() once, starts every worker together, drives the users
+// (Swarm) or waits for the script's scenarios (Script), runs teardown() once and collects the last
+// stats of every worker. The result is returned also when err != nil, with what was collected.
+func (c *Coordinator) Run(ctx context.Context, cfg RunConfig) (*Result, error) {
+	r, err := c.claim(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		c.mu.Lock()
+		r.state = Stopped
+		if r.ended.IsZero() {
+			r.ended = time.Now()
+		}
+		c.notify()
+		c.mu.Unlock()
+	}()
+
+	bundle, opts, err := c.prepare(ctx, cfg)
+	if err != nil {
+		return c.result(r, err), err
+	}
+	c.mu.Lock()
+	r.opts = opts
+	c.mu.Unlock()
+
+	if err := c.waitForWorkers(ctx, cfg); err != nil {
+		return c.result(r, err), err
+	}
+	err = c.execute(ctx, r, bundle)
+	return c.result(r, err), err
+}
+
+func (c *Coordinator) claim(cfg RunConfig) (*run, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.run != nil && c.run.state != Stopped {
+		return nil, ErrRunInProgress
+	}
+	mode := scenario.Script
+	if cfg.Users > 0 {
+		mode = scenario.Swarm
+	}
+	r := &run{id: newRunID(), cfg: cfg, mode: mode, state: Preparing, members: map[string]*member{},
+		target: cfg.Users, rate: cfg.SpawnRate}
+	c.run = r
+	c.notify()
+	return r, nil
+}
+
+func (c *Coordinator) waitForWorkers(ctx context.Context, cfg RunConfig) error {
+	want := max(cfg.ExpectWorkers, 1)
+	timeout := cfg.ExpectTimeout
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	c.log.Info("waiting for workers", "want", want, "timeout", timeout)
+	err := c.waitFor(ctx, timeout, func() bool { return len(c.connected()) >= want })
+	if errors.Is(err, context.DeadlineExceeded) {
+		c.mu.Lock()
+		have := len(c.connected())
+		c.mu.Unlock()
+		return fmt.Errorf("%w: %d of %d connected after %s (are the workers pointed at this master's --master-bind address?)",
+			ErrWorkersTimeout, have, want, timeout)
+	}
+	if err != nil {
+		return ErrInterrupted
+	}
+	return nil
+}
+
+// execute assigns, sets up, starts, drives and ends the run on the connected workers.
+func (c *Coordinator) execute(ctx context.Context, r *run, bundle *scenario.Bundle) error {
+	if err := c.assign(r, bundle); err != nil {
+		return err
+	}
+	err := c.waitPhase(ctx, r, readyTimeout, "initialise", func(m *member) bool { return m.state >= WorkerReady })
+	if err == nil {
+		err = c.runSetup(ctx, r)
+	}
+	if err == nil {
+		err = c.start(ctx, r)
+	}
+	if err != nil {
+		c.finishAll(r, err.Error())
+		return err
+	}
+	runErr := c.drive(ctx, r)
+	c.runTeardown(r)
+	c.finishAll(r, "run ended")
+	if runErr == nil {
+		c.mu.Lock()
+		runErr = r.aborted
+		if runErr == nil && len(r.live()) == 0 {
+			runErr = ErrWorkersLost
+		}
+		c.mu.Unlock()
+	}
+	return runErr
+}
+
+func (c *Coordinator) assign(r *run, bundle *scenario.Bundle) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ws := c.connected()
+	n := len(ws)
+	shares := Split(r.cfg.Users, n)
+	seq := scenario.SegmentSequence(n)
+	for i, w := range ws {
+		p := scenario.Part{RunID: r.id, Bundle: bundle, Mode: r.mode, Env: r.cfg.Env}
+		if r.mode == scenario.Script {
+			p.Segment, p.SegmentSequence = scenario.Segment(i, n), seq
+		} else {
+			p.MaxUsers = shares[i]
+			p.MaxDuration = 7 * 24 * time.Hour
+			if r.cfg.RunTime > 0 {
+				p.MaxDuration = r.cfg.RunTime + time.Minute
+			}
+		}
+		m := &member{w: w, state: WorkerPreparing, maxUsers: p.MaxUsers}
+		r.members[w.id] = m
+		r.order = append(r.order, m)
+		if err := w.conn.Assign(p); err != nil {
+			m.gone = true
+		}
+	}
+	c.log.Info("run assigned", "run", r.id, "mode", r.mode, "workers", n)
+	c.notify()
+	return nil
+}
+
+// waitPhase waits until every live member satisfies cond; a member that failed ends the run.
+func (c *Coordinator) waitPhase(ctx context.Context, r *run, timeout time.Duration, what string, cond func(*member) bool) error {
+	var failed *member
+	err := c.waitFor(ctx, timeout, func() bool {
+		live := r.live()
+		if len(live) == 0 {
+			return true
+		}
+		for _, m := range live {
+			if m.state == WorkerFailed || (m.state == WorkerFinished && !cond(m)) {
+				failed = m
+				return true
+			}
+		}
+		for _, m := range live {
+			if !cond(m) {
+				return false
+			}
+		}
+		return true
+	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case failed != nil:
+		return fmt.Errorf("%w: worker %d could not %s the script: %s", ErrScriptError, failed.w.index, what, failed.err)
+	case len(r.live()) == 0:
+		return ErrWorkersLost
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("workers did not %s the script within %s", what, timeout)
+	case err != nil:
+		return ErrInterrupted
+	}
+	return nil
+}
+
+// runSetup runs setup() on the first live worker; its data reaches every worker with Start.
+func (c *Coordinator) runSetup(ctx context.Context, r *run) error {
+	c.mu.Lock()
+	live := r.live()
+	if len(live) == 0 {
+		c.mu.Unlock()
+		return ErrWorkersLost
+	}
+	runner := live[0]
+	_ = runner.w.conn.RunSetup(r.id)
+	c.mu.Unlock()
+	err := c.waitFor(ctx, phaseTimeout, func() bool { return r.setup != nil || runner.gone })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return ErrInterrupted
+	case err != nil:
+		return fmt.Errorf("%w: no answer within %s", ErrSetupFailed, phaseTimeout)
+	case r.setup == nil:
+		return fmt.Errorf("%w: worker %d was lost while running it", ErrSetupFailed, runner.w.index)
+	case r.setup.Error != "":
+		return fmt.Errorf("%w: %s", ErrSetupFailed, r.setup.Error)
+	}
+	return nil
+}
+
+// start resumes every worker with the setup data; they were all paused, so they start together.
+func (c *Coordinator) start(ctx context.Context, r *run) error {
+	c.mu.Lock()
+	var data json.RawMessage
+	if r.setup != nil {
+		data = r.setup.Data
+	}
+	r.started = time.Now()
+	r.rampStart = r.started
+	r.state = Running
+	for _, m := range r.live() {
+		_ = m.w.conn.Start(r.id, data)
+	}
+	c.notify()
+	c.mu.Unlock()
+	c.log.Info("run started", "run", r.id)
+	return nil
+}
+
+// drive runs until the test ends: Swarm mode steers users until RunTime or interruption; Script mode
+// waits for every worker's scenarios to end (or RunTime).
+func (c *Coordinator) drive(ctx context.Context, r *run) error {
+	tick := time.NewTicker(controlInterval)
+	defer tick.Stop()
+	second := time.NewTicker(time.Second)
+	defer second.Stop()
+	var deadline <-chan time.Time
+	if r.cfg.RunTime > 0 {
+		t := time.NewTimer(r.cfg.RunTime)
+		defer t.Stop()
+		deadline = t.C
+	}
+	stopping := false
+	stop := func(why string) {
+		if stopping {
+			return
+		}
+		stopping = true
+		c.log.Info("stopping the run", "reason", why)
+		c.mu.Lock()
+		r.state = Stopping
+		r.ctlSeq++
+		for _, m := range r.live() {
+			_ = m.w.conn.Control(r.id, r.ctlSeq, 0, r.rate, true)
+		}
+		c.notify()
+		c.mu.Unlock()
+	}
+	var interrupted bool
+	for {
+		c.mu.Lock()
+		ch := c.changed
+		done := r.testEnded()
+		aborted := r.aborted != nil
+		c.mu.Unlock()
+		if done {
+			break
+		}
+		if aborted {
+			stop("the script aborted the test")
+		}
+		select {
+		case <-ctx.Done():
+			interrupted = true
+			stop("interrupted")
+			ctx = context.Background() // keep going to collect the last stats
+		case <-deadline:
+			stop("run time reached")
+		case now := <-second.C:
+			c.closeSeconds(r, now)
+		case <-tick.C:
+			if r.mode == scenario.Swarm && !stopping {
+				c.dispatch(r, time.Now())
+			}
+		case <-ch:
+		}
+	}
+	c.mu.Lock()
+	r.ended = time.Now()
+	c.mu.Unlock()
+	if interrupted {
+		return ErrInterrupted
+	}
+	return nil
+}
+
+// testEnded: every live member's test is over (or the fleet is gone).
+func (r *run) testEnded() bool {
+	for _, m := range r.live() {
+		if m.state < WorkerDone {
+			return false
+		}
+	}
+	return true
+}
+
+// dispatch sends each live worker its share of the users the ramp calls for now.
+func (c *Coordinator) dispatch(r *run, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	total := Ramp(r.rampFrom, r.target, r.rate, now.Sub(r.rampStart))
+	live := r.live()
+	shares := Split(total, len(live))
+	r.dispensed = total
+	for i, m := range live {
+		if m.users == shares[i] {
+			continue
+		}
+		r.ctlSeq++
+		if m.w.conn.Control(r.id, r.ctlSeq, shares[i], r.rate, false) == nil {
+			m.users = shares[i]
+		}
+	}
+}
+
+// closeSeconds finalises the time series up to a second ago; stats from workers arrive once a second.
+func (c *Coordinator) closeSeconds(r *run, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var users int64
+	for _, m := range r.live() {
+		users += m.w.hb.Users
+	}
+	for _, p := range r.agg.Series.Close(now.Unix() - 1) {
+		p.Users, p.Workers = users, len(r.live())
+		r.points = append(r.points, *p)
+	}
+}
+
+// runTeardown runs teardown() once, on a live worker, after every worker's test ended.
+func (c *Coordinator) runTeardown(r *run) {
+	c.mu.Lock()
+	live := r.live()
+	if len(live) == 0 {
+		c.mu.Unlock()
+		return
+	}
+	runner := live[0]
+	_ = runner.w.conn.RunTeardown(r.id)
+	c.mu.Unlock()
+	err := c.waitFor(context.Background(), phaseTimeout, func() bool { return r.teardown != nil || runner.gone })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case err != nil || r.teardown == nil:
+		c.log.Error("teardown() did not complete", "worker", runner.w.index)
+	case r.teardown.Error != "":
+		c.log.Error("teardown() failed", "err", r.teardown.Error)
+	}
+}
+
+// finishAll ends the run on every live worker and waits for their last stats.
+func (c *Coordinator) finishAll(r *run, reason string) {
+	c.mu.Lock()
+	for _, m := range r.live() {
+		if m.state != WorkerFinished && m.state != WorkerFailed {
+			_ = m.w.conn.Finish(r.id, reason)
+		}
+	}
+	c.mu.Unlock()
+	err := c.waitFor(context.Background(), finishTimeout, func() bool {
+		for _, m := range r.live() {
+			if m.state != WorkerFinished && m.state != WorkerFailed {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		c.log.Warn("some workers did not report their end in time", "timeout", finishTimeout)
+	}
+	c.closeSeconds(r, time.Now().Add(2*time.Second))
+}

@@ -1,0 +1,113 @@
+package master
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/stampede-load/stampede/scenario"
+)
+
+// ProtocolMajor and ProtocolMinor are the protocol version this master speaks.
+const (
+	ProtocolMajor = 1
+	ProtocolMinor = 0
+)
+
+// Errors a run ends with; cmd/master maps each to its own exit code.
+var (
+	ErrScriptNotFound  = errors.New("script not found")
+	ErrScriptError     = errors.New("script error")
+	ErrModuleNotFound  = errors.New("module not found")
+	ErrInvalidOptions  = errors.New("invalid options")
+	ErrWorkersTimeout  = errors.New("workers did not connect in time")
+	ErrWorkersLost     = errors.New("every worker was lost")
+	ErrSetupFailed     = errors.New("setup() failed")
+	ErrScriptAborted   = errors.New("the script aborted the test")
+	ErrInterrupted     = errors.New("interrupted")
+	ErrRunInProgress   = errors.New("a run is in progress")
+	ErrProtocolVersion = errors.New("protocol version mismatch")
+)
+
+// WorkerConn is how the master talks to one connected worker. Every method only queues the message
+// and never blocks for long; an error means the connection is gone.
+type WorkerConn interface {
+	Assign(p scenario.Part) error
+	RunSetup(runID string) error
+	Start(runID string, setupData json.RawMessage) error
+	Control(runID string, seq uint64, users int64, spawnRate float64, stop bool) error
+	RunTeardown(runID string) error
+	Finish(runID, reason string) error
+	// Close drops the connection (the worker reconnects).
+	Close()
+}
+
+// Hello is what a worker says when it connects.
+type Hello struct {
+	ProtocolMajor, ProtocolMinor uint32
+	WorkerID, Host, Version      string
+	CPUs                         int
+}
+
+// Welcome is the master's answer.
+type Welcome struct {
+	Index       int
+	AckStatsSeq uint64
+}
+
+// Heartbeat is a worker's periodic report.
+type Heartbeat struct {
+	State      string
+	Users      int64
+	CPUPercent float64
+	Memory     uint64
+}
+
+// WorkerRunState mirrors the worker's view of its part of a run.
+type WorkerRunState int
+
+// Worker run states, as reported by workers.
+const (
+	WorkerPreparing WorkerRunState = iota + 1
+	WorkerReady
+	WorkerRunning
+	WorkerDone
+	WorkerFinished
+	WorkerFailed
+)
+
+// RunStatus is a worker's report of a run state change.
+type RunStatus struct {
+	RunID    string
+	State    WorkerRunState
+	ExitCode int
+	Error    string
+}
+
+// PhaseResult is the outcome of setup() or teardown() on the worker that ran it.
+type PhaseResult struct {
+	RunID    string
+	Teardown bool
+	Data     json.RawMessage
+	Error    string
+}
+
+// LogLine is one line a script logged on a worker.
+type LogLine struct {
+	Time    time.Time
+	Level   string
+	Message string
+	Source  string
+}
+
+// State is where the current run stands.
+type State string
+
+// Run states.
+const (
+	Idle      State = "idle"
+	Preparing State = "preparing"
+	Running   State = "running"
+	Stopping  State = "stopping"
+	Stopped   State = "stopped"
+)

@@ -1,0 +1,225 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/master"
+	"github.com/stampede-load/stampede/internal/stats"
+)
+
+// Quantiles every report shows, in order.
+var quantiles = []float64{0.5, 0.9, 0.95, 0.99, 0.999}
+
+// WriteText writes the end-of-run summary: one row per request name and an aggregated row (Locust's
+// table, with exact percentiles), grouped errors, k6-style checks and the script's other metrics.
+func WriteText(w io.Writer, res *master.Result) error {
+	secs := res.Duration().Seconds()
+	agg := res.Aggregate
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nRun %s (%s mode) of %s: %s\n\n", res.RunID, res.Mode, res.Script, res.Duration().Round(time.Millisecond))
+
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "Method\tName\t# reqs\t# fails\tMed\tp90\tp95\tp99\tAvg\tMin\tMax\tAvg size\treq/s\t")
+	row := func(method, name string, e *stats.Entry, size string) {
+		q := e.Duration.Quantiles(0.5, 0.9, 0.95, 0.99)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", method, name, e.Requests,
+			fails(e), ms(q[0], e), ms(q[1], e), ms(q[2], e), ms(q[3], e), ms(e.Duration.Mean(), e),
+			ms(e.Duration.Min, e), ms(e.Duration.Max, e), size, perSec(e.Requests, secs))
+	}
+	for _, ne := range agg.ByName() {
+		e := ne.Entry
+		row(ne.Method, ne.Name, &e, "-")
+	}
+	tot := agg.Total()
+	fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t\t\t\t\t")
+	row("", "Aggregated", &tot, avgSize(agg, tot.Requests))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	b.WriteString("(response times in ms; avg size is bytes received per request, headers included, over all requests)\n")
+
+	if len(agg.Errors) > 0 {
+		b.WriteString("\nErrors:\n")
+		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  # occurrences\tMethod\tName\tError")
+		for _, e := range sortedErrors(agg) {
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", e.Count, e.Method, e.Name, e.Error)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+
+	if len(agg.Checks) > 0 {
+		b.WriteString("\nChecks:\n")
+		for _, c := range sortedChecks(agg) {
+			mark := "✓"
+			if c.Fails > 0 {
+				mark = "✗"
+			}
+			name := c.Name
+			if c.Group != "" {
+				name = strings.TrimPrefix(c.Group, "::") + " › " + c.Name
+			}
+			fmt.Fprintf(&b, "  %s %-40s %d / %d (%.2f%%)\n", mark, name, c.Passes, c.Passes+c.Fails, c.Rate*100)
+		}
+	}
+
+	b.WriteString("\nMetrics:\n")
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, m := range sortedMetrics(agg) {
+		fmt.Fprintf(tw, "  %s\t%s\n", m.Name, describe(m.Metric, secs))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	if len(res.Workers) > 0 {
+		b.WriteString("\nWorkers:\n")
+		for _, wr := range res.Workers {
+			state := "ok"
+			switch {
+			case wr.Lost:
+				state = "lost"
+			case wr.Error != "":
+				state = wr.Error
+			}
+			fmt.Fprintf(&b, "  #%d %-24s %8d requests  %s\n", wr.Index, wr.Host, wr.Requests, state)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func ms(v float64, e *stats.Entry) string {
+	if e.Requests == 0 {
+		return "-"
+	}
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+func fails(e *stats.Entry) string {
+	if e.Requests == 0 || e.Failures == 0 {
+		return fmt.Sprintf("%d", e.Failures)
+	}
+	return fmt.Sprintf("%d (%.1f%%)", e.Failures, 100*float64(e.Failures)/float64(e.Requests))
+}
+
+func perSec(n uint64, secs float64) string {
+	if secs <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", float64(n)/secs)
+}
+
+// avgSize is what k6 can tell: bytes received over all requests (k6 samples carry no per-request
+// body size, so per-name rows show "-").
+func avgSize(agg *stats.Aggregate, requests uint64) string {
+	m := agg.Metrics["data_received"]
+	if m == nil || requests == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", m.Sum/float64(requests))
+}
+
+type errorRow struct {
+	stats.ErrorKey
+	Count uint64
+}
+
+func sortedErrors(agg *stats.Aggregate) []errorRow {
+	out := make([]errorRow, 0, len(agg.Errors))
+	for k, n := range agg.Errors {
+		out = append(out, errorRow{k, n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Name+out[i].Error < out[j].Name+out[j].Error
+	})
+	return out
+}
+
+type checkRow struct {
+	Group, Name   string
+	Passes, Fails uint64
+	Rate          float64
+}
+
+func sortedChecks(agg *stats.Aggregate) []checkRow {
+	out := make([]checkRow, 0, len(agg.Checks))
+	for k, c := range agg.Checks {
+		r := checkRow{Group: k.Group, Name: k.Name, Passes: c.Passes, Fails: c.Fails}
+		if n := c.Passes + c.Fails; n > 0 {
+			r.Rate = float64(c.Passes) / float64(n)
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Group != out[j].Group {
+			return out[i].Group < out[j].Group
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+type metricRow struct {
+	Name string
+	*stats.Metric
+}
+
+func sortedMetrics(agg *stats.Aggregate) []metricRow {
+	out := make([]metricRow, 0, len(agg.Metrics))
+	for name, m := range agg.Metrics {
+		out = append(out, metricRow{name, m})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// describe renders one metric the way k6's summary does.
+func describe(m *stats.Metric, secs float64) string {
+	unit := func(v float64) string {
+		switch m.Contains {
+		case "time":
+			return fmt.Sprintf("%.2fms", v)
+		case "data":
+			return fmt.Sprintf("%.0f B", v)
+		}
+		return fmt.Sprintf("%g", round(v))
+	}
+	switch m.Type {
+	case stats.Counter:
+		rate := ""
+		if secs > 0 {
+			rate = fmt.Sprintf("  %s/s", unit(m.Sum/secs))
+		}
+		return unit(m.Sum) + rate
+	case stats.Rate:
+		return fmt.Sprintf("%.2f%%  %d out of %d", 100*m.Rate(), m.Trues, m.Count)
+	case stats.Gauge:
+		return fmt.Sprintf("%s  min=%s max=%s", unit(m.Value), unit(m.Min), unit(m.Max))
+	default:
+		q := m.Hist.Quantiles(0.5, 0.9, 0.95)
+		return fmt.Sprintf("avg=%s min=%s med=%s max=%s p(90)=%s p(95)=%s",
+			unit(m.Hist.Mean()), unit(m.Hist.Min), unit(q[0]), unit(m.Hist.Max), unit(q[1]), unit(q[2]))
+	}
+}
+
+func round(v float64) float64 {
+	return float64(int64(v*100+0.5)) / 100
+}

@@ -1,0 +1,10 @@
+// Package rpc is Stampede's only gRPC code: the master's Coordinator service ([NewServer]), the
+// worker's side of the stream ([Dialer]), and the conversion between protobuf messages and the
+// domain types of internal/master, internal/worker and internal/stats.
+//
+// One stream per worker carries everything. On each side a single goroutine sends, fed by a bounded
+// queue, so callers never block on the network while holding their locks, and heartbeats travel on
+// their own ticker, independent of stats traffic.
+//
+// Server and Dialer are safe for concurrent use.
+package rpc

@@ -1,0 +1,257 @@
+package rpc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/stampede-load/stampede/proto/stampede/v1"
+
+	"github.com/stampede-load/stampede/internal/master"
+	"github.com/stampede-load/stampede/scenario"
+)
+
+// MaxMessageBytes bounds one message: a script bundle travels in one Assignment.
+const MaxMessageBytes = 128 << 20
+
+// helloTimeout is how long a new stream may take to say Hello.
+const helloTimeout = 10 * time.Second
+
+// heartbeatInterval is how often each side tells the other it is alive.
+const heartbeatInterval = time.Second
+
+// NewServer returns a gRPC server with the Coordinator service, health checking, size limits and
+// keepalive enforcement. The caller serves it on a listener and stops it.
+func NewServer(core *master.Coordinator, log *slog.Logger) *grpc.Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	srv := grpc.NewServer(
+		grpc.MaxRecvMsgSize(MaxMessageBytes),
+		grpc.MaxSendMsgSize(MaxMessageBytes),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+	)
+	pb.RegisterCoordinatorServer(srv, &service{core: core, log: log})
+	hs := health.NewServer()
+	hs.SetServingStatus(pb.Coordinator_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(srv, hs)
+	return srv
+}
+
+type service struct {
+	pb.UnimplementedCoordinatorServer
+	core *master.Coordinator
+	log  *slog.Logger
+}
+
+// toStatus maps domain errors to gRPC status codes, in one place.
+func toStatus(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, master.ErrProtocolVersion):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	default:
+		return status.Error(codes.InvalidArgument, err.Error())
+	}
+}
+
+func (s *service) Connect(stream pb.Coordinator_ConnectServer) error {
+	first, err := recvWithin(stream, helloTimeout)
+	if err != nil {
+		return toStatus(err)
+	}
+	h := first.GetHello()
+	if h == nil {
+		return status.Error(codes.InvalidArgument, "the first message must be Hello")
+	}
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	conn := newServerConn(ctx, cancel)
+
+	wel, err := s.core.Join(master.Hello{ProtocolMajor: h.ProtocolMajor, ProtocolMinor: h.ProtocolMinor,
+		WorkerID: h.WorkerId, Host: h.Host, Version: h.Version, CPUs: int(h.Cpus)}, conn)
+	if err != nil {
+		s.log.Warn("refused a worker", "host", h.Host, "err", err)
+		_ = stream.Send(&pb.MasterMessage{Msg: &pb.MasterMessage_Reject{Reject: &pb.Reject{Reason: err.Error()}}})
+		return toStatus(err)
+	}
+	defer conn.wait()
+	// The core may queue an Assignment as soon as Join returns; Welcome still goes first.
+	conn.begin(stream, &pb.MasterMessage{Msg: &pb.MasterMessage_Welcome{Welcome: &pb.Welcome{
+		Index: uint32(wel.Index), ProtocolMajor: master.ProtocolMajor, ProtocolMinor: master.ProtocolMinor,
+		HeartbeatIntervalMs: uint32(heartbeatInterval.Milliseconds()), AckStatsSeq: wel.AckStatsSeq,
+	}}})
+	go conn.heartbeats(func() uint64 { return s.core.AckSeq(h.WorkerId) })
+
+	errc := make(chan error, 1)
+	go func() { errc <- s.serve(stream, h.WorkerId) }()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	cancel()
+	s.core.Leave(h.WorkerId, conn, err)
+	return toStatus(err)
+}
+
+func recvWithin(stream pb.Coordinator_ConnectServer, d time.Duration) (*pb.WorkerMessage, error) {
+	type res struct {
+		m   *pb.WorkerMessage
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		m, err := stream.Recv()
+		ch <- res{m, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.m, r.err
+	case <-time.After(d):
+		return nil, errors.New("no Hello within " + d.String())
+	}
+}
+
+// serve hands every message of the stream to the core until the stream ends.
+func (s *service) serve(stream pb.Coordinator_ConnectServer, id string) error {
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		switch m := msg.Msg.(type) {
+		case *pb.WorkerMessage_Heartbeat:
+			hb := m.Heartbeat
+			s.core.Heartbeat(id, master.Heartbeat{State: hb.State, Users: hb.Users, CPUPercent: hb.CpuPercent, Memory: hb.MemoryBytes})
+		case *pb.WorkerMessage_Stats:
+			s.core.Stats(id, m.Stats.RunId, m.Stats.Seq, deltaFromPB(m.Stats))
+		case *pb.WorkerMessage_Status:
+			st := m.Status
+			s.core.Status(id, master.RunStatus{RunID: st.RunId, State: master.WorkerRunState(st.State),
+				ExitCode: int(st.ExitCode), Error: st.Error})
+		case *pb.WorkerMessage_PhaseResult:
+			p := m.PhaseResult
+			s.core.PhaseResult(id, master.PhaseResult{RunID: p.RunId, Teardown: p.Phase == pb.Phase_PHASE_TEARDOWN,
+				Data: json.RawMessage(p.Data), Error: p.Error})
+		case *pb.WorkerMessage_Logs:
+			lines := make([]master.LogLine, len(m.Logs.Lines))
+			for i, l := range m.Logs.Lines {
+				lines[i] = master.LogLine{Time: time.Unix(0, l.TimeUnixNano), Level: l.Level, Message: l.Message, Source: l.Source}
+			}
+			s.core.Logs(id, lines, m.Logs.Dropped)
+		case *pb.WorkerMessage_Hello:
+			return errors.New("a second Hello on the same stream")
+		}
+	}
+}
+
+// serverConn is the master's side of one worker stream; it implements master.WorkerConn.
+type serverConn struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	queue  chan *pb.MasterMessage
+	done   chan struct{}
+}
+
+var _ master.WorkerConn = (*serverConn)(nil)
+
+func newServerConn(ctx context.Context, cancel context.CancelFunc) *serverConn {
+	return &serverConn{ctx: ctx, cancel: cancel, queue: make(chan *pb.MasterMessage, 1024), done: make(chan struct{})}
+}
+
+// begin starts the sender: first the welcome, then whatever was queued.
+func (c *serverConn) begin(stream pb.Coordinator_ConnectServer, welcome *pb.MasterMessage) {
+	go func() {
+		defer close(c.done)
+		if err := stream.Send(welcome); err != nil {
+			c.cancel()
+			return
+		}
+		for {
+			select {
+			case <-c.ctx.Done():
+				return
+			case m := <-c.queue:
+				if err := stream.Send(m); err != nil {
+					c.cancel()
+					return
+				}
+			}
+		}
+	}()
+}
+
+func (c *serverConn) wait() { <-c.done }
+
+func (c *serverConn) heartbeats(ack func() uint64) {
+	t := time.NewTicker(heartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case now := <-t.C:
+			c.enqueue(&pb.MasterMessage{Msg: &pb.MasterMessage_Heartbeat{Heartbeat: &pb.Heartbeat{
+				TimeUnixNano: now.UnixNano(), AckStatsSeq: ack()}}})
+		}
+	}
+}
+
+var errConnGone = errors.New("worker connection is gone")
+
+// enqueue never blocks: a worker that cannot keep up with 1024 queued messages is dropped.
+func (c *serverConn) enqueue(m *pb.MasterMessage) error {
+	if c.ctx.Err() != nil {
+		return errConnGone
+	}
+	select {
+	case c.queue <- m:
+		return nil
+	default:
+		c.cancel()
+		return errConnGone
+	}
+}
+
+func (c *serverConn) Assign(p scenario.Part) error {
+	return c.enqueue(&pb.MasterMessage{Msg: &pb.MasterMessage_Assignment{Assignment: partToPB(p)}})
+}
+
+func (c *serverConn) RunSetup(runID string) error {
+	return c.enqueue(&pb.MasterMessage{Msg: &pb.MasterMessage_RunSetup{RunSetup: &pb.RunSetup{RunId: runID}}})
+}
+
+func (c *serverConn) Start(runID string, data json.RawMessage) error {
+	return c.enqueue(&pb.MasterMessage{Msg: &pb.MasterMessage_Start{Start: &pb.Start{RunId: runID, SetupData: data}}})
+}
+
+func (c *serverConn) Control(runID string, seq uint64, users int64, rate float64, stop bool) error {
+	return c.enqueue(&pb.MasterMessage{Msg: &pb.MasterMessage_Control{Control: &pb.Control{
+		RunId: runID, Seq: seq, Users: users, SpawnRate: rate, Stop: stop}}})
+}
+
+func (c *serverConn) RunTeardown(runID string) error {
+	return c.enqueue(&pb.MasterMessage{Msg: &pb.MasterMessage_RunTeardown{RunTeardown: &pb.RunTeardown{RunId: runID}}})
+}
+
+func (c *serverConn) Finish(runID, reason string) error {
+	return c.enqueue(&pb.MasterMessage{Msg: &pb.MasterMessage_Finish{Finish: &pb.Finish{RunId: runID, Reason: reason}}})
+}
+
+func (c *serverConn) Close() { c.cancel() }

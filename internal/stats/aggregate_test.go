@@ -1,0 +1,169 @@
+package stats
+
+import (
+	"bytes"
+	"encoding/gob"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestAddRequestErrors(t *testing.T) {
+	t.Parallel()
+	type req struct {
+		status  string
+		failed  bool
+		errText string
+	}
+	tests := []struct {
+		name string
+		reqs []req
+		want map[string]uint64 // error text -> count, for Name "/x", Method "GET"
+	}{
+		{"ok requests are not errors", []req{{"200", false, ""}, {"404", false, "Not Found"}}, map[string]uint64{}},
+		{"status text", []req{{"500", true, ""}, {"500", true, ""}, {"503", true, ""}}, map[string]uint64{"HTTP 500": 2, "HTTP 503": 1}},
+		{"network error without text", []req{{"0", true, ""}}, map[string]uint64{"request failed": 1}},
+		{"error text wins", []req{{"0", true, "dial: i/o timeout"}, {"502", true, "bad gateway"}, {"0", true, "dial: i/o timeout"}},
+			map[string]uint64{"dial: i/o timeout": 2, "bad gateway": 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var d Delta
+			var failures uint64
+			for _, r := range tt.reqs {
+				d.AddRequest(Key{"/x", "GET", r.status}, 1, r.failed, r.errText)
+				if r.failed {
+					failures++
+				}
+			}
+			got := map[string]uint64{}
+			for k, n := range d.Errors {
+				if k.Name != "/x" || k.Method != "GET" {
+					t.Errorf("error key %+v lost the request's name or method", k)
+				}
+				got[k.Error] += n
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("errors = %v, want %v", got, tt.want)
+			}
+			var entryFailures uint64
+			for _, e := range d.Entries {
+				entryFailures += e.Failures
+			}
+			if entryFailures != failures || d.Requests() != uint64(len(tt.reqs)) {
+				t.Errorf("failures/requests = %d/%d, want %d/%d", entryFailures, d.Requests(), failures, len(tt.reqs))
+			}
+		})
+	}
+}
+
+func TestAggregateByName(t *testing.T) {
+	t.Parallel()
+	var d1, d2 Delta
+	d1.AddRequest(Key{"/b", "GET", "200"}, 10, false, "")
+	d1.AddRequest(Key{"/b", "GET", "500"}, 30, true, "")
+	d1.AddRequest(Key{"/a", "POST", "201"}, 5, false, "")
+	d2.AddRequest(Key{"/b", "GET", "0"}, 3000, true, "timeout")
+	d2.AddRequest(Key{"/a", "GET", "200"}, 7, false, "")
+	d2.AddRequest(Key{"/b", "GET", "200"}, 20, false, "")
+	var a Aggregate
+	a.Add(&d1)
+	a.Add(&d2)
+	a.Add(nil)
+
+	type row struct {
+		name, method       string
+		requests, failures uint64
+		min, max           float64
+	}
+	want := []row{
+		{"/a", "GET", 1, 0, 7, 7},
+		{"/a", "POST", 1, 0, 5, 5},
+		{"/b", "GET", 4, 2, 10, 3000},
+	}
+	got := a.ByName()
+	if len(got) != len(want) {
+		t.Fatalf("got %d rows, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		g := got[i]
+		r := row{g.Name, g.Method, g.Requests, g.Failures, g.Duration.Min, g.Duration.Max}
+		if r != w || g.Duration.Count != w.requests {
+			t.Errorf("row %d = %+v, want %+v", i, r, w)
+		}
+	}
+	total := a.Total()
+	if total.Requests != 6 || total.Failures != 2 || total.Duration.Sum != 3072 {
+		t.Errorf("total = %d requests, %d failures, sum %v; want 6, 2, 3072", total.Requests, total.Failures, total.Duration.Sum)
+	}
+	// Totals are copies: changing the result must not change the aggregate.
+	got[2].Duration.Add(1)
+	total.Duration.Add(1)
+	if a.Entries[Key{"/b", "GET", "200"}].Duration.Count != 2 {
+		t.Error("ByName or Total aliased an entry's histogram")
+	}
+	a.Reset()
+	if len(a.Entries) != 0 || len(a.Errors) != 0 || a.Total().Requests != 0 || len(a.Series.Close(1<<40)) != 0 {
+		t.Error("Reset left data behind")
+	}
+}
+
+// TestDeltaMerge checks Merge, Clone, Reset and the gob round trip of every table.
+func TestDeltaMerge(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1000, 0)
+	fill := func(start, end time.Time, ms float64) *Delta {
+		d := &Delta{Start: start, End: end}
+		d.AddRequest(Key{"/", "GET", "200"}, ms, false, "")
+		d.AddRequest(Key{"/", "GET", "0"}, ms, true, "eof")
+		d.AddCheck(CheckKey{"::login", "ok"}, true)
+		d.AddCheck(CheckKey{"::login", "ok"}, false)
+		d.AddSample("vus", Gauge, "default", ms, end.UnixNano())
+		d.AddSample("iterations", Counter, "default", 1, end.UnixNano())
+		return d
+	}
+	a := fill(t0, t0.Add(time.Second), 10)
+	b := fill(t0.Add(-time.Second), t0.Add(2*time.Second), 20)
+
+	var m Delta
+	m.Merge(a)
+	m.Merge(b)
+	m.Merge(nil)
+	m.Merge(&Delta{}) // zero times must not widen anything
+	b.Reset()         // m copied what it took
+	if !b.Empty() || !b.Start.IsZero() {
+		t.Errorf("Reset left %+v", b)
+	}
+
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(m.Clone()); err != nil {
+		t.Fatal(err)
+	}
+	var got Delta
+	if err := gob.NewDecoder(&buf).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		got, exp any
+	}{
+		{"start", got.Start.Equal(t0.Add(-time.Second)), true},
+		{"end", got.End.Equal(t0.Add(2 * time.Second)), true},
+		{"requests", got.Requests(), uint64(4)},
+		{"failures", got.Entries[Key{"/", "GET", "0"}].Failures, uint64(2)},
+		{"errors", got.Errors[ErrorKey{"/", "GET", "eof"}], uint64(2)},
+		{"checks", *got.Checks[CheckKey{"::login", "ok"}], Check{Passes: 2, Fails: 2}},
+		{"gauge newest", got.Metrics["vus"].Value, 20.0},
+		{"counter", got.Metrics["iterations"].Sum, 2.0},
+		{"not empty", got.Empty(), false},
+		{"original intact", a.Requests(), uint64(2)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.exp {
+				t.Errorf("got %v, want %v", tt.got, tt.exp)
+			}
+		})
+	}
+}

@@ -1,0 +1,45 @@
+// Package stats folds load-test samples into small summaries that can be merged exactly, so a
+// master can combine what many workers saw into one set of numbers and percentiles.
+//
+// # On a worker
+//
+// The k6 output collects each second's samples into a Delta and ships it (with encoding/gob):
+//
+//	var d stats.Delta
+//	d.Start = start
+//	d.AddRequest(stats.Key{Name: "/login", Method: "POST", Status: "200"}, 12.5, false, "")
+//	d.AddRequest(stats.Key{Name: "/login", Method: "POST", Status: "0"}, 3001, true, "dial: i/o timeout")
+//	d.AddCheck(stats.CheckKey{Group: "::login", Name: "status is 200"}, true)
+//	d.AddSample("vus", stats.Gauge, "default", 40, now.UnixNano())
+//	d.End = now
+//	err := enc.Encode(&d) // then d.Reset() for the next second
+//
+// # On the master
+//
+// Every delta received goes into one Aggregate, and once a second the master closes the seconds
+// no more deltas are expected for, stamping its own view of the run on the new points:
+//
+//	var a stats.Aggregate
+//	a.Add(&d)
+//	for _, p := range a.Series.Close(now.Unix() - 2) {
+//		p.Users, p.Workers = users, workers
+//	}
+//	total := a.Total()
+//	p99 := total.Duration.Quantile(0.99) // ms
+//	rows := a.ByName()                   // the per-request table
+//
+// # Accuracy
+//
+// Counts, sums, minima and maxima are exact. Percentiles come from a Histogram with logarithmic
+// buckets and are within 1% of the exact value at rank ceil(q*n) of the samples, however the
+// samples were split across workers and seconds: merging histograms adds bucket counts, so it
+// loses nothing. Memory per histogram is bounded by the buckets in use (about 1,100 for
+// durations from 1µs to 1 hour), not by the number of samples.
+//
+// # Concurrency
+//
+// The package is pure: no I/O, goroutines, clocks or globals; callers pass times in. No type is
+// safe for concurrent use. Confine each value to one goroutine or guard it with a mutex; merging
+// a value into another only reads the source, so distinct sources may be read concurrently while
+// nothing writes them.
+package stats

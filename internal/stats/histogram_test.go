@@ -1,0 +1,245 @@
+package stats
+
+import (
+	"bytes"
+	"encoding/gob"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// quantiles is the set of q every histogram test reads.
+var quantiles = []float64{0, 0.001, 0.01, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1}
+
+// checkHistogram asserts that h describes exactly the values vs: counts, min, max, sum and
+// every quantile within 1% (or within 1e-9 absolute for the zero bucket).
+func checkHistogram(t *testing.T, h *Histogram, vs []float64) {
+	t.Helper()
+	if h.Count != uint64(len(vs)) {
+		t.Fatalf("Count = %d, want %d", h.Count, len(vs))
+	}
+	var buckets uint64
+	for _, n := range h.Pos {
+		buckets += n
+	}
+	for _, n := range h.Neg {
+		buckets += n
+	}
+	if buckets+h.Zero != h.Count {
+		t.Errorf("buckets hold %d values, Count is %d", buckets+h.Zero, h.Count)
+	}
+	if len(vs) == 0 {
+		if !h.Empty() || h.Quantile(0.5) != 0 || h.Mean() != 0 {
+			t.Errorf("empty histogram: Empty=%v p50=%v mean=%v", h.Empty(), h.Quantile(0.5), h.Mean())
+		}
+		return
+	}
+	sorted := slices.Sorted(slices.Values(vs))
+	if h.Min != sorted[0] || h.Max != sorted[len(sorted)-1] {
+		t.Errorf("Min/Max = %v/%v, want %v/%v", h.Min, h.Max, sorted[0], sorted[len(sorted)-1])
+	}
+	var sum float64
+	for _, v := range vs {
+		sum += v
+	}
+	if math.Abs(h.Sum-sum) > 1e-9*math.Abs(sum) {
+		t.Errorf("Sum = %v, want %v", h.Sum, sum)
+	}
+	got := h.Quantiles(quantiles...)
+	for i, q := range quantiles {
+		want := exactQuantile(sorted, q)
+		if got[i] < h.Min || got[i] > h.Max {
+			t.Errorf("q=%v: %v outside [Min, Max] = [%v, %v]", q, got[i], h.Min, h.Max)
+		}
+		if math.Abs(got[i]-want) > 0.01*math.Abs(want)+zeroBelow {
+			t.Errorf("q=%v: got %v, want %v within 1%%", q, got[i], want)
+		}
+		if single := h.Quantile(q); single != got[i] {
+			t.Errorf("q=%v: Quantile = %v but Quantiles = %v", q, single, got[i])
+		}
+	}
+}
+
+func TestHistogram(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(3, 4))
+	spread := make([]float64, 10_000)
+	for i := range spread {
+		spread[i] = math.Exp(40*r.Float64() - 20) // 2e-9 .. 5e8
+	}
+	mixed := make([]float64, 10_000)
+	for i := range mixed {
+		mixed[i] = 100 * r.NormFloat64()
+	}
+	tests := []struct {
+		name string
+		vs   []float64
+	}{
+		{"empty", nil},
+		{"single", []float64{42.5}},
+		{"all equal", slices.Repeat([]float64{7.3}, 1000)},
+		{"zeros", make([]float64, 100)},
+		{"zero and tiny", []float64{0, 1e-12, -1e-10, 0, 5e-10}},
+		{"tiny only", []float64{5e-10, 5e-10, 6e-10}},
+		{"negatives", []float64{-1, -2, -3, -400, -5000.5}},
+		{"mixed signs", mixed},
+		{"very small", []float64{1e-9, 2e-9, 3.5e-9, 1e-8}},
+		{"very large", []float64{1e300, 2e300, math.MaxFloat64, 1e301}},
+		{"near overflow", []float64{1.3e308, 1.5e308, 1.75e308}}, // math.Exp overflows early here
+		{"wide spread", spread},
+		{"two values", []float64{1, 1000}},
+		{"bucket bounds", []float64{1, gamma, gamma * gamma, 1 / gamma, math.Pow(gamma, 100)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var h Histogram
+			for _, v := range tt.vs {
+				h.Add(v)
+			}
+			checkHistogram(t, &h, tt.vs)
+		})
+	}
+}
+
+func TestHistogramQuantileEnds(t *testing.T) {
+	t.Parallel()
+	var h Histogram
+	for _, v := range []float64{3.3, 1.1, 2.2, 1000.7} {
+		h.Add(v)
+	}
+	tests := []struct {
+		name  string
+		q     float64
+		want  float64
+		exact bool // else within 1% and never above want
+	}{
+		{"q=0 is Min", 0, 1.1, true},
+		{"negative q is Min", -1, 1.1, true},
+		{"NaN q is Min", math.NaN(), 1.1, true},
+		{"q=1 is Max", 1, 1000.7, true},
+		{"q>1 is Max", 2, 1000.7, true},
+		{"p99 never exceeds Max", 0.99, 1000.7, false},
+		{"p1 never below Min", 0.01, 1.1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := h.Quantile(tt.q)
+			if tt.exact && got != tt.want || relErr(got, tt.want) > 0.01 || got < h.Min || got > h.Max {
+				t.Errorf("Quantile(%v) = %v, want %v", tt.q, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHistogramMergeAddN(t *testing.T) {
+	t.Parallel()
+	vs := []float64{0, -2, 5, 5, 5, 17.25, 1e6, -0.5}
+	var whole Histogram
+	for _, v := range vs {
+		whole.Add(v)
+	}
+	split := func(n int) *Histogram {
+		var a, b Histogram
+		for _, v := range vs[:n] {
+			a.Add(v)
+		}
+		for _, v := range vs[n:] {
+			b.Add(v)
+		}
+		a.Merge(&b)
+		return &a
+	}
+	tests := []struct {
+		name string
+		h    *Histogram
+		vs   []float64
+	}{
+		{"merge halves", split(4), vs},
+		{"merge into empty", split(0), vs},
+		{"merge empty", split(len(vs)), vs},
+		{"merge nil", func() *Histogram { h := whole.Clone(); h.Merge(nil); return h }(), vs},
+		{"merge self", func() *Histogram { h := whole.Clone(); h.Merge(h); return h }(), append(slices.Clone(vs), vs...)},
+		{"AddN", func() *Histogram {
+			var h Histogram
+			h.AddN(5, 3)
+			h.AddN(-1, 2)
+			h.AddN(99, 0) // no-op, must not touch Min/Max either
+			return &h
+		}(), []float64{5, 5, 5, -1, -1}},
+		{"NaN ignored", func() *Histogram {
+			var h Histogram
+			h.Add(math.NaN())
+			h.Add(2)
+			h.AddN(math.NaN(), 5)
+			return &h
+		}(), []float64{2}},
+		{"reset then reuse", func() *Histogram {
+			h := whole.Clone()
+			h.Reset()
+			h.Add(-3)
+			return h
+		}(), []float64{-3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			checkHistogram(t, tt.h, tt.vs)
+		})
+	}
+	t.Run("clone is deep", func(t *testing.T) {
+		t.Parallel()
+		c := whole.Clone()
+		c.Add(5)
+		if whole.Count != uint64(len(vs)) || whole.Pos[bucketOf(5)] != 3 {
+			t.Errorf("adding to a clone changed the original: Count=%d", whole.Count)
+		}
+	})
+}
+
+func TestHistogramGob(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		vs   []float64
+	}{
+		{"empty", nil},
+		{"zeros only", []float64{0, 0}},
+		{"mixed", []float64{-4, 0, 1e-3, 250, 250, 3e5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var h Histogram
+			for _, v := range tt.vs {
+				h.Add(v)
+			}
+			var buf bytes.Buffer
+			if err := gob.NewEncoder(&buf).Encode(&h); err != nil {
+				t.Fatal(err)
+			}
+			var got Histogram
+			if err := gob.NewDecoder(&buf).Decode(&got); err != nil {
+				t.Fatal(err)
+			}
+			checkHistogram(t, &got, tt.vs)
+			got.Add(1) // nil maps after decoding must still be usable
+			if got.Count != uint64(len(tt.vs))+1 {
+				t.Errorf("Count after Add = %d", got.Count)
+			}
+		})
+	}
+}
+
+// TestHistogramBounded checks the memory claim: 1µs..1h in milliseconds needs ~1,100 buckets.
+func TestHistogramBounded(t *testing.T) {
+	t.Parallel()
+	var h Histogram
+	for v := 1e-3; v <= 3.6e6; v *= 1.001 {
+		h.Add(v)
+	}
+	if n := len(h.Pos); n < 1000 || n > 1200 {
+		t.Errorf("1µs..1h uses %d buckets, want about 1,100", n)
+	}
+}

@@ -1,0 +1,309 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/k6run"
+	"github.com/stampede-load/stampede/internal/stats"
+	"github.com/stampede-load/stampede/scenario"
+)
+
+// Child is a k6 child process as the worker drives it; *k6run.Child implements it.
+type Child interface {
+	WaitReady(context.Context) error
+	Setup(context.Context) (json.RawMessage, error)
+	SetSetupData(context.Context, json.RawMessage) error
+	Resume(context.Context) error
+	SetVUs(ctx context.Context, vus, vusMax int64) error
+	Stop(context.Context) error
+	Status(context.Context) (k6run.Status, error)
+	Teardown(context.Context) error
+	Terminate(grace time.Duration)
+	Kill()
+	Deltas() <-chan *stats.Delta
+	Exited() <-chan struct{}
+	ExitCode() (int, string)
+	Pid() int
+}
+
+var _ Child = (*k6run.Child)(nil)
+
+const (
+	// How long an assigned child may take to initialise its VUs.
+	readyTimeout = 5 * time.Minute
+	// How long a child gets to flush and exit before it is killed.
+	exitGrace = 10 * time.Second
+	// A REST call to the child that takes longer means the child is wedged.
+	callTimeout = 10 * time.Second
+)
+
+// run is one assignment on this worker. Its commands are handled in order by loop.
+type run struct {
+	w    *Worker
+	part scenario.Part
+	cmds chan Command
+	quit chan string // abandon reason
+	done chan struct{}
+
+	mu          sync.Mutex
+	child       Child
+	state       string
+	users       int64
+	lastControl uint64
+	stopped     bool
+}
+
+func newRun(w *Worker, p scenario.Part) *run {
+	return &run{w: w, part: p, cmds: make(chan Command, 64), quit: make(chan string, 1),
+		done: make(chan struct{}), state: "preparing"}
+}
+
+func (r *run) enqueue(c Command) {
+	select {
+	case r.cmds <- c:
+	case <-r.done:
+	}
+}
+
+func (r *run) snapshot() (string, int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state, r.users
+}
+
+func (r *run) pid() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.child == nil {
+		return 0
+	}
+	return r.child.Pid()
+}
+
+func (r *run) setState(s string) {
+	r.mu.Lock()
+	r.state = s
+	r.mu.Unlock()
+}
+
+// abandon stops the load now and waits until the child is gone.
+func (r *run) abandon(why string) {
+	select {
+	case r.quit <- why:
+	default:
+	}
+	<-r.done
+}
+
+func (r *run) status(s RunState, code int, msg string) {
+	_ = r.w.send(Status{RunID: r.part.RunID, State: s, ExitCode: code, Error: msg, LastStatsSeq: r.w.lastStatsSeq()})
+}
+
+func (r *run) loop(ctx context.Context) {
+	defer close(r.done)
+	log := r.w.log.With("run", r.part.RunID)
+	child, forwarded, err := r.launch(ctx)
+	if err != nil {
+		log.Error("cannot start the run", "err", err)
+		r.setState("failed")
+		r.status(Failed, exitCode(err), err.Error())
+		return
+	}
+	defer os.RemoveAll(r.dir())
+	r.status(Ready, 0, "")
+	r.setState("ready")
+
+	poll := time.NewTicker(time.Second)
+	defer poll.Stop()
+	exited := child.Exited()
+	for {
+		select {
+		case why := <-r.quit:
+			log.Warn("stopping the load", "reason", why)
+			r.finish(child, forwarded, true)
+			return
+		case <-exited:
+			// The child ended by itself (script error, test.abort(), crash): report why.
+			r.finish(child, forwarded, false)
+			return
+		case <-poll.C:
+			r.poll(ctx, child)
+		case c := <-r.cmds:
+			if _, ok := c.(Finish); ok {
+				r.finish(child, forwarded, false)
+				return
+			}
+			r.apply(ctx, child, c)
+		}
+	}
+}
+
+func (r *run) dir() string { return filepath.Join(r.w.opts.Dir, "run-"+r.part.RunID) }
+
+// launch writes the bundle and starts a paused child, then waits until its VUs are initialised.
+func (r *run) launch(ctx context.Context) (Child, <-chan struct{}, error) {
+	b := r.part.Bundle
+	if b == nil {
+		return nil, nil, errors.New("the assignment carries no script")
+	}
+	if r.part.Mode == scenario.Swarm {
+		b = b.WithSwarmWrapper(int(max(r.part.MaxUsers, 1)), r.part.MaxDuration)
+	}
+	dir := r.dir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("run directory: %w", err)
+	}
+	entry, err := b.Write(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, fmt.Errorf("writing the script: %w", err)
+	}
+	child, err := r.w.opts.Launch(ctx, k6run.RunOptions{
+		Exe: r.w.opts.Exe, Dir: dir, Entry: entry,
+		Segment: r.part.Segment, SegmentSequence: r.part.SegmentSequence,
+		Env: r.part.Env, Logs: r.w.logSink(r.part.RunID),
+	})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	r.mu.Lock()
+	r.child = child
+	r.mu.Unlock()
+
+	forwarded := make(chan struct{})
+	go func() {
+		defer close(forwarded)
+		for d := range child.Deltas() {
+			r.w.sendStats(r.part.RunID, Stats{RunID: r.part.RunID, Delta: d})
+		}
+	}()
+
+	rctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	ready := make(chan error, 1)
+	go func() { ready <- child.WaitReady(rctx) }()
+	select {
+	case err = <-ready:
+	case why := <-r.quit:
+		err = errors.New(why)
+	}
+	if err != nil {
+		child.Kill()
+		<-forwarded
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return child, forwarded, nil
+}
+
+func exitCode(err error) int {
+	var ee *k6run.ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	return -1
+}
+
+// poll reads users and notices the end of the test (the child lingers until Finish).
+func (r *run) poll(ctx context.Context, child Child) {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	st, err := child.Status(cctx)
+	if err != nil {
+		return
+	}
+	r.mu.Lock()
+	r.users = st.VUs
+	ended := st.Ended() && r.state == "running"
+	if ended {
+		r.state = "done"
+	}
+	r.mu.Unlock()
+	if ended {
+		r.status(Done, 0, "")
+	}
+}
+
+func (r *run) apply(ctx context.Context, child Child, c Command) {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	log := r.w.log.With("run", r.part.RunID)
+	switch c := c.(type) {
+	case RunSetup:
+		data, err := child.Setup(ctx) // setup() may take long; it is bounded by k6's setupTimeout
+		res := PhaseResult{RunID: r.part.RunID, Phase: SetupPhase, Data: data}
+		if err != nil {
+			res.Error = err.Error()
+		}
+		_ = r.w.send(res)
+	case Start:
+		err := child.SetSetupData(cctx, c.SetupData)
+		if err == nil {
+			err = child.Resume(cctx)
+		}
+		if err != nil {
+			log.Error("cannot start the test", "err", err)
+			r.status(Failed, -1, err.Error())
+			return
+		}
+		r.setState("running")
+		r.status(Running, 0, "")
+	case Control:
+		r.mu.Lock()
+		stale := c.Seq <= r.lastControl
+		if !stale {
+			r.lastControl = c.Seq
+		}
+		r.mu.Unlock()
+		if stale {
+			return
+		}
+		var err error
+		if c.Stop {
+			err = child.Stop(cctx)
+		} else if r.part.Mode == scenario.Swarm {
+			err = child.SetVUs(cctx, c.Users, max(c.Users, r.part.MaxUsers))
+		}
+		if err != nil {
+			log.Warn("cannot apply control", "err", err)
+		}
+	case RunTeardown:
+		err := child.Teardown(ctx)
+		res := PhaseResult{RunID: r.part.RunID, Phase: TeardownPhase}
+		if err != nil {
+			res.Error = err.Error()
+		}
+		_ = r.w.send(res)
+	}
+}
+
+// finish ends the child, waits for its last delta to be forwarded, and reports the outcome.
+// With stopNow the load is interrupted first (the master is gone or the worker is quitting).
+func (r *run) finish(child Child, forwarded <-chan struct{}, stopNow bool) {
+	if stopNow {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = child.Stop(ctx)
+		cancel()
+	}
+	select {
+	case <-child.Exited():
+	default:
+		child.Terminate(exitGrace)
+	}
+	<-child.Exited()
+	<-forwarded
+	code, msg := child.ExitCode()
+	r.setState("finished")
+	r.mu.Lock()
+	r.users = 0
+	r.mu.Unlock()
+	r.status(Finished, code, msg)
+}

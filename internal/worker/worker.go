@@ -1,0 +1,300 @@
+package worker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/k6run"
+)
+
+// Options configure a Worker.
+type Options struct {
+	// Host names this machine (or pod) to the master.
+	Host string
+	// CPUs is reported to the master.
+	CPUs int
+	// Version of the binary, reported to the master.
+	Version string
+	// Exe is the binary to run k6 children with (its "k6" subcommand calls k6run.Exec).
+	Exe string
+	// Dir holds each run's private directory; it must be writable.
+	Dir string
+	// MasterTimeout is how long the worker goes without hearing from its master before it stops its
+	// load and reconnects. Default 6s.
+	MasterTimeout time.Duration
+	// ReconnectMin and ReconnectMax bound the exponential reconnect backoff. Defaults 200ms and 5s.
+	ReconnectMin, ReconnectMax time.Duration
+	// LogRate is how many script log lines per second reach the master; the rest are counted. Default 20.
+	LogRate int
+	// Launch starts a k6 child; nil means k6run.Start. Tests replace it.
+	Launch func(context.Context, k6run.RunOptions) (Child, error)
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Worker connects to a master and runs what it is assigned.
+type Worker struct {
+	opts Options
+	log  *slog.Logger
+	id   string
+
+	sendMu sync.Mutex // orders sends: resent deltas before new ones
+	mu     sync.Mutex // guards the fields below
+	sess   Session
+	out    outbox
+	run    *run
+	index  int
+	cpu    cpuSampler
+}
+
+// New validates opts and returns a Worker with a fresh id (host_random, as Locust names workers).
+func New(opts Options) (*Worker, error) {
+	if opts.Exe == "" {
+		return nil, errors.New("worker: no k6 binary (Options.Exe)")
+	}
+	if opts.Dir == "" {
+		return nil, errors.New("worker: no run directory (Options.Dir)")
+	}
+	if opts.MasterTimeout <= 0 {
+		opts.MasterTimeout = 6 * time.Second
+	}
+	if opts.ReconnectMin <= 0 {
+		opts.ReconnectMin = 200 * time.Millisecond
+	}
+	if opts.ReconnectMax < opts.ReconnectMin {
+		opts.ReconnectMax = 5 * time.Second
+	}
+	if opts.LogRate <= 0 {
+		opts.LogRate = 20
+	}
+	if opts.Launch == nil {
+		opts.Launch = func(ctx context.Context, ro k6run.RunOptions) (Child, error) { return k6run.Start(ctx, ro) }
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	id := opts.Host + "_" + hex.EncodeToString(b[:])
+	return &Worker{opts: opts, log: opts.Logger.With("worker", id), id: id, index: -1, out: outbox{max: 10000}}, nil
+}
+
+// ID is the worker's id for its whole life.
+func (w *Worker) ID() string { return w.id }
+
+// Run connects to the master and serves it until ctx ends or the master refuses this worker.
+// Whatever happens, no k6 child outlives Run.
+func (w *Worker) Run(ctx context.Context, d Dialer) error {
+	defer w.abandonRun("worker stopping")
+	backoff := w.opts.ReconnectMin
+	for {
+		w.mu.Lock()
+		last := w.out.lastSeq
+		w.mu.Unlock()
+		sess, wel, err := d.Dial(ctx, Hello{
+			ProtocolMajor: ProtocolMajor, ProtocolMinor: ProtocolMinor,
+			WorkerID: w.id, Host: w.opts.Host, CPUs: w.opts.CPUs, Version: w.opts.Version,
+			LastStatsSeq: last,
+		})
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, ErrRejected):
+			return err
+		case err != nil:
+			w.log.Warn("cannot reach the master; retrying", "err", err, "in", backoff)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, w.opts.ReconnectMax)
+			continue
+		}
+		backoff = w.opts.ReconnectMin
+		w.log.Info("connected to the master", "index", wel.Index)
+		err = w.serve(ctx, sess, wel)
+		_ = sess.Close()
+		// Whatever ended the session, this worker's load must not go on without a master.
+		w.abandonRun("lost the master")
+		if ctx.Err() != nil {
+			return nil
+		}
+		w.log.Warn("session with the master ended; reconnecting", "err", err)
+	}
+}
+
+// serve runs one session until it breaks or the master goes quiet.
+func (w *Worker) serve(ctx context.Context, sess Session, wel Welcome) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	// Resend what the master has not merged, before anything new can be sent.
+	w.sendMu.Lock()
+	w.mu.Lock()
+	w.sess = sess
+	w.index = wel.Index
+	w.out.ack(wel.AckStatsSeq)
+	pending := w.out.pending()
+	w.mu.Unlock()
+	var err error
+	for _, p := range pending {
+		if err = sess.Send(p); err != nil {
+			break
+		}
+	}
+	w.sendMu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.sess = nil
+		w.mu.Unlock()
+	}()
+	if err != nil {
+		return err
+	}
+
+	heard := make(chan struct{}, 1)
+	errc := make(chan error, 1)
+	go func() {
+		for {
+			cmd, err := sess.Recv()
+			if err != nil {
+				errc <- err
+				return
+			}
+			select {
+			case heard <- struct{}{}:
+			default:
+			}
+			w.handle(ctx, cmd)
+		}
+	}()
+
+	beat := time.NewTicker(time.Second)
+	defer beat.Stop()
+	quiet := time.NewTimer(w.opts.MasterTimeout)
+	defer quiet.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-errc:
+			return err
+		case <-heard:
+			quiet.Reset(w.opts.MasterTimeout)
+		case <-quiet.C:
+			return fmt.Errorf("no word from the master for %s", w.opts.MasterTimeout)
+		case <-beat.C:
+			if err := w.send(w.heartbeat()); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (w *Worker) heartbeat() Heartbeat {
+	w.mu.Lock()
+	r := w.run
+	w.mu.Unlock()
+	hb := Heartbeat{State: "idle"}
+	pids := []int{}
+	if r != nil {
+		hb.State, hb.Users = r.snapshot()
+		if pid := r.pid(); pid > 0 {
+			pids = append(pids, pid)
+		}
+	}
+	hb.CPUPercent, hb.Memory = w.cpu.sample(pids)
+	return hb
+}
+
+// send delivers ev on the current session; without one, the event is dropped (stats stay in the outbox).
+func (w *Worker) send(ev Event) error {
+	w.sendMu.Lock()
+	defer w.sendMu.Unlock()
+	w.mu.Lock()
+	sess := w.sess
+	w.mu.Unlock()
+	if sess == nil {
+		return nil
+	}
+	return sess.Send(ev)
+}
+
+// sendStats queues a delta in the outbox and sends it.
+func (w *Worker) sendStats(runID string, s Stats) {
+	w.sendMu.Lock()
+	defer w.sendMu.Unlock()
+	w.mu.Lock()
+	s = w.out.add(runID, s.Delta)
+	sess := w.sess
+	w.mu.Unlock()
+	if sess != nil {
+		_ = sess.Send(s) // on error the session ends and the outbox resends after reconnecting
+	}
+}
+
+func (w *Worker) lastStatsSeq() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.out.lastSeq
+}
+
+func (w *Worker) handle(ctx context.Context, cmd Command) {
+	switch c := cmd.(type) {
+	case MasterHeartbeat:
+		w.mu.Lock()
+		w.out.ack(c.AckStatsSeq)
+		w.mu.Unlock()
+	case Assign:
+		w.abandonRun("a new run was assigned")
+		r := newRun(w, c.Part)
+		w.mu.Lock()
+		w.run = r
+		w.mu.Unlock()
+		go r.loop(context.WithoutCancel(ctx))
+	default:
+		w.mu.Lock()
+		r := w.run
+		w.mu.Unlock()
+		if r == nil || r.part.RunID != runID(cmd) {
+			w.log.Debug("ignoring a command for another run", "cmd", fmt.Sprintf("%T", cmd))
+			return
+		}
+		r.enqueue(cmd)
+	}
+}
+
+func runID(cmd Command) string {
+	switch c := cmd.(type) {
+	case RunSetup:
+		return c.RunID
+	case Start:
+		return c.RunID
+	case Control:
+		return c.RunID
+	case RunTeardown:
+		return c.RunID
+	case Finish:
+		return c.RunID
+	}
+	return ""
+}
+
+// abandonRun stops the current run's load at once and forgets the run; its last deltas still reach
+// the outbox.
+func (w *Worker) abandonRun(why string) {
+	w.mu.Lock()
+	r := w.run
+	w.run = nil
+	w.mu.Unlock()
+	if r != nil {
+		r.abandon(why)
+	}
+}

@@ -1,0 +1,2 @@
+import { rows } from './lib/data.js';
+export default function () { console.log(rows); }

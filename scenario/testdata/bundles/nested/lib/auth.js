@@ -1,0 +1,5 @@
+import { makeToken } from './token.js';
+
+export function login() {
+  return makeToken('user');
+}

@@ -1,0 +1,1 @@
+module.exports = { url: (p) => 'https://test.k6.io' + p };
