@@ -142,8 +142,15 @@ func addTrail(d *stats.Delta, tr *httpext.Trail) {
 	d.AddRequest(stats.Key{Name: name, Method: method, Status: status}, ms, tr.Failed.Bool, errText)
 }
 
+// perInstance are gauges that describe one k6 process, not the fleet; the master knows users from
+// the workers' heartbeats instead.
+var perInstance = map[string]bool{"vus": true, "vus_max": true}
+
 func addSample(d *stats.Delta, s metrics.Sample) {
 	m := s.Metric
+	if perInstance[m.Name] {
+		return
+	}
 	d.AddSample(m.Name, metricType(m.Type), m.Contains.String(), s.Value, s.Time.UnixNano())
 	if m.Name == "checks" {
 		check, _ := s.Tags.Get("check")

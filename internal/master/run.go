@@ -96,11 +96,20 @@ func (r *run) status(w *workerRec, s RunStatus) {
 	}
 	m.state = s.State
 	if s.State == WorkerFinished || s.State == WorkerFailed {
-		m.exitCode, m.err = s.ExitCode, s.Error
+		m.exitCode = s.ExitCode
+		if !normalExit(s) {
+			m.err = s.Error
+		}
 		if s.ExitCode == 108 && r.aborted == nil { // k6's exit code for test.abort()
 			r.aborted = fmt.Errorf("%w on worker %d: %s", ErrScriptAborted, w.index, s.Error)
 		}
 	}
+}
+
+// normalExit: the child ended as the master asked (test over, stopped through its API, or told to
+// exit after lingering), so its exit message is no error.
+func normalExit(s RunStatus) bool {
+	return s.State == WorkerFinished && (s.ExitCode == 0 || s.ExitCode == 103 || s.ExitCode == 105)
 }
 
 func (r *run) phase(p PhaseResult) {
