@@ -121,11 +121,17 @@ func TestRun(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || string(body) != "ok" {
 		t.Errorf("GET /healthz = %d %q", resp.StatusCode, body)
 	}
-	if sc.Scan() {
-		t.Errorf("second stdout line %q; want exactly one", sc.Text())
-	}
 
 	cancel()
+	// Drain stdout concurrently: run closes it only after it returns.
+	rest := make(chan []string, 1)
+	go func() {
+		var lines []string
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+		rest <- lines
+	}()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -133,5 +139,8 @@ func TestRun(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("run did not return after its context ended")
+	}
+	if lines := <-rest; len(lines) != 0 {
+		t.Errorf("more stdout lines %q; want exactly one", lines)
 	}
 }

@@ -74,24 +74,41 @@ func lastError(stderr []byte) string {
 	return msg
 }
 
+// InspectError is a script k6 refused. Its message is k6's, tidied to name file:line:column the way
+// compilers do; errors.Is matches its Kind (ErrScriptSyntax, ErrModuleNotFound, ErrInvalidOptions).
+type InspectError struct {
+	Kind error
+	Msg  string
+}
+
+func (e *InspectError) Error() string { return e.Msg }
+func (e *InspectError) Unwrap() error { return e.Kind }
+
 var (
 	// k6 names local files as file:///abs/path; users think in paths.
 	fileURL = regexp.MustCompile(`file://`)
-	// "... at file:///x/y.js:3:10(5)" -> the program counter in brackets is noise for users.
+	// "... at /x/y.js:3:10(5)": the program counter in brackets is noise for users.
 	pcSuffix = regexp.MustCompile(`(:\d+:\d+)\(\d+\)`)
+	// k6 wraps parse errors twice: "could not initialize 'x': could not load JS test 'x': ".
+	wrappers = regexp.MustCompile(`could not (initialize|load JS test) '[^']*': `)
+	// "/x/y.js: Line 6:18 Unexpected token" -> "/x/y.js:6:18: Unexpected token".
+	lineCol = regexp.MustCompile(`(\S+): Line (\d+):(\d+) `)
 )
 
 func classify(code int, msg string) error {
-	msg = pcSuffix.ReplaceAllString(fileURL.ReplaceAllString(msg, ""), "$1")
+	msg = fileURL.ReplaceAllString(msg, "")
+	msg = pcSuffix.ReplaceAllString(msg, "$1")
+	msg = wrappers.ReplaceAllString(msg, "")
+	msg = lineCol.ReplaceAllString(msg, "$1:$2:$3: ")
 	if msg == "" {
 		msg = fmt.Sprintf("k6 inspect exited with code %d", code)
 	}
+	kind := ErrScriptSyntax
 	switch {
 	case strings.Contains(msg, "couldn't be found on local disk") || strings.Contains(msg, "no such file or directory"):
-		return fmt.Errorf("%w: %s", ErrModuleNotFound, msg)
+		kind = ErrModuleNotFound
 	case code == ExitInvalidConfig:
-		return fmt.Errorf("%w: %s", ErrInvalidOptions, msg)
-	default:
-		return fmt.Errorf("%w: %s", ErrScriptSyntax, msg)
+		kind = ErrInvalidOptions
 	}
+	return &InspectError{Kind: kind, Msg: msg}
 }

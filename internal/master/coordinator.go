@@ -135,9 +135,11 @@ func (c *Coordinator) Leave(workerID string, conn WorkerConn, err error) {
 		return // an older connection of a worker that already reconnected
 	}
 	w.conn = nil
-	c.log.Warn("worker disconnected", "index", w.index, "id", w.id, "err", err)
-	if c.run != nil {
+	if c.run != nil && c.run.state != Stopped {
+		c.log.Warn("worker disconnected during a run", "index", w.index, "id", w.id, "err", err)
 		c.run.workerGone(w)
+	} else {
+		c.log.Info("worker disconnected", "index", w.index, "id", w.id)
 	}
 	c.notify()
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/stampede-load/stampede/scenario"
 )
@@ -18,9 +20,12 @@ type Inspector interface {
 
 // prepare reads the script and the local files it needs and validates it with k6, before any load.
 func (c *Coordinator) prepare(ctx context.Context, cfg RunConfig) (*scenario.Bundle, *scenario.Options, error) {
+	if _, err := os.Stat(cfg.Script); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrScriptNotFound, err)
+	}
 	bundle, err := scenario.LoadBundle(cfg.Script)
 	if errors.Is(err, scenario.ErrNotFound) {
-		return nil, nil, fmt.Errorf("%w: %w", ErrScriptNotFound, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrModuleNotFound, err)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrScriptError, err)
@@ -36,10 +41,21 @@ func (c *Coordinator) prepare(ctx context.Context, cfg RunConfig) (*scenario.Bun
 	}
 	opts, err := c.opts.Inspector.Inspect(ctx, dir, entry, cfg.Env)
 	if err != nil {
-		return nil, nil, err
+		// k6 saw the copy in dir; name the user's files instead.
+		userRoot := strings.TrimSuffix(filepath.ToSlash(cfg.Script), bundle.Entry)
+		return nil, nil, &pathError{err: err, from: filepath.ToSlash(dir) + "/", to: userRoot}
 	}
 	if cfg.Users <= 0 && !opts.HasScenarios {
 		c.log.Warn("the script declares no scenarios, so k6 runs 1 user for 1 iteration; pass --users for a swarm run")
 	}
 	return bundle, opts, nil
 }
+
+// pathError rewrites the paths in err's message, keeping err matchable.
+type pathError struct {
+	err      error
+	from, to string
+}
+
+func (e *pathError) Error() string { return strings.ReplaceAll(e.err.Error(), e.from, e.to) }
+func (e *pathError) Unwrap() error { return e.err }

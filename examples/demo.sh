@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The local demo (`make demo`): the demo target on a free loopback port, then a 20-second headless
+# swarm run of examples/quickstart.js with a master and 2 local workers. Stops by itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=$(mktemp)
+bin/stampede-target --listen 127.0.0.1:0 >"$out" 2>/dev/null &
+target_pid=$!
+trap 'kill $target_pid 2>/dev/null; rm -f "$out"' EXIT
+for _ in $(seq 100); do
+  url=$(sed -n 's/^target listening on //p' "$out")
+  [ -n "$url" ] && break
+  sleep 0.1
+done
+[ -n "$url" ] || { echo "the demo target did not start" >&2; exit 1; }
+echo "demo target at $url"
+
+bin/stampede-master -f examples/quickstart.js --local-workers 2 --headless \
+  -u "${USERS:-20}" -r "${SPAWN_RATE:-5}" -t "${RUN_TIME:-20s}" \
+  --master-bind 127.0.0.1:0 -e "TARGET=$url" --summary-json "${SUMMARY_JSON:-tmp/demo-summary.json}" \
+  --log-level warn
+echo "counted at the target: $(curl -s "$url/stats" 2>/dev/null || echo '?')"

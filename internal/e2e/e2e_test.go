@@ -1,0 +1,231 @@
+package e2e
+
+import (
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Swarm mode over two worker processes: nothing lost, nothing doubled, and the users reach the asked
+// number at the asked spawn rate.
+func TestSwarmCountsAreExact(t *testing.T) {
+	t.Parallel()
+	tg := startTarget(t)
+	addr := freeAddr(t)
+	cmd, out, errb, sum := master(t, "-f", "examples/quickstart.js", "--headless", "-u", "20", "-r", "10", "-t", "10s",
+		"--expect-workers", "2", "--master-bind", addr, "-e", "TARGET="+tg.URL)
+	startWorker(t, addr)
+	startWorker(t, addr)
+	r := wait(t, cmd, out, errb, sum, 90*time.Second)
+	logOnFailure(t, r)
+	if r.code != 0 || r.summary == nil {
+		t.Fatalf("exit code %d, summary %v", r.code, r.summary != nil)
+	}
+	s := r.summary
+	// A request in flight when the run stops is cancelled by k6, which records no sample for it; the
+	// target logs it as 499 (client closed). Every completed request must be counted exactly once.
+	ts := tg.stats(t)
+	got := ts.Total - ts.ByStatus["499"]
+	var perWorker uint64
+	for _, w := range s.Workers {
+		if w.Requests == 0 {
+			t.Errorf("worker %d sent no requests", w.Index)
+		}
+		perWorker += w.Requests
+	}
+	if got == 0 || s.Totals.Requests != got || perWorker != got {
+		t.Errorf("target counted %d, master total %d, sum of workers %d: want all equal and > 0", got, s.Totals.Requests, perWorker)
+	}
+	if len(s.Workers) != 2 {
+		t.Errorf("%d workers in the run, want 2", len(s.Workers))
+	}
+
+	// Users: 20 at 10/s takes 2 s. The series records what the workers reported each second.
+	var peak int64
+	first20 := -1
+	for i, p := range s.Series {
+		peak = max(peak, p.Users)
+		if p.Users >= 20 && first20 < 0 {
+			first20 = i
+		}
+		if p.Users > 20 {
+			t.Errorf("second %d: %d users, more than the 20 asked for", i, p.Users)
+		}
+	}
+	if peak != 20 || first20 < 1 {
+		t.Errorf("peak users %d (want 20), first reached at second %d (want a ramp, not a jump)", peak, first20)
+	}
+	if first20 > 5 {
+		t.Errorf("20 users reached only at second %d; at 10 users/s it takes 2", first20)
+	}
+	if !strings.Contains(r.stdout, "Aggregated") || !strings.Contains(r.stdout, "Checks:") {
+		t.Errorf("the text summary lacks the table or the checks:\n%s", r.stdout)
+	}
+}
+
+// Script mode: the script's own constant-arrival-rate scenario, split by execution segments.
+func TestScriptModeSplitsBySegments(t *testing.T) {
+	t.Parallel()
+	tg := startTarget(t)
+	r := runMaster(t, 90*time.Second, "-f", "examples/arrival-rate.js", "--headless", "--local-workers", "2",
+		"-e", "TARGET="+tg.URL)
+	logOnFailure(t, r)
+	if r.code != 0 || r.summary == nil {
+		t.Fatalf("exit code %d", r.code)
+	}
+	s := r.summary
+	// 200/s for 10 s: k6 starts an iteration at t=0 too, so 2000 or 2001.
+	if s.Totals.Requests < 1980 || s.Totals.Requests > 2020 {
+		t.Errorf("total %d, want 2000 ± 1%%", s.Totals.Requests)
+	}
+	if got := tg.stats(t).Total; got != s.Totals.Requests {
+		t.Errorf("target counted %d, master %d", got, s.Totals.Requests)
+	}
+	if len(s.Workers) != 2 {
+		t.Fatalf("%d workers, want 2", len(s.Workers))
+	}
+	for _, w := range s.Workers {
+		if w.Requests < 990 || w.Requests > 1010 {
+			t.Errorf("worker %d did %d requests, want its half (1000 ± 1%%)", w.Index, w.Requests)
+		}
+	}
+	if s.Mode != "script" {
+		t.Errorf("mode %q, want script", s.Mode)
+	}
+}
+
+// setup() and teardown() run once for the fleet; checks, groups and a custom counter add up exactly.
+func TestLifecycleAcrossThreeWorkers(t *testing.T) {
+	t.Parallel()
+	tg := startTarget(t)
+	r := runMaster(t, 90*time.Second, "-f", "examples/lifecycle.js", "--headless", "--local-workers", "3",
+		"-e", "TARGET="+tg.URL)
+	logOnFailure(t, r)
+	if r.code != 0 || r.summary == nil {
+		t.Fatalf("exit code %d", r.code)
+	}
+	ts := tg.stats(t)
+	if ts.ByPath["/login"] != 1 {
+		t.Errorf("setup() ran %d times (POST /login at the target), want 1", ts.ByPath["/login"])
+	}
+	if ts.ByPath["/status/204"] != 1 {
+		t.Errorf("teardown() ran %d times (GET /status/204 at the target), want 1", ts.ByPath["/status/204"])
+	}
+	s := r.summary
+	if len(s.Workers) != 3 {
+		t.Fatalf("%d workers, want 3", len(s.Workers))
+	}
+	const iterations = 300
+	if m := s.Metrics["iterations"]; m.Sum == nil || *m.Sum != iterations {
+		t.Errorf("iterations %v, want %d", m.Sum, iterations)
+	}
+	if m := s.Metrics["stampede_iterations_custom"]; m.Type != "counter" || m.Sum == nil || *m.Sum != iterations {
+		t.Errorf("custom counter %+v, want a counter summing to %d", m, iterations)
+	}
+	if len(s.Checks) == 0 {
+		t.Fatal("no checks in the summary")
+	}
+	for _, c := range s.Checks {
+		if c.Passes != iterations || c.Fails != 0 {
+			t.Errorf("check %q in group %q: %d passes, %d fails; want %d, 0", c.Name, c.Group, c.Passes, c.Fails, iterations)
+		}
+		if c.Group != "::api" {
+			t.Errorf("check %q in group %q, want ::api", c.Name, c.Group)
+		}
+	}
+	if ts.Total != s.Totals.Requests {
+		t.Errorf("target counted %d requests, master %d", ts.Total, s.Totals.Requests)
+	}
+}
+
+// Bad input: a clear message, its own exit code, and no load.
+func TestBadInputFailsBeforeAnyLoad(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		args  []string
+		code  int
+		match string
+	}{
+		{"missing file", []string{"-f", "examples/bad/no-such-file.js"}, 3, `no-such-file\.js`},
+		{"syntax error", []string{"-f", "examples/bad/syntax.js"}, 4, `syntax\.js:\d+`},
+		{"unknown import", []string{"-f", "examples/bad/missing-import.js"}, 5, `does-not-exist\.js`},
+		{"invalid options", []string{"-f", "examples/bad/invalid-options.js"}, 6, `no-such-executor`},
+		{"workers do not connect", []string{"-f", "examples/quickstart.js", "--expect-workers", "1",
+			"--expect-workers-timeout", "1s", "-u", "1", "-t", "5s"}, 7, `0 of 1 connected`},
+		{"bad flag value", []string{"-f", "examples/quickstart.js", "-u", "-5"}, 2, `--users -5`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tg := startTarget(t)
+			args := append([]string{"--headless", "-e", "TARGET=" + tg.URL}, tc.args...)
+			if !contains(args, "--expect-workers") {
+				args = append(args, "--local-workers", "1")
+			}
+			r := runMaster(t, 60*time.Second, args...)
+			logOnFailure(t, r)
+			if r.code != tc.code {
+				t.Errorf("exit code %d, want %d", r.code, tc.code)
+			}
+			if !regexp.MustCompile(tc.match).MatchString(r.stderr) {
+				t.Errorf("stderr does not match %q", tc.match)
+			}
+			if n := tg.stats(t).Total; n != 0 {
+				t.Errorf("the target got %d requests; bad input must start no load", n)
+			}
+		})
+	}
+}
+
+// A worker killed with SIGKILL mid-run: the master carries on, what the worker reported stays in the
+// totals, and its k6 child dies with it.
+func TestWorkerKilledMidRun(t *testing.T) {
+	t.Parallel()
+	tg := startTarget(t)
+	addr := freeAddr(t)
+	cmd, out, errb, sum := master(t, "-f", "examples/quickstart.js", "--headless", "-u", "10", "-r", "10", "-t", "12s",
+		"--expect-workers", "2", "--master-bind", addr, "-e", "TARGET="+tg.URL)
+	startWorker(t, addr)
+	victim := startWorker(t, addr)
+	eventually(t, 60*time.Second, "load at the target", func() bool { return tg.stats(t).Total > 100 })
+	children := k6Children(bin, victim.Process.Pid)
+	if len(children) != 1 {
+		t.Fatalf("the victim runs %d k6 children, want 1", len(children))
+	}
+	if err := victim.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r := wait(t, cmd, out, errb, sum, 90*time.Second)
+	logOnFailure(t, r)
+	if r.code != 0 || r.summary == nil {
+		t.Fatalf("exit code %d; a lost worker must not fail the run", r.code)
+	}
+	s := r.summary
+	var lost, sumWorkers uint64
+	for _, w := range s.Workers {
+		sumWorkers += w.Requests
+		if w.Lost {
+			lost++
+			if w.Requests == 0 {
+				t.Error("the killed worker's requests are gone from the totals")
+			}
+		}
+	}
+	if lost != 1 {
+		t.Errorf("%d workers marked lost, want 1", lost)
+	}
+	if sumWorkers != s.Totals.Requests {
+		t.Errorf("sum of workers %d != total %d", sumWorkers, s.Totals.Requests)
+	}
+	// The victim's last second was never sent, so the target may count a little more, never less.
+	if got := tg.stats(t).Total; got < s.Totals.Requests {
+		t.Errorf("target counted %d < master %d: something was counted twice", got, s.Totals.Requests)
+	}
+	// Pdeathsig kills the child with its worker. (It may linger as a zombie of init for a moment.)
+	eventually(t, 10*time.Second, "the killed worker's k6 child to die", func() bool {
+		return !alive(children[0]) || ppid(children[0]) != victim.Process.Pid && zombie(children[0])
+	})
+}
