@@ -60,9 +60,9 @@ proto: tools
 
 # Fails when the committed generated code differs from what `make proto` would write.
 proto-check: tools
-	@rm -rf tmp/proto-check && mkdir -p tmp/proto-check
-	$(call protoc,tmp/proto-check)
-	@diff -r proto/stampede/v1 tmp/proto-check/proto/stampede/v1 -x '*.proto' \
+	@rm -rf .proto-check && mkdir -p .proto-check
+	$(call protoc,.proto-check)
+	@diff -r proto/stampede/v1 .proto-check/proto/stampede/v1 -x '*.proto' \
 		|| { echo "generated code is stale: run 'make proto' and commit"; exit 1; }
 
 lint:
@@ -76,6 +76,6 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/stats/
 
 clean:
-	rm -rf bin tmp test-artifacts
+	rm -rf bin tmp test-artifacts .proto-check
 
 FORCE:

@@ -141,6 +141,7 @@ measure() {
 		tail -n 20 "$log" >&2
 		die "$name failed (exit ${x:-$rc}); log: $log"
 	fi
+	read -r LOAD _ </proc/loadavg
 	REQS=$(target_total)
 	((REQS > 0)) || die "$name: the target served no requests; log: $log"
 	WALL=$e
@@ -168,9 +169,9 @@ run_stampede() {
 record() { # record RUN TOOL
 	local per
 	per=$(awk -v c="$CPU" -v r="$REQS" 'BEGIN { printf "%.4f", c * 1000 / r }')
-	ROWS+=("$1 $2 $REQS $CPU $per $WALL $SELF_CPU")
-	printf '  run %d %-9s %7d requests  %6.2f CPU s  %.4f CPU s/1000 req  (wall %ss, main process alone %s CPU s)\n' \
-		"$1" "$2" "$REQS" "$CPU" "$per" "$WALL" "$SELF_CPU" >&2
+	ROWS+=("$1 $2 $REQS $CPU $per $WALL $SELF_CPU $LOAD")
+	printf '  run %d %-9s %7d requests  %6.2f CPU s  %.4f CPU s/1000 req  (wall %ss, main process alone %s CPU s, load %s)\n' \
+		"$1" "$2" "$REQS" "$CPU" "$per" "$WALL" "$SELF_CPU" "$LOAD" >&2
 }
 
 # Warm the page cache so the first run does not pay for reading the binary.
@@ -205,12 +206,13 @@ say "k6:       $MASTER k6 run --quiet --no-summary (embedded $("$MASTER" k6 vers
 say "stampede: $MASTER -f $SCRIPT --local-workers 1 --headless (script mode)"
 say "CPU = user + sys of the whole process tree (GNU time, children included); requests counted by the target"
 say "main CPU = the main process alone (stampede: master + in-process worker, without its k6 children)"
+say "load = 1-minute load average when the run ended (other work on the machine makes timings noisy)"
 say "pinning: $PINNING; $(nproc) CPUs; $(uname -sr)"
 say ""
-say "$(printf '%-4s %-9s %9s %8s %12s %7s %10s' run tool requests 'CPU s' 'CPU s/1000' 'wall s' 'main CPU')"
+say "$(printf '%-4s %-9s %9s %8s %12s %7s %9s %6s' run tool requests 'CPU s' 'CPU s/1000' 'wall s' 'main CPU' load)"
 for r in "${ROWS[@]}"; do
 	read -r -a f <<<"$r"
-	say "$(printf '%-4s %-9s %9d %8.2f %12.4f %7.2f %10s' "${f[0]}" "${f[1]}" "${f[2]}" "${f[3]}" "${f[4]}" "${f[5]}" "${f[6]}")"
+	say "$(printf '%-4s %-9s %9d %8.2f %12.4f %7.2f %9s %6s' "${f[0]}" "${f[1]}" "${f[2]}" "${f[3]}" "${f[4]}" "${f[5]}" "${f[6]}" "${f[7]}")"
 done
 say ""
 K6_MED=$(column_of k6 4 | median)
@@ -218,4 +220,9 @@ ST_MED=$(column_of stampede 4 | median)
 say "$(printf 'median k6       %.4f CPU s per 1000 requests (CPU %.2f s, %.0f requests)' "$K6_MED" "$(column_of k6 3 | median)" "$(column_of k6 2 | median)")"
 say "$(printf 'median stampede %.4f CPU s per 1000 requests (CPU %.2f s, %.0f requests)' "$ST_MED" "$(column_of stampede 3 | median)" "$(column_of stampede 2 | median)")"
 say "$(awk -v s="$ST_MED" -v k="$K6_MED" 'BEGIN { printf "ratio (stampede / k6 CPU per 1000 requests): %.2f  (target <= 1.05)", s / k }')"
+NCPU=$(nproc)
+MAXLOAD=$(for r in "${ROWS[@]}"; do read -r -a f <<<"$r"; echo "${f[7]}"; done | sort -g | tail -n1)
+if awk -v l="$MAXLOAD" -v n="$NCPU" 'BEGIN { exit !(l > n) }'; then
+	say "warning: the machine was busy (load average up to $MAXLOAD on $NCPU CPUs): other work competed with the runs, so these timings are noisy"
+fi
 echo "report written to $REPORT; logs in $OUT/logs" >&2

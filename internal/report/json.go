@@ -13,7 +13,7 @@ import (
 // SchemaVersion names the JSON summary's layout; it changes only when a field changes meaning or goes away.
 const SchemaVersion = "stampede.summary/v1"
 
-// Summary is the JSON summary (--summary-json). Documented in docs/summary-json.md.
+// Summary is the JSON summary (--summary-json), documented in docs/summary-json.md.
 type Summary struct {
 	Schema          string                `json:"schema"`
 	RunID           string                `json:"run_id"`
