@@ -260,3 +260,25 @@ func TestMasterKilledStopsLoad(t *testing.T) {
 		t.Error("the worker exited; it should stay up and try to reconnect")
 	}
 }
+
+// test.abort() in the script ends the whole distributed run early with its own exit code.
+func TestScriptAbortStopsTheRun(t *testing.T) {
+	t.Parallel()
+	tg := startTarget(t)
+	start := time.Now()
+	r := runMaster(t, 90*time.Second, "-f", "internal/e2e/testdata/abort.js", "--headless", "--local-workers", "2",
+		"-e", "TARGET="+tg.URL)
+	logOnFailure(t, r)
+	if r.code != 10 {
+		t.Errorf("exit code %d, want 10 (aborted by the script)", r.code)
+	}
+	if !strings.Contains(r.stderr, "aborted the test") {
+		t.Error("stderr does not say the script aborted the test")
+	}
+	if d := time.Since(start); d > 25*time.Second {
+		t.Errorf("the run took %s; a 30 s scenario aborted at once must end early", d.Round(time.Second))
+	}
+	if r.summary == nil || r.summary.Totals.Requests == 0 {
+		t.Error("the requests made before the abort are missing from the summary")
+	}
+}

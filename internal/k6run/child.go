@@ -260,6 +260,9 @@ func (s Status) ReadyToStart() bool { return s.Status == statusPausedBeforeRun }
 // Ended reports whether the test itself is over (the process lingers for teardown).
 func (s Status) Ended() bool { return s.Status >= statusEnded }
 
+// Interrupted reports whether the test ended early: stopped through the API or aborted by the script.
+func (s Status) Interrupted() bool { return s.Status == statusInterrupted }
+
 type statusDoc struct {
 	Data struct {
 		Attributes Status `json:"attributes"`

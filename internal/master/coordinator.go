@@ -90,6 +90,10 @@ func (c *Coordinator) Join(h Hello, conn WorkerConn) (Welcome, error) {
 	}
 	if w.conn != nil && w.conn != conn {
 		w.conn.Close() // a stale connection of the same worker
+		if c.run != nil && c.run.state != Stopped {
+			// Its Leave will be ignored, and the worker dropped its part of the run with that session.
+			c.run.workerGone(w)
+		}
 	}
 	w.host, w.version, w.cpus = h.Host, h.Version, h.CPUs
 	w.conn, w.joined, w.lastSeen = conn, now, now

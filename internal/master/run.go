@@ -95,13 +95,13 @@ func (r *run) status(w *workerRec, s RunStatus) {
 		return
 	}
 	m.state = s.State
+	if s.ExitCode == 108 && r.aborted == nil { // k6's exit code for test.abort()
+		r.aborted = fmt.Errorf("%w on worker %d: %s", ErrScriptAborted, w.index, s.Error)
+	}
 	if s.State == WorkerFinished || s.State == WorkerFailed {
 		m.exitCode = s.ExitCode
 		if !normalExit(s) {
 			m.err = s.Error
-		}
-		if s.ExitCode == 108 && r.aborted == nil { // k6's exit code for test.abort()
-			r.aborted = fmt.Errorf("%w on worker %d: %s", ErrScriptAborted, w.index, s.Error)
 		}
 	}
 }

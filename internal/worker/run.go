@@ -226,8 +226,14 @@ func (r *run) poll(ctx context.Context, child Child) {
 	if ended {
 		r.state = "done"
 	}
+	// Interrupted without a stop from the master: the script called test.abort(). The master stops
+	// the rest of the fleet, as k6 would stop its one instance.
+	aborted := ended && st.Interrupted() && !r.stopped
 	r.mu.Unlock()
-	if ended {
+	switch {
+	case aborted:
+		r.status(Done, k6run.ExitScriptAborted, "the script aborted the test (test.abort())")
+	case ended:
 		r.status(Done, 0, "")
 	}
 }
@@ -268,6 +274,9 @@ func (r *run) apply(ctx context.Context, child Child, c Command) {
 		}
 		var err error
 		if c.Stop {
+			r.mu.Lock()
+			r.stopped = true
+			r.mu.Unlock()
 			err = child.Stop(cctx)
 		} else if r.part.Mode == scenario.Swarm {
 			err = child.SetVUs(cctx, c.Users, max(c.Users, r.part.MaxUsers))
