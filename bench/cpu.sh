@@ -26,7 +26,6 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-ROOT=$(pwd)
 
 REPEATS=${REPEATS:-3}
 RATE=${RATE:-2000}
@@ -78,8 +77,15 @@ REPORT=$OUT/cpu.txt
 say() { printf '%s\n' "$*" | tee -a "$REPORT"; }
 
 # --- target -----------------------------------------------------------------
-TARGET_PID=""
+TARGET_PID="" RUN_PID="" MAIN_PID=""
 cleanup() {
+	# A run still going (interrupted): stop the tool, then the target.
+	if [[ -n $MAIN_PID ]] && kill -0 "$MAIN_PID" 2>/dev/null; then
+		kill -TERM "$MAIN_PID" 2>/dev/null || true
+	fi
+	if [[ -n $RUN_PID ]]; then
+		wait "$RUN_PID" 2>/dev/null || true
+	fi
 	if [[ -n $TARGET_PID ]] && kill -0 "$TARGET_PID" 2>/dev/null; then
 		kill "$TARGET_PID" 2>/dev/null || true
 		wait "$TARGET_PID" 2>/dev/null || true
@@ -124,9 +130,11 @@ measure() {
 	reset_target
 	"${GEN_PIN[@]}" "$TIME" -o "$tfile" -f '%e %U %S %x' "$@" >"$log" 2>&1 &
 	local tpid=$! mpid="" stat="" line
+	RUN_PID=$tpid MAIN_PID=""
 	while kill -0 "$tpid" 2>/dev/null; do
 		if [[ -z $mpid && -r /proc/$tpid/task/$tpid/children ]]; then
 			read -r mpid _ </proc/"$tpid"/task/"$tpid"/children || true
+			MAIN_PID=$mpid
 		fi
 		if [[ -n $mpid ]] && read -r line </proc/"$mpid"/stat 2>/dev/null; then
 			stat=$line
@@ -135,6 +143,7 @@ measure() {
 	done
 	local rc=0
 	wait "$tpid" || rc=$?
+	RUN_PID="" MAIN_PID=""
 	local e u s x
 	read -r e u s x <"$tfile" || true
 	if [[ $rc != 0 || ${x:-1} != 0 ]]; then
@@ -219,6 +228,18 @@ K6_MED=$(column_of k6 4 | median)
 ST_MED=$(column_of stampede 4 | median)
 say "$(printf 'median k6       %.4f CPU s per 1000 requests (CPU %.2f s, %.0f requests)' "$K6_MED" "$(column_of k6 3 | median)" "$(column_of k6 2 | median)")"
 say "$(printf 'median stampede %.4f CPU s per 1000 requests (CPU %.2f s, %.0f requests)' "$ST_MED" "$(column_of stampede 3 | median)" "$(column_of stampede 2 | median)")"
+# Per repeat, stampede over k6 of the same repeat: the two ran back to back,
+# so this pairs away slow drifts in machine load. Shown for judging noise.
+declare -A PER
+for r in "${ROWS[@]}"; do
+	read -r -a f <<<"$r"
+	PER[${f[1]},${f[0]}]=${f[4]}
+done
+PAIRED=()
+for ((i = 1; i <= REPEATS; i++)); do
+	PAIRED+=("$(awk -v s="${PER[stampede,$i]}" -v k="${PER[k6,$i]}" 'BEGIN { printf "%.4f", s / k }')")
+done
+say "paired ratios per repeat: $(printf '%s\n' "${PAIRED[@]}" | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 }')  (median $(printf '%s\n' "${PAIRED[@]}" | median | awk '{ printf "%.2f", $1 }'))"
 say "$(awk -v s="$ST_MED" -v k="$K6_MED" 'BEGIN { printf "ratio (stampede / k6 CPU per 1000 requests): %.2f  (target <= 1.05)", s / k }')"
 NCPU=$(nproc)
 MAXLOAD=$(for r in "${ROWS[@]}"; do read -r -a f <<<"$r"; echo "${f[7]}"; done | sort -g | tail -n1)

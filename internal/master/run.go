@@ -38,6 +38,8 @@ const (
 	phaseTimeout    = 11 * time.Minute // k6's default setupTimeout/teardownTimeout is 60s; scripts may raise it
 	finishTimeout   = 30 * time.Second
 	controlInterval = 100 * time.Millisecond
+	// stopTimeout bounds how long a stopping run waits for workers to report their test ended.
+	stopTimeout = 30 * time.Second
 )
 
 // run is the current run; every field is guarded by Coordinator.mu.
@@ -390,11 +392,13 @@ func (c *Coordinator) drive(ctx context.Context, r *run) error {
 		deadline = t.C
 	}
 	stopping := false
+	var stopDeadline <-chan time.Time
 	stop := func(why string) {
 		if stopping {
 			return
 		}
 		stopping = true
+		stopDeadline = time.After(stopTimeout)
 		c.log.Info("stopping the run", "reason", why)
 		c.mu.Lock()
 		r.state = Stopping
@@ -425,6 +429,15 @@ func (c *Coordinator) drive(ctx context.Context, r *run) error {
 			ctx = context.Background() // keep going to collect the last stats
 		case <-deadline:
 			stop("run time reached")
+		case <-stopDeadline:
+			c.log.Warn("workers did not report the end of their test; finishing anyway", "waited", stopTimeout)
+			c.mu.Lock()
+			r.ended = time.Now()
+			c.mu.Unlock()
+			if interrupted {
+				return ErrInterrupted
+			}
+			return nil
 		case now := <-second.C:
 			c.closeSeconds(r, now)
 		case <-tick.C:

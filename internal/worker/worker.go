@@ -176,9 +176,12 @@ func (w *Worker) serve(ctx context.Context, sess Session, wel Welcome) error {
 		}
 	}()
 
+	// Never judge the master on fewer than three of its heartbeats: a shorter timeout would drop
+	// healthy sessions.
+	timeout := max(w.opts.MasterTimeout, 3*wel.Heartbeat)
 	beat := time.NewTicker(time.Second)
 	defer beat.Stop()
-	quiet := time.NewTimer(w.opts.MasterTimeout)
+	quiet := time.NewTimer(timeout)
 	defer quiet.Stop()
 	for {
 		select {
@@ -187,9 +190,9 @@ func (w *Worker) serve(ctx context.Context, sess Session, wel Welcome) error {
 		case err := <-errc:
 			return err
 		case <-heard:
-			quiet.Reset(w.opts.MasterTimeout)
+			quiet.Reset(timeout)
 		case <-quiet.C:
-			return fmt.Errorf("no word from the master for %s", w.opts.MasterTimeout)
+			return fmt.Errorf("no word from the master for %s", timeout)
 		case <-beat.C:
 			if err := w.send(w.heartbeat()); err != nil {
 				return err
