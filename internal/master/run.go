@@ -381,8 +381,12 @@ func (c *Coordinator) start(ctx context.Context, r *run) error {
 // drive runs until the test ends: Swarm mode steers users until RunTime or interruption; Script mode
 // waits for every worker's scenarios to end (or RunTime).
 func (c *Coordinator) drive(ctx context.Context, r *run) error {
-	tick := time.NewTicker(controlInterval)
-	defer tick.Stop()
+	var tick <-chan time.Time // only swarm mode steers users
+	if r.mode == scenario.Swarm {
+		t := time.NewTicker(controlInterval)
+		defer t.Stop()
+		tick = t.C
+	}
 	second := time.NewTicker(time.Second)
 	defer second.Stop()
 	var deadline <-chan time.Time
@@ -440,8 +444,8 @@ func (c *Coordinator) drive(ctx context.Context, r *run) error {
 			return nil
 		case now := <-second.C:
 			c.closeSeconds(r, now)
-		case <-tick.C:
-			if r.mode == scenario.Swarm && !stopping {
+		case <-tick:
+			if !stopping {
 				c.dispatch(r, time.Now())
 			}
 		case <-ch:
