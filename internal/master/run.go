@@ -414,6 +414,7 @@ func (c *Coordinator) drive(ctx context.Context, r *run) error {
 		c.mu.Unlock()
 	}
 	var interrupted bool
+loop:
 	for {
 		c.mu.Lock()
 		ch := c.changed
@@ -435,13 +436,7 @@ func (c *Coordinator) drive(ctx context.Context, r *run) error {
 			stop("run time reached")
 		case <-stopDeadline:
 			c.log.Warn("workers did not report the end of their test; finishing anyway", "waited", stopTimeout)
-			c.mu.Lock()
-			r.ended = time.Now()
-			c.mu.Unlock()
-			if interrupted {
-				return ErrInterrupted
-			}
-			return nil
+			break loop
 		case now := <-second.C:
 			c.closeSeconds(r, now)
 		case <-tick:
