@@ -170,7 +170,7 @@ func (c *Coordinator) Stats(workerID, runID string, seq uint64, d *stats.Delta) 
 	}
 	w.mergedSeq = seq
 	w.lastSeen = time.Now()
-	if c.run != nil && c.run.id == runID {
+	if c.run != nil && c.run.id == runID && !c.run.final {
 		c.run.merge(w, d)
 	}
 }

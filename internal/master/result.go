@@ -55,8 +55,7 @@ func (c *Coordinator) result(r *run, err error) *Result {
 		res.Workers = append(res.Workers, WorkerResult{Index: m.w.index, ID: m.w.id, Host: m.w.host,
 			Requests: m.requests, ExitCode: m.exitCode, Error: m.err, Lost: m.gone})
 	}
-	// Later stats for this run id are dropped: the result is final.
-	r.id = r.id + "-closed"
+	r.final = true // later stats for this run are dropped: the result is what was reported
 	return res
 }
 

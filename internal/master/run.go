@@ -65,6 +65,7 @@ type run struct {
 	dispensed int64 // users currently asked for, fleet-wide
 	points    []stats.Point
 	opts      *scenario.Options
+	final     bool // the result was taken; nothing merges any more
 }
 
 type member struct {
@@ -271,6 +272,9 @@ func (c *Coordinator) assign(r *run, bundle *scenario.Bundle) error {
 	defer c.mu.Unlock()
 	ws := c.connected()
 	n := len(ws)
+	if n == 0 {
+		return ErrWorkersLost
+	}
 	shares := Split(r.cfg.Users, n)
 	seq := scenario.SegmentSequence(n)
 	for i, w := range ws {
