@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"sort"
 	"strings"
 )
@@ -16,11 +17,12 @@ import (
 // variable STAMPEDE_<FLAG> (upper case, dashes as underscores), so Helm can configure by env while an
 // explicit flag still wins. Single-letter aliases are skipped.
 func ApplyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	// A shorthand (-u) and its long name (--users) share one variable: either given counts for both.
+	set := map[uintptr]bool{}
+	fs.Visit(func(f *flag.Flag) { set[target(f)] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if err != nil || set[f.Name] || len(f.Name) == 1 {
+		if err != nil || set[target(f)] || len(f.Name) == 1 {
 			return
 		}
 		key := EnvName(f.Name)
@@ -34,6 +36,10 @@ func ApplyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 	})
 	return err
 }
+
+// target identifies the variable behind a flag (every flag.Value of the standard library is a
+// pointer or a map).
+func target(f *flag.Flag) uintptr { return reflect.ValueOf(f.Value).Pointer() }
 
 // EnvName is the environment variable that backs a flag: users -> STAMPEDE_USERS.
 func EnvName(flagName string) string {

@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"flag"
+	"testing"
+)
+
+func TestApplyEnv(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name      string
+		args      []string
+		env       map[string]string
+		wantUsers int
+		wantBind  string
+		wantErr   bool
+	}{
+		{"defaults", nil, nil, 0, "0.0.0.0:5557", false},
+		{"env fills unset flags", nil, map[string]string{"STAMPEDE_USERS": "7", "STAMPEDE_MASTER_BIND": "127.0.0.1:1"}, 7, "127.0.0.1:1", false},
+		{"explicit flag wins", []string{"--users", "3"}, map[string]string{"STAMPEDE_USERS": "7"}, 3, "0.0.0.0:5557", false},
+		{"shorthand counts as explicit", []string{"-u", "4"}, map[string]string{"STAMPEDE_USERS": "7"}, 4, "0.0.0.0:5557", false},
+		{"bad env value names the variable", nil, map[string]string{"STAMPEDE_USERS": "many"}, 0, "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			var users int
+			fs.IntVar(&users, "users", 0, "")
+			fs.IntVar(&users, "u", 0, "")
+			bind := fs.String("master-bind", "0.0.0.0:5557", "")
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			err := ApplyEnv(fs, func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
+			if tc.wantErr {
+				if err == nil {
+					t.Fatal("want an error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if users != tc.wantUsers || *bind != tc.wantBind {
+				t.Errorf("users %d bind %q, want %d %q", users, *bind, tc.wantUsers, tc.wantBind)
+			}
+		})
+	}
+}
+
+func TestKeyValues(t *testing.T) {
+	t.Parallel()
+	kv := KeyValues{}
+	for _, s := range []string{"A=1", "B=x=y", "C="} {
+		if err := kv.Set(s); err != nil {
+			t.Fatalf("Set(%q): %v", s, err)
+		}
+	}
+	if kv["A"] != "1" || kv["B"] != "x=y" || kv["C"] != "" {
+		t.Errorf("got %v", kv)
+	}
+	for _, bad := range []string{"novalue", "=x"} {
+		if err := kv.Set(bad); err == nil {
+			t.Errorf("Set(%q) accepted", bad)
+		}
+	}
+}
