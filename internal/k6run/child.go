@@ -325,9 +325,15 @@ func (c *Child) SetVUs(ctx context.Context, vus, vusMax int64) error {
 		patchStatus(map[string]any{"vus": vus, "vus-max": max(vus, vusMax)}), nil)
 }
 
-// Stop ends the test: running iterations are interrupted and the child lingers for teardown.
+// Stop ends the test and the child lingers for teardown. It first pauses the test, which lets every
+// active VU of an externally-controlled scenario finish its iteration (k6 stops VUs gracefully on
+// pause, but hard on stop), so no request in flight is cut off uncounted; that wait is bounded by ctx.
+// Other executors refuse a pause mid-run, and then the stop is immediate.
 func (c *Child) Stop(ctx context.Context) error {
-	return c.call(ctx, http.MethodPatch, "/v1/status", patchStatus(map[string]any{"stopped": true}), nil)
+	_ = c.call(ctx, http.MethodPatch, "/v1/status", patchStatus(map[string]any{"paused": true}), nil)
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return c.call(stopCtx, http.MethodPatch, "/v1/status", patchStatus(map[string]any{"stopped": true}), nil)
 }
 
 type setupDoc struct {
