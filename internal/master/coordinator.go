@@ -89,11 +89,9 @@ func (c *Coordinator) Join(h Hello, conn WorkerConn) (Welcome, error) {
 		c.workers[h.WorkerID] = w
 	}
 	if w.conn != nil && w.conn != conn {
-		w.conn.Close() // a stale connection of the same worker
-		if c.run != nil && c.run.state != Stopped {
-			// Its Leave will be ignored, and the worker dropped its part of the run with that session.
-			c.run.workerGone(w)
-		}
+		// A stale connection of the same worker: its Leave will be ignored, and the worker dropped
+		// its part of any run with that session.
+		c.disconnect(w, "replaced by a new connection", nil)
 	}
 	w.host, w.version, w.cpus = h.Host, h.Version, h.CPUs
 	w.conn, w.joined, w.lastSeen = conn, now, now
@@ -138,14 +136,29 @@ func (c *Coordinator) Leave(workerID string, conn WorkerConn, err error) {
 	if w == nil || w.conn != conn {
 		return // an older connection of a worker that already reconnected
 	}
+	c.disconnect(w, "connection ended", err)
+}
+
+// disconnect is the one way a worker's connection goes: it is closed, the worker leaves any active
+// run (its load stopped with the session), and waiters are woken. Call with mu held.
+func (c *Coordinator) disconnect(w *workerRec, why string, err error) {
+	w.conn.Close()
 	w.conn = nil
-	if c.run != nil && c.run.state != Stopped {
-		c.log.Warn("worker disconnected during a run", "index", w.index, "id", w.id, "err", err)
-		c.run.workerGone(w)
+	if r := c.activeRun(); r != nil {
+		c.log.Warn("worker disconnected during a run", "index", w.index, "id", w.id, "why", why, "err", err)
+		r.workerGone(w)
 	} else {
-		c.log.Info("worker disconnected", "index", w.index, "id", w.id)
+		c.log.Info("worker disconnected", "index", w.index, "id", w.id, "why", why)
 	}
 	c.notify()
+}
+
+// activeRun is the run in progress, or nil. Call with mu held.
+func (c *Coordinator) activeRun() *run {
+	if c.run != nil && c.run.state != Stopped {
+		return c.run
+	}
+	return nil
 }
 
 // Heartbeat records a worker's heartbeat and returns the stats sequence number to acknowledge.
@@ -277,14 +290,7 @@ func (c *Coordinator) Sweep(stop <-chan struct{}) {
 			c.mu.Lock()
 			for _, w := range c.workers {
 				if w.conn != nil && now.Sub(w.lastSeen) > c.opts.WorkerTimeout {
-					c.log.Warn("worker missing: no heartbeat", "index", w.index, "silent", now.Sub(w.lastSeen).Round(time.Second))
-					conn := w.conn
-					w.conn = nil
-					conn.Close()
-					if c.run != nil {
-						c.run.workerGone(w)
-					}
-					c.notify()
+					c.disconnect(w, fmt.Sprintf("no heartbeat for %s", now.Sub(w.lastSeen).Round(time.Second)), nil)
 				}
 			}
 			c.mu.Unlock()

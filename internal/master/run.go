@@ -38,6 +38,10 @@ const (
 	phaseTimeout    = 11 * time.Minute // k6's default setupTimeout/teardownTimeout is 60s; scripts may raise it
 	finishTimeout   = 30 * time.Second
 	controlInterval = 100 * time.Millisecond
+	// k6's exit codes (v1.8.1), which workers pass through unchanged.
+	k6ExitStoppedByAPI  = 103
+	k6ExitSignal        = 105
+	k6ExitScriptAborted = 108
 	// stopTimeout bounds how long a stopping run waits for workers to report their test ended.
 	stopTimeout = 30 * time.Second
 )
@@ -98,7 +102,7 @@ func (r *run) status(w *workerRec, s RunStatus) {
 		return
 	}
 	m.state = s.State
-	if s.ExitCode == 108 && r.aborted == nil { // k6's exit code for test.abort()
+	if s.ExitCode == k6ExitScriptAborted && r.aborted == nil {
 		r.aborted = fmt.Errorf("%w on worker %d: %s", ErrScriptAborted, w.index, s.Error)
 	}
 	if s.State == WorkerFinished || s.State == WorkerFailed {
@@ -112,7 +116,11 @@ func (r *run) status(w *workerRec, s RunStatus) {
 // normalExit: the child ended as the master asked (test over, stopped through its API, or told to
 // exit after lingering), so its exit message is no error.
 func normalExit(s RunStatus) bool {
-	return s.State == WorkerFinished && (s.ExitCode == 0 || s.ExitCode == 103 || s.ExitCode == 105)
+	switch s.ExitCode {
+	case 0, k6ExitStoppedByAPI, k6ExitSignal:
+		return s.State == WorkerFinished
+	}
+	return false
 }
 
 func (r *run) phase(p PhaseResult) {
@@ -202,7 +210,7 @@ func (c *Coordinator) Run(ctx context.Context, cfg RunConfig) (*Result, error) {
 func (c *Coordinator) claim(cfg RunConfig) (*run, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.run != nil && c.run.state != Stopped {
+	if c.activeRun() != nil {
 		return nil, ErrRunInProgress
 	}
 	mode := scenario.Script
