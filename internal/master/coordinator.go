@@ -21,8 +21,12 @@ type Options struct {
 	WorkerTimeout time.Duration
 	// Version is reported to workers.
 	Version string
-	// ScriptLog receives the scripts' log lines (console.log, exceptions); nil drops them.
+	// ScriptLog receives the scripts' log lines (console.log, exceptions) besides the master's own
+	// record of the last LogLines (see Snapshot); nil passes them nowhere else.
 	ScriptLog func(worker int, l LogLine)
+	// NameCap is the most (name, method) rows a run keeps before it folds further names into
+	// OtherName. Default DefaultNameCap.
+	NameCap int
 	Logger    *slog.Logger
 }
 
@@ -36,6 +40,7 @@ type Coordinator struct {
 	mu      sync.Mutex
 	workers map[string]*workerRec
 	run     *run
+	logs    logRing
 	changed chan struct{} // closed and replaced whenever anything changes
 }
 
@@ -213,10 +218,17 @@ func (c *Coordinator) PhaseResult(workerID string, r PhaseResult) {
 
 // Logs passes a worker's script log lines on.
 func (c *Coordinator) Logs(workerID string, lines []LogLine, dropped uint64) {
+	if dropped > 0 {
+		lines = append(lines, LogLine{Time: time.Now(), Level: "warning", Source: "stampede",
+			Message: fmt.Sprintf("%d log lines dropped by the worker's rate limit", dropped)})
+	}
 	c.mu.Lock()
 	idx := -1
 	if w := c.workers[workerID]; w != nil {
 		idx = w.index
+	}
+	for _, l := range lines {
+		c.logs.add(LogEntry{Time: l.Time, Worker: idx, Level: l.Level, Source: l.Source, Message: l.Message})
 	}
 	c.mu.Unlock()
 	if c.opts.ScriptLog == nil {
@@ -224,10 +236,6 @@ func (c *Coordinator) Logs(workerID string, lines []LogLine, dropped uint64) {
 	}
 	for _, l := range lines {
 		c.opts.ScriptLog(idx, l)
-	}
-	if dropped > 0 {
-		c.opts.ScriptLog(idx, LogLine{Time: time.Now(), Level: "warning", Source: "stampede",
-			Message: fmt.Sprintf("%d log lines dropped by the rate limit", dropped)})
 	}
 }
 

@@ -2,6 +2,7 @@ package master
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -67,111 +68,147 @@ func TestSplitProperties(t *testing.T) {
 	}
 }
 
-func TestRamp(t *testing.T) {
+func TestSteps(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name         string
-		from, target int64
-		rate         float64
-		elapsed      time.Duration
-		want         int64
+		name    string
+		rate    float64
+		elapsed time.Duration
+		want    int64
 	}{
-		{name: "up: start", from: 0, target: 10, rate: 2, elapsed: 0, want: 0},
-		{name: "up: half a user is no user", from: 0, target: 10, rate: 2, elapsed: 250 * time.Millisecond, want: 0},
-		{name: "up: midway", from: 0, target: 10, rate: 2, elapsed: 2500 * time.Millisecond, want: 5},
-		{name: "up: from a base", from: 4, target: 10, rate: 2, elapsed: time.Second, want: 6},
-		{name: "up: exactly done", from: 0, target: 10, rate: 2, elapsed: 5 * time.Second, want: 10},
-		{name: "up: never overshoots", from: 0, target: 10, rate: 2, elapsed: time.Hour, want: 10},
-		{name: "down: start", from: 10, target: 2, rate: 4, elapsed: 0, want: 10},
-		{name: "down: midway", from: 10, target: 2, rate: 4, elapsed: time.Second, want: 6},
-		{name: "down: never undershoots", from: 10, target: 2, rate: 4, elapsed: time.Minute, want: 2},
-		{name: "down to zero", from: 3, target: 0, rate: 1, elapsed: 10 * time.Second, want: 0},
-		{name: "slow rate: nothing before 2s", from: 0, target: 5, rate: 0.5, elapsed: 1999 * time.Millisecond, want: 0},
-		{name: "slow rate: one user at 2s", from: 0, target: 5, rate: 0.5, elapsed: 2 * time.Second, want: 1},
-		{name: "slow rate: 0.1/s for 10s is one user, not 0.999", from: 0, target: 5, rate: 0.1, elapsed: 10 * time.Second, want: 1},
-		{name: "rate 0 jumps up", from: 0, target: 50, rate: 0, elapsed: 0, want: 50},
-		{name: "rate 0 jumps down", from: 50, target: 3, rate: 0, elapsed: 0, want: 3},
-		{name: "negative rate jumps", from: 0, target: 7, rate: -1, elapsed: time.Millisecond, want: 7},
-		{name: "negative elapsed stays put going up", from: 2, target: 9, rate: 5, elapsed: -time.Hour, want: 2},
-		{name: "negative elapsed stays put going down", from: 9, target: 2, rate: 5, elapsed: -time.Second, want: 9},
-		{name: "already there", from: 6, target: 6, rate: 3, elapsed: time.Second, want: 6},
+		{"start", 2, 0, 0},
+		{"half a user is no user", 2, 250 * time.Millisecond, 0},
+		{"midway", 2, 2500 * time.Millisecond, 5},
+		{"slow rate: nothing before 2s", 0.5, 1999 * time.Millisecond, 0},
+		{"slow rate: one user at 2s", 0.5, 2 * time.Second, 1},
+		{"0.1/s for 10s is one user, not 0.999", 0.1, 10 * time.Second, 1},
+		{"negative elapsed is the start", 5, -time.Hour, 0},
+		{"rate 0 is everything at once", 0, 0, math.MaxInt64},
+		{"negative rate is everything at once", -1, time.Millisecond, math.MaxInt64},
+		{"huge products saturate", 1e300, time.Hour, math.MaxInt64},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := Ramp(tt.from, tt.target, tt.rate, tt.elapsed); got != tt.want {
-				t.Fatalf("Ramp(%d, %d, %g, %s) = %d, want %d", tt.from, tt.target, tt.rate, tt.elapsed, got, tt.want)
+			if got := Steps(tt.rate, tt.elapsed); got != tt.want {
+				t.Fatalf("Steps(%g, %s) = %d, want %d", tt.rate, tt.elapsed, got, tt.want)
 			}
 		})
 	}
 }
 
-func TestRampDone(t *testing.T) {
+// TestPlan is the dispatch table: what each worker runs at a moment of a ramp. Workers are in index
+// order; a worker that joined has 0 users in `from`, a worker that left is simply not in it.
+func TestPlan(t *testing.T) {
 	t.Parallel()
+	s := time.Second
 	tests := []struct {
-		name         string
-		from, target int64
-		rate         float64
-		want         time.Duration
+		name    string
+		from    []int64
+		target  int64
+		rate    float64
+		elapsed time.Duration
+		want    []int64
 	}{
-		{name: "up", from: 0, target: 10, rate: 2, want: 5 * time.Second},
-		{name: "down", from: 10, target: 4, rate: 3, want: 2 * time.Second},
-		{name: "slow rate", from: 0, target: 1, rate: 0.5, want: 2 * time.Second},
-		{name: "rounds up to the nanosecond", from: 0, target: 1, rate: 3, want: 333333334 * time.Nanosecond},
-		{name: "rate 0 is at once", from: 0, target: 100, rate: 0, want: 0},
-		{name: "negative rate is at once", from: 100, target: 0, rate: -2, want: 0},
-		{name: "nothing to do", from: 5, target: 5, rate: 1, want: 0},
+		{name: "0 workers: nothing to plan", from: nil, target: 10, rate: 1, elapsed: s, want: nil},
+		{name: "1 worker: ramps at the rate", from: []int64{0}, target: 10, rate: 2, elapsed: 3 * s, want: []int64{6}},
+		{name: "1 worker: stops at the target", from: []int64{0}, target: 10, rate: 2, elapsed: time.Hour, want: []int64{10}},
+		{name: "1 worker: ramps down at the rate", from: []int64{10}, target: 4, rate: 2, elapsed: 2 * s, want: []int64{6}},
+		{name: "7 workers, 100 users: the first 3 users go to the first 3 workers",
+			from: make([]int64, 7), target: 100, rate: 1, elapsed: 3 * s, want: []int64{1, 1, 1, 0, 0, 0, 0}},
+		{name: "7 workers, 100 users: midway stays even",
+			from: make([]int64, 7), target: 100, rate: 10, elapsed: 5 * s, want: []int64{8, 7, 7, 7, 7, 7, 7}},
+		{name: "7 workers, 100 users: done is the largest-remainder split",
+			from: make([]int64, 7), target: 100, rate: 10, elapsed: 10 * s, want: []int64{15, 15, 14, 14, 14, 14, 14}},
+		{name: "7 workers, 100 users: all at once with rate 0",
+			from: make([]int64, 7), target: 100, rate: 0, elapsed: 0, want: []int64{15, 15, 14, 14, 14, 14, 14}},
+		{name: "worker leaving mid-ramp: the rest ramp on to the whole target at the rate",
+			// 3 workers were at 4, 4, 4 of 30 (rate 2/s); worker 1 left, so the ramp restarts from 4, 4.
+			from: []int64{4, 4}, target: 30, rate: 2, elapsed: 2 * s, want: []int64{6, 6}},
+		{name: "worker leaving mid-ramp: done",
+			from: []int64{4, 4}, target: 30, rate: 2, elapsed: 11 * s, want: []int64{15, 15}},
+		{name: "worker joining at steady state: users move at the rate, the total holds",
+			from: []int64{15, 15, 0}, target: 30, rate: 2, elapsed: 2 * s, want: []int64{13, 13, 4}},
+		{name: "worker joining at steady state: done",
+			from: []int64{15, 15, 0}, target: 30, rate: 2, elapsed: 5 * s, want: []int64{10, 10, 10}},
+		{name: "worker joining while the target grows",
+			from: []int64{10, 10, 0}, target: 60, rate: 3, elapsed: 2 * s, want: []int64{10, 10, 6}},
+		{name: "spawn rate below 1/s: one user per 4 s",
+			from: []int64{0, 0}, target: 3, rate: 0.25, elapsed: 8 * s, want: []int64{1, 1}},
+		{name: "spawn rate below 1/s: nothing yet",
+			from: []int64{0, 0}, target: 3, rate: 0.25, elapsed: 3999 * time.Millisecond, want: []int64{0, 0}},
+		{name: "down to zero", from: []int64{3, 2}, target: 0, rate: 1, elapsed: 3 * s, want: []int64{1, 1}},
+		{name: "negative target is zero", from: []int64{3, 2}, target: -5, rate: 0, elapsed: 0, want: []int64{0, 0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := RampDone(tt.from, tt.target, tt.rate)
-			if got != tt.want {
-				t.Fatalf("RampDone(%d, %d, %g) = %s, want %s", tt.from, tt.target, tt.rate, got, tt.want)
+			from := slices.Clone(tt.from)
+			got := Plan(tt.from, tt.target, tt.rate, tt.elapsed)
+			if !slices.Equal(got, tt.want) || (tt.want == nil) != (got == nil) {
+				t.Fatalf("Plan(%v, %d, %g, %s) = %v, want %v", tt.from, tt.target, tt.rate, tt.elapsed, got, tt.want)
 			}
-			if r := Ramp(tt.from, tt.target, tt.rate, got); r != tt.target {
-				t.Fatalf("Ramp(%d, %d, %g, RampDone = %s) = %d, want the target", tt.from, tt.target, tt.rate, got, r)
+			if !slices.Equal(from, tt.from) {
+				t.Fatalf("Plan changed its input: %v, was %v", tt.from, from)
 			}
 		})
 	}
 }
 
-// TestRampProperties checks, over many ramps, that Ramp moves monotonically from `from` towards
-// `target` without passing it, reaches it exactly at RampDone and not noticeably before.
-func TestRampProperties(t *testing.T) {
+// TestPlanProperties checks many ramps step by step: no worker passes its share, starts and stops
+// per step never exceed the rate's allowance, each worker moves one way only, the plan is done at
+// PlanDone, and while it runs no two workers that are still moving the same way differ by more
+// than one user.
+func TestPlanProperties(t *testing.T) {
 	t.Parallel()
-	rates := []float64{0.1, 0.3, 0.5, 1, 1.0 / 3, 2.5, 7.3, 10, 99.9, 1000}
-	ends := []int64{0, 1, 2, 5, 13, 100, 1001}
-	for _, rate := range rates {
-		for _, from := range ends {
-			for _, target := range ends {
-				t.Run(fmt.Sprintf("%d->%d@%g", from, target, rate), func(t *testing.T) {
-					lo, hi := min(from, target), max(from, target)
-					done := RampDone(from, target, rate)
-					prev := from
-					for i := 0; i <= 200; i++ {
-						e := done * time.Duration(i) / 200
-						got := Ramp(from, target, rate, e)
-						if got < lo || got > hi {
-							t.Fatalf("Ramp at %s = %d, outside [%d, %d]", e, got, lo, hi)
+	starts := [][]int64{{0}, {0, 0, 0}, make([]int64, 7), {15, 15, 0}, {9, 0, 3, 7}, {50, 0}, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}}
+	targets := []int64{0, 1, 5, 30, 100, 1001}
+	rates := []float64{0.25, 1, 1.0 / 3, 2.5, 10, 1000}
+	for _, from := range starts {
+		for _, target := range targets {
+			for _, rate := range rates {
+				t.Run(fmt.Sprintf("%v->%d@%g", from, target, rate), func(t *testing.T) {
+					to := Split(target, len(from))
+					done := PlanDone(from, target, rate)
+					prev := slices.Clone(from)
+					for i := 0; i <= 100; i++ {
+						e := done * time.Duration(i) / 100
+						got := Plan(from, target, rate, e)
+						var started, stopped int64
+						for w := range got {
+							lo, hi := min(from[w], to[w]), max(from[w], to[w])
+							if got[w] < lo || got[w] > hi {
+								t.Fatalf("at %s worker %d has %d, outside [%d, %d]", e, w, got[w], lo, hi)
+							}
+							if (to[w] > from[w] && got[w] < prev[w]) || (to[w] < from[w] && got[w] > prev[w]) {
+								t.Fatalf("at %s worker %d moved back: %d after %d", e, w, got[w], prev[w])
+							}
+							started += max(0, got[w]-from[w])
+							stopped += max(0, from[w]-got[w])
 						}
-						if (target > from && got < prev) || (target < from && got > prev) {
-							t.Fatalf("Ramp at %s = %d moved away from the target (was %d)", e, got, prev)
+						if allowed := Steps(rate, e); started > allowed || stopped > allowed {
+							t.Fatalf("at %s: %d started, %d stopped, only %d allowed", e, started, stopped, allowed)
 						}
 						prev = got
 					}
-					if got := Ramp(from, target, rate, done); got != target {
-						t.Fatalf("Ramp at RampDone (%s) = %d, want %d", done, got, target)
-					}
-					if got := Ramp(from, target, rate, 10*done+time.Hour); got != target {
-						t.Fatalf("Ramp long after RampDone = %d, want %d", got, target)
-					}
-					if from != target {
-						if got := Ramp(from, target, rate, done-time.Microsecond); got == target {
-							t.Fatalf("Ramp 1µs before RampDone (%s) already at the target %d", done, target)
-						}
+					if got := Plan(from, target, rate, done); !slices.Equal(got, to) {
+						t.Fatalf("at PlanDone (%s) %v, want %v", done, got, to)
 					}
 				})
+			}
+		}
+	}
+}
+
+// TestPlanEvenRampUp: ramping up from nothing, the fleet at every step is exactly the Split of the
+// users started so far (Locust spread users unevenly over many workers, locust#2128).
+func TestPlanEvenRampUp(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 2, 7, 100, 1000} {
+		for step := int64(0); step <= 2500; step += 1 + step/3 {
+			got := Plan(make([]int64, n), 2500, 1, time.Duration(step)*time.Second)
+			if want := Split(step, n); !slices.Equal(got, want) {
+				t.Fatalf("%d workers, step %d: %v, want %v", n, step, got[:min(n, 10)], want[:min(n, 10)])
 			}
 		}
 	}

@@ -50,11 +50,8 @@ func (c *Coordinator) result(r *run, err error) *Result {
 		r.ended = time.Now()
 	}
 	res := &Result{RunID: r.id, Mode: r.mode, Script: r.cfg.Script, Users: r.cfg.Users, SpawnRate: r.cfg.SpawnRate,
-		Started: r.started, Ended: r.ended, Aggregate: &r.agg, Points: append([]stats.Point(nil), r.points...), Err: err}
-	for _, m := range r.order {
-		res.Workers = append(res.Workers, WorkerResult{Index: m.w.index, ID: m.w.id, Host: m.w.host,
-			Requests: m.requests, ExitCode: m.exitCode, Error: m.err, Lost: m.gone})
-	}
+		Started: r.started, Ended: r.ended, Aggregate: &r.agg, Points: append([]stats.Point(nil), r.points...), Err: err,
+		Workers: r.workerResults()}
 	r.final = true // later stats for this run are dropped: the result is what was reported
 	return res
 }

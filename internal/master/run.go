@@ -60,16 +60,23 @@ type run struct {
 	setup    *PhaseResult
 	teardown *PhaseResult
 	aborted  error // set when a worker's script aborted the test
+	err      error // how the run ended, once it has
 	ctlSeq   uint64
-	// Swarm mode: the ramp in progress.
+	bundle   *scenario.Bundle
+	data     json.RawMessage // setup()'s result, for every worker that starts
+	// Swarm mode: the ramp in progress began at rampStart from each active member's users then
+	// (member.from), towards target at rate.
 	target    int64
 	rate      float64
-	rampFrom  int64
 	rampStart time.Time
-	dispensed int64 // users currently asked for, fleet-wide
+	stopAsked string // why a stop was asked for through the API ("" if not)
 	points    []stats.Point
 	opts      *scenario.Options
-	final     bool // the result was taken; nothing merges any more
+	names     nameCap
+	rates     rateWindow
+	// statsReset is when the statistics were last reset (zero: never).
+	statsReset time.Time
+	final      bool // the result was taken; nothing merges any more
 }
 
 type member struct {
@@ -80,7 +87,8 @@ type member struct {
 	gone     bool
 	requests uint64
 	users    int64 // last share sent
-	maxUsers int64
+	from     int64 // users when the current ramp began
+	started  bool  // resumed with the run's setup data: it takes part in the dispatch
 }
 
 func newRunID() string {
@@ -90,6 +98,7 @@ func newRunID() string {
 }
 
 func (r *run) merge(w *workerRec, d *stats.Delta) {
+	r.names.fold(d)
 	r.agg.Add(d)
 	if m := r.members[w.id]; m != nil {
 		m.requests += d.Requests()
@@ -137,7 +146,39 @@ func (r *run) workerGone(w *workerRec) {
 		if m.state != WorkerFinished && m.state != WorkerFailed {
 			m.err = "worker lost"
 		}
+		if m.started {
+			r.newRamp(time.Now()) // the rest take over its users, at the spawn rate
+		}
 	}
+}
+
+// active returns the members that take part in the dispatch: connected and started.
+func (r *run) active() []*member {
+	var out []*member
+	for _, m := range r.order {
+		if !m.gone && m.started {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// newRamp starts a new ramp from the users each active member runs now. Call it whenever the
+// target, the rate or the active members change.
+func (r *run) newRamp(now time.Time) {
+	for _, m := range r.active() {
+		m.from = m.users
+	}
+	r.rampStart = now
+}
+
+func (r *run) workerResults() []WorkerResult {
+	out := make([]WorkerResult, 0, len(r.order))
+	for _, m := range r.order {
+		out = append(out, WorkerResult{Index: m.w.index, ID: m.w.id, Host: m.w.host,
+			Requests: m.requests, ExitCode: m.exitCode, Error: m.err, Lost: m.gone})
+	}
+	return out
 }
 
 // live returns the members still connected.
@@ -182,14 +223,44 @@ func (c *Coordinator) Run(ctx context.Context, cfg RunConfig) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.runClaimed(ctx, r)
+}
+
+// Start begins a run in the background and returns its id, or an error at once when the settings
+// are invalid or a run is in progress. done (if not nil) receives the run's outcome, as Run returns it.
+func (c *Coordinator) Start(ctx context.Context, cfg RunConfig, done func(*Result, error)) (string, error) {
+	if cfg.Users < 0 || cfg.SpawnRate < 0 || cfg.RunTime < 0 {
+		return "", fmt.Errorf("%w: users, spawn rate and run time must not be negative", ErrBadSettings)
+	}
+	r, err := c.claim(cfg)
+	if err != nil {
+		return "", err
+	}
+	go func() {
+		res, err := c.runClaimed(ctx, r)
+		if done != nil {
+			done(res, err)
+		}
+	}()
+	return r.id, nil
+}
+
+func (c *Coordinator) runClaimed(ctx context.Context, r *run) (res *Result, err error) {
+	cfg := r.cfg
 	defer func() {
 		c.mu.Lock()
 		r.state = Stopped
+		r.err = err
 		if r.ended.IsZero() {
 			r.ended = time.Now()
 		}
 		c.notify()
 		c.mu.Unlock()
+		if err != nil {
+			c.log.Warn("run ended", "run", r.id, "err", err)
+		} else {
+			c.log.Info("run ended", "run", r.id)
+		}
 	}()
 
 	bundle, opts, err := c.prepare(ctx, cfg)
@@ -218,7 +289,7 @@ func (c *Coordinator) claim(cfg RunConfig) (*run, error) {
 		mode = scenario.Swarm
 	}
 	r := &run{id: newRunID(), cfg: cfg, mode: mode, state: Preparing, members: map[string]*member{},
-		target: cfg.Users, rate: cfg.SpawnRate}
+		target: cfg.Users, rate: cfg.SpawnRate, names: newNameCap(c.opts.NameCap)}
 	c.run = r
 	c.notify()
 	return r, nil
@@ -283,29 +354,48 @@ func (c *Coordinator) assign(r *run, bundle *scenario.Bundle) error {
 	if n == 0 {
 		return ErrWorkersLost
 	}
-	shares := Split(r.cfg.Users, n)
+	r.bundle = bundle
 	seq := scenario.SegmentSequence(n)
 	for i, w := range ws {
-		p := scenario.Part{RunID: r.id, Bundle: bundle, Mode: r.mode, Env: r.cfg.Env}
+		p := r.part(n)
 		if r.mode == scenario.Script {
 			p.Segment, p.SegmentSequence = scenario.Segment(i, n), seq
-		} else {
-			p.MaxUsers = shares[i]
-			p.MaxDuration = 7 * 24 * time.Hour
-			if r.cfg.RunTime > 0 {
-				p.MaxDuration = r.cfg.RunTime + time.Minute
-			}
 		}
-		m := &member{w: w, state: WorkerPreparing, maxUsers: p.MaxUsers}
-		r.members[w.id] = m
-		r.order = append(r.order, m)
-		if err := w.conn.Assign(p); err != nil {
-			m.gone = true
-		}
+		r.enlist(w, p)
 	}
 	c.log.Info("run assigned", "run", r.id, "mode", r.mode, "workers", n)
 	c.notify()
 	return nil
+}
+
+// part is a worker's assignment in a fleet of n, without its segment.
+func (r *run) part(n int) scenario.Part {
+	p := scenario.Part{RunID: r.id, Bundle: r.bundle, Mode: r.mode, Env: r.cfg.Env}
+	if r.mode == scenario.Swarm {
+		// A first guess at its share: the child raises its VU limit when it is given more.
+		p.MaxUsers = (r.target + int64(n) - 1) / int64(max(n, 1))
+		p.MaxDuration = 7 * 24 * time.Hour
+		if r.cfg.RunTime > 0 {
+			p.MaxDuration = r.cfg.RunTime + time.Minute
+		}
+	}
+	return p
+}
+
+// enlist makes w a member of the run and sends it its part. A worker that was a member before, and
+// reconnected, keeps its row and its totals: its old session's load stopped with the session.
+func (r *run) enlist(w *workerRec, p scenario.Part) *member {
+	m := r.members[w.id]
+	if m == nil {
+		m = &member{}
+		r.members[w.id] = m
+		r.order = append(r.order, m)
+	}
+	*m = member{w: w, state: WorkerPreparing, requests: m.requests}
+	if err := w.conn.Assign(p); err != nil {
+		m.gone = true
+	}
+	return m
 }
 
 // waitPhase waits until every live member satisfies cond; a member that failed ends the run.
@@ -374,15 +464,14 @@ func (c *Coordinator) runSetup(ctx context.Context, r *run) error {
 // start resumes every worker with the setup data; they were all paused, so they start together.
 func (c *Coordinator) start(ctx context.Context, r *run) error {
 	c.mu.Lock()
-	var data json.RawMessage
 	if r.setup != nil {
-		data = r.setup.Data
+		r.data = r.setup.Data
 	}
 	r.started = time.Now()
 	r.rampStart = r.started
 	r.state = Running
 	for _, m := range r.live() {
-		_ = m.w.conn.Start(r.id, data)
+		m.started = m.w.conn.Start(r.id, r.data) == nil
 	}
 	c.notify()
 	c.mu.Unlock()
@@ -432,12 +521,16 @@ loop:
 		ch := c.changed
 		done := r.testEnded()
 		aborted := r.aborted != nil
+		asked := r.stopAsked
 		c.mu.Unlock()
 		if done {
 			break
 		}
 		if aborted {
 			stop("the script aborted the test")
+		}
+		if asked != "" {
+			stop(asked)
 		}
 		select {
 		case <-ctx.Done():
@@ -477,15 +570,32 @@ func (r *run) testEnded() bool {
 	return true
 }
 
-// dispatch sends each live worker its share of the users the ramp calls for now.
+// dispatch brings workers that connected during the run into it (they start paused like the rest,
+// and are resumed once ready), then sends each active worker its share of the users the ramp calls
+// for now.
 func (c *Coordinator) dispatch(r *run, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	total := Ramp(r.rampFrom, r.target, r.rate, now.Sub(r.rampStart))
-	live := r.live()
-	shares := Split(total, len(live))
-	r.dispensed = total
-	for i, m := range live {
+	for _, w := range c.connected() {
+		if m := r.members[w.id]; m == nil || m.gone {
+			c.log.Info("worker joined the run", "index", w.index)
+			r.enlist(w, r.part(len(r.active())+1))
+		}
+	}
+	for _, m := range r.live() {
+		if !m.started && m.state == WorkerReady {
+			if m.started = m.w.conn.Start(r.id, r.data) == nil; m.started {
+				r.newRamp(now)
+			}
+		}
+	}
+	active := r.active()
+	from := make([]int64, len(active))
+	for i, m := range active {
+		from[i] = m.from
+	}
+	shares := Plan(from, r.target, r.rate, now.Sub(r.rampStart))
+	for i, m := range active {
 		if m.users == shares[i] {
 			continue
 		}
@@ -508,6 +618,7 @@ func (c *Coordinator) closeSeconds(r *run, now time.Time) {
 		p.Users, p.Workers = users, len(r.live())
 		r.points = append(r.points, *p)
 	}
+	r.rates.mark(&r.agg)
 }
 
 // runTeardown runs teardown() once, on a live worker, after every worker's test ended.

@@ -62,3 +62,12 @@ func (a *Aggregate) ByName() []NamedEntry {
 
 // Reset empties a, series included, for a new run.
 func (a *Aggregate) Reset() { *a = Aggregate{} }
+
+// Clone returns a deep copy of a's tables (entries, errors, checks, metrics). The series is left
+// out: it belongs to whoever closes its seconds, and its closed points are read with Points.
+func (a *Aggregate) Clone() *Aggregate {
+	c := &Aggregate{}
+	mergeTables(&c.Entries, &c.Errors, &c.Checks, &c.Metrics, &Delta{Entries: a.Entries, Errors: a.Errors,
+		Checks: a.Checks, Metrics: a.Metrics})
+	return c
+}

@@ -167,3 +167,45 @@ func TestDeltaMerge(t *testing.T) {
 		})
 	}
 }
+
+func TestRenameRequestsMergesExactly(t *testing.T) {
+	var d Delta
+	d.AddRequest(Key{"/a", "GET", "200"}, 10, false, "")
+	d.AddRequest(Key{"/b", "GET", "200"}, 20, false, "")
+	d.AddRequest(Key{"/b", "GET", "500"}, 30, true, "")
+	d.AddRequest(Key{"/c", "POST", "500"}, 40, true, "")
+	d.RenameRequests(func(name, method string) (string, string) {
+		if name == "/a" {
+			return name, method
+		}
+		return "(other)", ""
+	})
+	want := map[Key]uint64{{"/a", "GET", "200"}: 1, {"(other)", "", "200"}: 1, {"(other)", "", "500"}: 2}
+	if len(d.Entries) != len(want) {
+		t.Fatalf("entries %v, want keys %v", d.Entries, want)
+	}
+	for k, n := range want {
+		if e := d.Entries[k]; e == nil || e.Requests != n || e.Duration.Count != n {
+			t.Errorf("%v: got %+v, want %d requests", k, e, n)
+		}
+	}
+	if got := d.Errors[ErrorKey{"(other)", "", "HTTP 500"}]; got != 2 {
+		t.Errorf("folded errors = %d, want 2 (%v)", got, d.Errors)
+	}
+}
+
+func TestAggregateCloneIsDeep(t *testing.T) {
+	var a Aggregate
+	var d Delta
+	d.AddRequest(Key{"/a", "GET", "200"}, 10, false, "")
+	d.AddCheck(CheckKey{Name: "ok"}, true)
+	a.Add(&d)
+	c := a.Clone()
+	a.Add(&d)
+	if got := c.Entries[Key{"/a", "GET", "200"}].Requests; got != 1 {
+		t.Errorf("clone changed with the original: %d requests", got)
+	}
+	if got := c.Checks[CheckKey{Name: "ok"}].Passes; got != 1 {
+		t.Errorf("clone's check changed with the original: %d", got)
+	}
+}

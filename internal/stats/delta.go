@@ -217,3 +217,29 @@ func (d *Delta) Reset() {
 	clear(d.Checks)
 	clear(d.Metrics)
 }
+
+// RenameRequests re-keys d's request and error rows: rename gets each row's name and method and
+// returns the ones to file it under. Rows that end up under the same key are merged, so counts
+// are kept exactly. The master uses it to fold names over its cap into one row.
+func (d *Delta) RenameRequests(rename func(name, method string) (string, string)) {
+	if len(d.Entries) > 0 {
+		entries := make(map[Key]*Entry, len(d.Entries))
+		for k, e := range d.Entries {
+			k.Name, k.Method = rename(k.Name, k.Method)
+			if t := entries[k]; t != nil {
+				t.Merge(e)
+			} else {
+				entries[k] = e
+			}
+		}
+		d.Entries = entries
+	}
+	if len(d.Errors) > 0 {
+		errs := make(map[ErrorKey]uint64, len(d.Errors))
+		for k, n := range d.Errors {
+			k.Name, k.Method = rename(k.Name, k.Method)
+			errs[k] += n
+		}
+		d.Errors = errs
+	}
+}

@@ -1,0 +1,133 @@
+package master
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/stats"
+	"github.com/stampede-load/stampede/scenario"
+)
+
+// Errors of live control; the API answers them with 409 Conflict.
+var (
+	ErrNoRun       = errors.New("no run in progress")
+	ErrNotSwarm    = errors.New("the run follows the script's own scenarios (script mode); its users cannot be changed")
+	ErrNoWorkers   = errors.New("no worker is connected")
+	ErrBadSettings = errors.New("invalid run settings")
+)
+
+// Update changes the users and the spawn rate of the run in progress (Swarm mode); nil leaves a
+// value as it is. The whole fleet ramps from what it runs now to the new users at the new rate.
+func (c *Coordinator) Update(users *int64, spawnRate *float64) error {
+	if users != nil && *users < 0 {
+		return fmt.Errorf("%w: users %d: must not be negative", ErrBadSettings, *users)
+	}
+	if spawnRate != nil && *spawnRate < 0 {
+		return fmt.Errorf("%w: spawn_rate %g: must not be negative", ErrBadSettings, *spawnRate)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.activeRun()
+	switch {
+	case r == nil || r.state == Stopping || r.stopAsked != "":
+		return ErrNoRun
+	case r.mode != scenario.Swarm:
+		return ErrNotSwarm
+	}
+	if users != nil {
+		r.target = *users
+	}
+	if spawnRate != nil {
+		r.rate = *spawnRate
+	}
+	r.newRamp(time.Now())
+	c.log.Info("run changed", "users", r.target, "spawn_rate", r.rate)
+	c.notify()
+	return nil
+}
+
+// Stop asks the run in progress to stop as if its run time were over: load stops gracefully,
+// teardown() runs, the last stats are collected.
+func (c *Coordinator) Stop(why string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.activeRun()
+	if r == nil {
+		return ErrNoRun
+	}
+	if r.stopAsked == "" {
+		r.stopAsked = why
+	}
+	c.notify()
+	return nil
+}
+
+// ResetStats empties the current run's statistics and time series (Locust's "reset stats"); the
+// run goes on and counts from now. Per-worker totals are kept: they say what each worker did.
+func (c *Coordinator) ResetStats() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.run
+	if r == nil || r.final {
+		return ErrNoRun
+	}
+	r.agg.Reset()
+	r.points = nil
+	r.rates.reset()
+	r.statsReset = time.Now()
+	c.notify()
+	return nil
+}
+
+// nameCap bounds the rows of a run's request table: the first `max` (name, method) pairs keep
+// their own row, the requests of any further ones go to one OtherName row. Without it a script
+// that puts ids in URLs would grow the master's memory, every report and the UI without bound.
+type nameCap struct {
+	max    int
+	kept   map[NameMethod]struct{}
+	folded int                     // distinct pairs folded so far (counted up to maxFoldedSeen)
+	seen   map[NameMethod]struct{} // the folded pairs, to count them
+}
+
+// maxFoldedSeen bounds the memory spent on counting folded names.
+const maxFoldedSeen = 100_000
+
+// DefaultNameCap is the number of request names a run keeps unless configured otherwise.
+const DefaultNameCap = 2000
+
+func newNameCap(max int) nameCap {
+	if max <= 0 {
+		max = DefaultNameCap
+	}
+	return nameCap{max: max, kept: map[NameMethod]struct{}{}, seen: map[NameMethod]struct{}{}}
+}
+
+// fold admits d's new names while there is room and re-files the rest under OtherName.
+func (n *nameCap) fold(d *stats.Delta) {
+	over := false
+	for k := range d.Entries {
+		nm := NameMethod{k.Name, k.Method}
+		if _, ok := n.kept[nm]; ok {
+			continue
+		}
+		if len(n.kept) < n.max {
+			n.kept[nm] = struct{}{}
+			continue
+		}
+		over = true
+		if _, ok := n.seen[nm]; !ok && len(n.seen) < maxFoldedSeen {
+			n.seen[nm] = struct{}{}
+			n.folded++
+		}
+	}
+	if !over {
+		return
+	}
+	d.RenameRequests(func(name, method string) (string, string) {
+		if _, ok := n.kept[NameMethod{name, method}]; ok {
+			return name, method
+		}
+		return OtherName, ""
+	})
+}
