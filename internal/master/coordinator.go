@@ -27,7 +27,7 @@ type Options struct {
 	// NameCap is the most (name, method) rows a run keeps before it folds further names into
 	// OtherName. Default DefaultNameCap.
 	NameCap int
-	Logger    *slog.Logger
+	Logger  *slog.Logger
 }
 
 // Coordinator is the master's core: the worker registry, the current run and its aggregate.

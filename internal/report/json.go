@@ -50,6 +50,9 @@ type Stat struct {
 	RequestsPerS float64           `json:"requests_per_second"`
 	DurationMs   Distribution      `json:"duration_ms"`
 	Statuses     map[string]uint64 `json:"statuses,omitempty"`
+	// AvgSizeBytes is set on the totals only: bytes received per request, headers included (k6
+	// samples carry no per-request size).
+	AvgSizeBytes *float64 `json:"avg_size_bytes,omitempty"`
 }
 
 // Distribution summarises a histogram; percentiles are within 1% of the exact values.
@@ -126,6 +129,39 @@ func stat(name, method string, e *stats.Entry, secs float64) Stat {
 	return s
 }
 
+// Tables returns the request table of agg (the aggregated row and one row per name and method, with
+// requests per second over secs), its errors (most frequent first) and its checks. The live views of
+// the web UI and the API show the same rows as the summary.
+func Tables(agg *stats.Aggregate, secs float64) (totals Stat, rows []Stat, errs []Error, checks []Check) {
+	tot := agg.Total()
+	totals = stat("", "", &tot, secs)
+	if m := agg.Metrics["data_received"]; m != nil && tot.Requests > 0 {
+		totals.AvgSizeBytes = ptr(m.Sum / float64(tot.Requests))
+	}
+	statuses := map[[2]string]map[string]uint64{}
+	for k, e := range agg.Entries {
+		key := [2]string{k.Name, k.Method}
+		if statuses[key] == nil {
+			statuses[key] = map[string]uint64{}
+		}
+		statuses[key][k.Status] += e.Requests
+	}
+	rows, errs, checks = []Stat{}, []Error{}, []Check{}
+	for _, ne := range agg.ByName() {
+		e := ne.Entry
+		st := stat(ne.Name, ne.Method, &e, secs)
+		st.Statuses = statuses[[2]string{ne.Name, ne.Method}]
+		rows = append(rows, st)
+	}
+	for _, e := range sortedErrors(agg) {
+		errs = append(errs, Error{Name: e.Name, Method: e.Method, Error: e.Error, Count: e.Count})
+	}
+	for _, c := range sortedChecks(agg) {
+		checks = append(checks, Check(c))
+	}
+	return totals, rows, errs, checks
+}
+
 // NewSummary builds the JSON summary of a result.
 func NewSummary(res *master.Result) *Summary {
 	secs := res.Duration().Seconds()
@@ -137,37 +173,23 @@ func NewSummary(res *master.Result) *Summary {
 	if res.Err != nil {
 		s.Outcome.Error = res.Err.Error()
 	}
-	tot := agg.Total()
-	s.Totals = stat("", "", &tot, secs)
-	statuses := map[[2]string]map[string]uint64{}
-	for k, e := range agg.Entries {
-		key := [2]string{k.Name, k.Method}
-		if statuses[key] == nil {
-			statuses[key] = map[string]uint64{}
-		}
-		statuses[key][k.Status] += e.Requests
-	}
-	for _, ne := range agg.ByName() {
-		e := ne.Entry
-		st := stat(ne.Name, ne.Method, &e, secs)
-		st.Statuses = statuses[[2]string{ne.Name, ne.Method}]
-		s.Requests = append(s.Requests, st)
-	}
-	for _, e := range sortedErrors(agg) {
-		s.Errors = append(s.Errors, Error{Name: e.Name, Method: e.Method, Error: e.Error, Count: e.Count})
-	}
-	for _, c := range sortedChecks(agg) {
-		s.Checks = append(s.Checks, Check(c))
-	}
+	s.Totals, s.Requests, s.Errors, s.Checks = Tables(agg, secs)
 	for name, m := range agg.Metrics {
 		s.Metrics[name] = metric(m)
 	}
-	for _, p := range res.Points {
-		s.Series = append(s.Series, Point{Time: p.Time, Requests: p.Requests, Failures: p.Failures,
-			P50: p.P50, P95: p.P95, P99: p.P99, Users: p.Users, Workers: p.Workers, Extra: p.Extra})
-	}
+	s.Series = Points(res.Points)
 	sort.Slice(s.Series, func(i, j int) bool { return s.Series[i].Time < s.Series[j].Time })
 	return s
+}
+
+// Points converts a time series for JSON, in time order.
+func Points(ps []stats.Point) []Point {
+	out := make([]Point, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, Point{Time: p.Time, Requests: p.Requests, Failures: p.Failures,
+			P50: p.P50, P95: p.P95, P99: p.P99, Users: p.Users, Workers: p.Workers, Extra: p.Extra})
+	}
+	return out
 }
 
 func ptr(v float64) *float64 { return &v }
