@@ -121,4 +121,3 @@ func statsView(s *master.Snapshot) *StatsView {
 	}
 	return v
 }
-

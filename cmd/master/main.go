@@ -1,6 +1,7 @@
 // Command stampede-master coordinates Stampede workers: it validates a k6 script, splits the load over
 // the workers, aggregates their stats and reports.
 //
+//	stampede-master -f script.js --local-workers 2                                  # web UI on :8089
 //	stampede-master -f script.js --local-workers 2 --headless -u 50 -r 10 -t 30s   # swarm mode
 //	stampede-master -f script.js --local-workers 2 --headless                       # script mode
 //	stampede-master -f script.js --headless -u 10 -r 5 -t 20s --expect-workers 2     # remote workers
@@ -16,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
@@ -24,12 +26,17 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/stampede-load/stampede/internal/cli"
 	"github.com/stampede-load/stampede/internal/k6run"
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/report"
 	"github.com/stampede-load/stampede/internal/rpc"
 	"github.com/stampede-load/stampede/internal/worker"
+	"github.com/stampede-load/stampede/web"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -69,8 +76,10 @@ type config struct {
 	expectTimeout time.Duration
 	masterBind    string
 	webListen     string
+	maxNames      int
 	env           cli.KeyValues
 	summaryJSON   string
+	csvPrefix     string
 	workDir       string
 	logLevel      string
 	version       bool
@@ -82,7 +91,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.script, "f", "", "the k6 script to run (shorthand)")
 	fs.StringVar(&c.script, "script", "", "the k6 script to run")
-	fs.BoolVar(&c.headless, "headless", false, "run without the web UI, print a summary and exit")
+	fs.BoolVar(&c.headless, "headless", false, "run at once without the web UI, print a summary and exit with the run's code")
 	fs.Int64Var(&c.users, "u", 0, "users (shorthand)")
 	fs.Int64Var(&c.users, "users", 0, "swarm mode: run the script's default function with this many users; 0 runs the script's own scenarios")
 	fs.Float64Var(&c.spawnRate, "r", 0, "spawn rate (shorthand)")
@@ -93,10 +102,12 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.expectWorkers, "expect-workers", 0, "wait for this many workers before starting (default: --local-workers, at least 1)")
 	fs.DurationVar(&c.expectTimeout, "expect-workers-timeout", time.Minute, "give up when the workers have not connected after this long")
 	fs.StringVar(&c.masterBind, "master-bind", "0.0.0.0:5557", "address the master listens on for workers")
-	fs.StringVar(&c.webListen, "web-listen", "127.0.0.1:8089", "address of the web UI and API")
+	fs.StringVar(&c.webListen, "web-listen", "", "address of the web UI, API and /metrics (default 127.0.0.1:8089; with --headless only when given)")
+	fs.IntVar(&c.maxNames, "max-names", master.DefaultNameCap, "most request names (name + method) a run keeps; further ones are counted in one \"(other)\" row")
 	fs.Var(c.env, "env", "KEY=VALUE for the script's __ENV (repeatable)")
 	fs.Var(c.env, "e", "KEY=VALUE for the script's __ENV (shorthand)")
 	fs.StringVar(&c.summaryJSON, "summary-json", "", "write the JSON summary to this file")
+	fs.StringVar(&c.csvPrefix, "csv", "", "write Locust-style CSV files PREFIX_stats.csv, PREFIX_stats_history.csv and PREFIX_failures.csv")
 	fs.StringVar(&c.workDir, "work-dir", "", "directory for temporary files (default: a new temporary directory)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
@@ -126,8 +137,11 @@ func (c *config) validate() error {
 		return fmt.Errorf("--run-time %s: must not be negative", c.runTime)
 	case c.localWorkers < 0 || c.expectWorkers < 0:
 		return errors.New("--local-workers and --expect-workers must not be negative")
-	case !c.headless:
-		return errors.New("the web UI is not available in this version yet; pass --headless")
+	case c.maxNames < 1:
+		return fmt.Errorf("--max-names %d: must be at least 1", c.maxNames)
+	}
+	if !c.headless && c.webListen == "" {
+		c.webListen = "127.0.0.1:8089"
 	}
 	return nil
 }
@@ -178,7 +192,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}()
 
 	core, err := master.New(master.Options{Inspector: inspector{exe: exe}, WorkDir: cfg.workDir, Version: version,
-		Logger: log, ScriptLog: scriptLogger(log)})
+		Logger: log, ScriptLog: scriptLogger(log), NameCap: cfg.maxNames})
 	if err != nil {
 		log.Error("invalid options", "err", err)
 		return exitInternal
@@ -212,29 +226,119 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if expect == 0 {
 		expect = max(cfg.localWorkers, 1)
 	}
-	progressDone := make(chan struct{})
-	go printProgress(ctx, stderr, core, progressDone)
-	res, runErr := core.Run(ctx, master.RunConfig{Script: cfg.script, Users: cfg.users, SpawnRate: cfg.spawnRate,
-		RunTime: cfg.runTime, Env: cfg.env, ExpectWorkers: expect, ExpectTimeout: cfg.expectTimeout})
-	close(progressDone)
-
-	if res != nil && !res.Started.IsZero() {
-		if err := report.WriteText(stdout, res); err != nil {
-			log.Error("writing the summary", "err", err)
+	template := master.RunConfig{Script: cfg.script, Users: cfg.users, SpawnRate: cfg.spawnRate,
+		RunTime: cfg.runTime, Env: cfg.env, ExpectWorkers: expect, ExpectTimeout: cfg.expectTimeout}
+	// Reports of every run: a headless run's, and each run started from the UI.
+	reportRun := func(res *master.Result, runErr error) error {
+		if res == nil {
+			return nil
 		}
-	}
-	if res != nil && cfg.summaryJSON != "" {
-		if err := writeFile(cfg.summaryJSON, func(w io.Writer) error { return report.WriteJSON(w, res) }); err != nil {
-			log.Error("writing the JSON summary", "file", cfg.summaryJSON, "err", err)
-			if runErr == nil {
-				return exitInternal
+		if !res.Started.IsZero() {
+			if err := report.WriteText(stdout, res); err != nil {
+				log.Error("writing the summary", "err", err)
 			}
 		}
+		return writeReports(cfg, res)
+	}
+
+	webCtx, stopWeb := context.WithCancel(context.Background())
+	defer stopWeb()
+	var webDone <-chan error
+	if cfg.webListen != "" {
+		if webDone, err = serveWeb(webCtx, ctx, cfg, template, core, reportRun, stderr, log); err != nil {
+			fmt.Fprintln(stderr, "stampede-master:", err)
+			return exitUsage
+		}
+	}
+
+	if !cfg.headless {
+		// The UI drives the runs until the first signal; a run in progress then stops gracefully.
+		select {
+		case <-ctx.Done():
+		case err := <-webDone:
+			log.Error("the web server stopped", "err", err)
+			return exitInternal
+		}
+		if err := core.Stop("the master is stopping"); err == nil {
+			log.Info("waiting for the run to stop")
+			core.WaitIdle(context.Background())
+		}
+		return exitOK
+	}
+
+	progressDone := make(chan struct{})
+	go printProgress(ctx, stderr, core, progressDone)
+	res, runErr := core.Run(ctx, template)
+	close(progressDone)
+	if err := reportRun(res, runErr); err != nil && runErr == nil {
+		return exitInternal
 	}
 	if runErr != nil {
 		fmt.Fprintln(stderr, "stampede-master:", runErr)
 	}
 	return exitCode(runErr)
+}
+
+// writeReports writes the report files asked for on the command line.
+func writeReports(cfg *config, res *master.Result) error {
+	var errs []error
+	if cfg.summaryJSON != "" {
+		if err := writeFile(cfg.summaryJSON, func(w io.Writer) error { return report.WriteJSON(w, res) }); err != nil {
+			errs = append(errs, fmt.Errorf("writing the JSON summary %s: %w", cfg.summaryJSON, err))
+		}
+	}
+	if cfg.csvPrefix != "" {
+		if err := writeCSVFiles(cfg.csvPrefix, res); err != nil {
+			errs = append(errs, fmt.Errorf("writing the CSV files %s_*.csv: %w", cfg.csvPrefix, err))
+		}
+	}
+	err := errors.Join(errs...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "stampede-master:", err)
+	}
+	return err
+}
+
+// serveWeb starts the UI, API and /metrics server; it runs until webCtx ends. Runs started from the
+// UI stop when runCtx ends. The returned channel reports the server failing.
+func serveWeb(webCtx, runCtx context.Context, cfg *config, template master.RunConfig, core *master.Coordinator,
+	reportRun func(*master.Result, error) error, stderr io.Writer, log *slog.Logger) (<-chan error, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// TODO(wire): metrics.Register(reg, core) once internal/metrics lands.
+	defaults := web.Defaults{Script: cfg.script, Users: cfg.users, SpawnRate: cfg.spawnRate, Env: cfg.env}
+	if cfg.runTime > 0 {
+		defaults.RunTime = cfg.runTime.String()
+	}
+	if defaults.Users == 0 && !cfg.headless {
+		defaults.Users = 10
+	}
+	ws, err := web.New(web.Options{Core: core, Template: template, Defaults: defaults, RunContext: runCtx,
+		OnRunEnd: func(res *master.Result, err error) { _ = reportRun(res, err) },
+		Metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), Registerer: reg, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	lis, err := net.Listen("tcp", cfg.webListen)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen for the web UI on %s: %w (choose another with --web-listen)", cfg.webListen, err)
+	}
+	hs := web.NewHTTPServer(ws.Handler())
+	done := make(chan error, 1)
+	go func() { _ = ws.Run(webCtx) }()
+	go func() {
+		if err := hs.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
+			done <- err
+		}
+	}()
+	go func() {
+		<-webCtx.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(ctx)
+	}()
+	fmt.Fprintf(stderr, "web UI on http://%s\n", lis.Addr())
+	return done, nil
 }
 
 func exitCode(err error) int {
@@ -350,3 +454,6 @@ func writeFile(path string, write func(io.Writer) error) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// TODO(wire): report.WriteCSVFiles once it lands.
+var writeCSVFiles = func(string, *master.Result) error { return errors.New("CSV reports are not available yet") }

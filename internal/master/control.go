@@ -1,6 +1,7 @@
 package master
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -130,4 +131,9 @@ func (n *nameCap) fold(d *stats.Delta) {
 		}
 		return OtherName, ""
 	})
+}
+
+// WaitIdle returns when no run is in progress, or when ctx ends.
+func (c *Coordinator) WaitIdle(ctx context.Context) {
+	_ = c.waitFor(ctx, 24*time.Hour, func() bool { return c.activeRun() == nil })
 }
