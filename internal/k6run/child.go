@@ -179,6 +179,10 @@ type k6Log struct {
 	Error  string    `json:"error"`
 }
 
+// ownDoing are k6's messages about what the worker itself did through the child's private REST API;
+// they are no news to the user (k6 logs the first as an error).
+var ownDoing = map[string]bool{"test run stopped from REST API": true}
+
 func (c *Child) readLogs(r io.ReadCloser, sink func(LogLine)) {
 	defer c.readWG.Done()
 	defer r.Close()
@@ -189,6 +193,9 @@ func (c *Child) readLogs(r io.ReadCloser, sink func(LogLine)) {
 		var l k6Log
 		if err := json.Unmarshal(line, &l); err != nil || l.Level == "" {
 			l = k6Log{Time: time.Now(), Level: "info", Msg: string(bytes.TrimSpace(line))}
+		}
+		if ownDoing[l.Msg] {
+			continue
 		}
 		msg := l.Msg
 		if l.Error != "" {
