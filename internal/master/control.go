@@ -1,9 +1,11 @@
 package master
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/stats"
@@ -104,14 +106,21 @@ func newNameCap(max int) nameCap {
 	return nameCap{max: max, kept: map[NameMethod]struct{}{}, seen: map[NameMethod]struct{}{}}
 }
 
-// fold admits d's new names while there is room and re-files the rest under OtherName.
+// fold admits d's new names while there is room (in name order, so which names keep a row does
+// not depend on map order) and re-files the rest under OtherName.
 func (n *nameCap) fold(d *stats.Delta) {
-	over := false
+	var fresh []NameMethod
+	isFresh := map[NameMethod]bool{}
 	for k := range d.Entries {
 		nm := NameMethod{k.Name, k.Method}
-		if _, ok := n.kept[nm]; ok {
-			continue
+		if _, ok := n.kept[nm]; !ok && !isFresh[nm] {
+			isFresh[nm] = true
+			fresh = append(fresh, nm)
 		}
+	}
+	slices.SortFunc(fresh, func(a, b NameMethod) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Method, b.Method)) })
+	over := false
+	for _, nm := range fresh {
 		if len(n.kept) < n.max {
 			n.kept[nm] = struct{}{}
 			continue
