@@ -195,8 +195,159 @@ func TestSeriesBounded(t *testing.T) {
 	var got uint64
 	for _, p := range s.Points() {
 		got += p.Requests
+		if p.Total.Requests != got {
+			t.Fatalf("point %d: Total.Requests = %d, want the running sum %d", p.Time, p.Total.Requests, got)
+		}
 	}
 	if got != sent || len(s.open) != 0 {
 		t.Errorf("series holds %d requests (%d seconds open), want %d", got, len(s.open), sent)
+	}
+	if tot := s.Points()[len(s.Points())-1].Total; tot.Min != 1 || tot.Max != 100 {
+		t.Errorf("last Total = %+v, want min 1 and max 100", tot)
+	}
+}
+
+// spread returns a delta ending at unix second sec with one request of each of the given
+// durations (ms); the first failed of them fail.
+func spread(sec int64, failed int, ms ...float64) *Delta {
+	d := &Delta{Start: time.Unix(sec-1, 0), End: time.Unix(sec, 0)}
+	for i, v := range ms {
+		d.AddRequest(Key{"/", "GET", "200"}, v, i < failed, "")
+	}
+	return d
+}
+
+// oneTo returns 1, 2, ..., n.
+func oneTo(n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = float64(i + 1)
+	}
+	return out
+}
+
+func TestSeriesQuantiles(t *testing.T) {
+	t.Parallel()
+	qs := PointQuantiles()
+	if qs[0] != 0.5 || qs[5] != 0.95 || qs[7] != 0.99 || qs[NumPointQuantiles-1] != 1 {
+		t.Fatalf("PointQuantiles() = %v: P50, P95 and P99 are read at indexes 0, 5 and 7", qs)
+	}
+	tests := []struct {
+		name string
+		ms   []float64
+		want [NumPointQuantiles]float64 // the exact values at rank ceil(q*n)
+	}{
+		{"1 to 100", oneTo(100), [...]float64{50, 66, 75, 80, 90, 95, 98, 99, 100, 100, 100}},
+		{"1 to 10000", oneTo(10000), [...]float64{5000, 6600, 7500, 8000, 9000, 9500, 9800, 9900, 9990, 9999, 10000}},
+		{"one request", []float64{42.5}, [...]float64{42.5, 42.5, 42.5, 42.5, 42.5, 42.5, 42.5, 42.5, 42.5, 42.5, 42.5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var s Series
+			s.Add(spread(100, 0, tt.ms...))
+			pts := s.Close(102) // second 101 is empty
+			if len(pts) != 2 {
+				t.Fatalf("got %d points, want 2", len(pts))
+			}
+			p := pts[0]
+			for i, w := range tt.want {
+				if relErr(p.Quantiles[i], w) > 0.01 {
+					t.Errorf("Quantiles[%d] (q=%g) = %g, want %g within 1%%", i, qs[i], p.Quantiles[i], w)
+				}
+			}
+			if p.Quantiles[NumPointQuantiles-1] != tt.want[NumPointQuantiles-1] {
+				t.Errorf("100%% = %g, want the exact max %g", p.Quantiles[NumPointQuantiles-1], tt.want[NumPointQuantiles-1])
+			}
+			if p.P50 != p.Quantiles[0] || p.P95 != p.Quantiles[5] || p.P99 != p.Quantiles[7] {
+				t.Errorf("P50/P95/P99 = %g/%g/%g disagree with Quantiles %v", p.P50, p.P95, p.P99, p.Quantiles)
+			}
+			if pts[1].Quantiles != [NumPointQuantiles]float64{} {
+				t.Errorf("empty second has quantiles %v", pts[1].Quantiles)
+			}
+		})
+	}
+}
+
+// TestSeriesTotals checks that each point's Total covers its second and every earlier one, gaps
+// and late deltas included, and that Reset forgets it.
+func TestSeriesTotals(t *testing.T) {
+	t.Parallel()
+	type call struct {
+		delta *Delta
+		close int64
+	}
+	tests := []struct {
+		name  string
+		calls []call
+		want  []Cumulative // Total of each point, in time order
+	}{
+		{
+			name: "running sums, min, max, mean and median",
+			calls: []call{
+				{delta: spread(100, 1, 10, 20, 30)},
+				{delta: spread(101, 0, 5)},
+				{delta: spread(103, 2, 100, 200)},
+				{close: 105},
+			},
+			want: []Cumulative{
+				{Requests: 3, Failures: 1, Mean: 20, Min: 10, Max: 30, Median: 20},
+				{Requests: 4, Failures: 1, Mean: 16.25, Min: 5, Max: 30, Median: 10},
+				{Requests: 4, Failures: 1, Mean: 16.25, Min: 5, Max: 30, Median: 10}, // 102: no requests, totals carry over
+				{Requests: 6, Failures: 3, Mean: 365.0 / 6, Min: 5, Max: 200, Median: 20},
+				{Requests: 6, Failures: 3, Mean: 365.0 / 6, Min: 5, Max: 200, Median: 20},
+			},
+		},
+		{
+			name: "late delta counts from the second it lands in",
+			calls: []call{
+				{delta: spread(100, 0, 10)},
+				{close: 101},
+				{delta: spread(100, 1, 1000)}, // late for 100: filed under 101
+				{close: 102},
+			},
+			want: []Cumulative{
+				{Requests: 1, Mean: 10, Min: 10, Max: 10, Median: 10},
+				{Requests: 2, Failures: 1, Mean: 505, Min: 10, Max: 1000, Median: 10},
+			},
+		},
+		{
+			name: "reset starts over",
+			calls: []call{
+				{delta: spread(100, 1, 10)},
+				{close: 101},
+				{close: -1}, // Reset
+				{delta: spread(200, 0, 7)},
+				{close: 201},
+			},
+			want: []Cumulative{{Requests: 1, Mean: 7, Min: 7, Max: 7, Median: 7}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var s Series
+			for _, c := range tt.calls {
+				switch {
+				case c.delta != nil:
+					s.Add(c.delta)
+				case c.close < 0:
+					s.Reset()
+				default:
+					s.Close(c.close)
+				}
+			}
+			pts := s.Points()
+			if len(pts) != len(tt.want) {
+				t.Fatalf("got %d points, want %d", len(pts), len(tt.want))
+			}
+			for i, p := range pts {
+				g, w := p.Total, tt.want[i]
+				if g.Requests != w.Requests || g.Failures != w.Failures || g.Min != w.Min || g.Max != w.Max ||
+					relErr(g.Mean, w.Mean) > 1e-12 || relErr(g.Median, w.Median) > 0.01 {
+					t.Errorf("point %d (second %d): Total = %+v, want %+v", i, p.Time, g, w)
+				}
+			}
+		})
 	}
 }
