@@ -245,9 +245,9 @@ var reports = map[string]struct {
 	contentType string
 	write       func(io.Writer, *master.Result) error
 }{
-	"stats.csv":         {"text/csv; charset=utf-8", notYet},
-	"stats_history.csv": {"text/csv; charset=utf-8", notYet},
-	"failures.csv":      {"text/csv; charset=utf-8", notYet},
+	"stats.csv":         {"text/csv; charset=utf-8", report.WriteStatsCSV},
+	"stats_history.csv": {"text/csv; charset=utf-8", report.WriteHistoryCSV},
+	"failures.csv":      {"text/csv; charset=utf-8", report.WriteFailuresCSV},
 	"summary.json":      {"application/json", report.WriteJSON},
 }
 
@@ -292,6 +292,3 @@ func resultOf(s *master.Snapshot) *master.Result {
 	}
 	return res
 }
-
-// TODO(wire): report.Write*CSV once they land.
-func notYet(io.Writer, *master.Result) error { return errors.New("not yet") }

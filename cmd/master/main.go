@@ -288,7 +288,7 @@ func writeReports(cfg *config, res *master.Result) error {
 		}
 	}
 	if cfg.csvPrefix != "" {
-		if err := writeCSVFiles(cfg.csvPrefix, res); err != nil {
+		if err := report.WriteCSVFiles(cfg.csvPrefix, res); err != nil {
 			errs = append(errs, fmt.Errorf("writing the CSV files %s_*.csv: %w", cfg.csvPrefix, err))
 		}
 	}
@@ -454,6 +454,3 @@ func writeFile(path string, write func(io.Writer) error) error {
 	}
 	return os.Rename(tmp, path)
 }
-
-// TODO(wire): report.WriteCSVFiles once it lands.
-var writeCSVFiles = func(string, *master.Result) error { return errors.New("CSV reports are not available yet") }
