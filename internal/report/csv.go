@@ -112,12 +112,6 @@ func WriteHistoryCSV(w io.Writer, res *master.Result) error {
 // frequent first.
 func WriteFailuresCSV(w io.Writer, res *master.Result) error {
 	errs := sortedErrors(aggregateOf(res))
-	// sortedErrors leaves rows that differ only in method unordered; break those ties so the
-	// file is the same for the same run.
-	slices.SortStableFunc(errs, func(a, b errorRow) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Name+a.Error, b.Name+b.Error),
-			cmp.Compare(a.Method, b.Method), cmp.Compare(a.Name, b.Name))
-	})
 	cw := newCSVWriter(w)
 	_ = cw.Write(failuresColumns)
 	for _, e := range errs {

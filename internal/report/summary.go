@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"sort"
@@ -148,7 +149,8 @@ func sortedErrors(agg *stats.Aggregate) []errorRow {
 		if out[i].Count != out[j].Count {
 			return out[i].Count > out[j].Count
 		}
-		return out[i].Name+out[i].Error < out[j].Name+out[j].Error
+		a, b := out[i], out[j]
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Method, b.Method), cmp.Compare(a.Error, b.Error)) < 0
 	})
 	return out
 }
