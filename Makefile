@@ -13,7 +13,7 @@ PROTO_SRC                  := proto/stampede/v1/stampede.proto
 
 BINARIES := bin/stampede-master bin/stampede-worker bin/stampede-target
 
-.PHONY: all build demo test unit e2e proto proto-check lint bench tools clean FORCE
+.PHONY: all build demo test unit e2e proto proto-check lint bench tools clean web web-check web-deps FORCE
 
 all: build
 
@@ -32,13 +32,13 @@ demo: build
 
 # Everything CI checks: generated code is current, the code is clean, and every test passes
 # with the race detector (unit tests, real-gRPC tests and end-to-end runs of real processes).
-test: proto-check lint build
+test: proto-check lint web-check web-deps build
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /internal/e2e)
 
-e2e: build
+e2e: build web-deps
 	$(GO) test -race -count=1 -timeout 20m ./internal/e2e/
 
 tools: $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc
@@ -74,6 +74,40 @@ lint:
 bench: build
 	./bench/cpu.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/stats/
+
+# The web UI (web/static) is plain files; the one generated part is the chart library in
+# web/static/vendor, copied from its npm package (pinned in web/package-lock.json) so that `go build`
+# needs no npm. The browser test (internal/e2e/ui_test.go) needs web/node_modules and Chromium.
+WEB_DEPS   := web/node_modules/.package-lock.json
+WEB_VENDOR := web/static/vendor
+
+# web-vendor copies the vendored files into $(1).
+define web-vendor
+	@mkdir -p $(1)
+	cp web/node_modules/uplot/dist/uPlot.esm.js web/node_modules/uplot/dist/uPlot.min.css $(1)/
+	cp web/node_modules/uplot/LICENSE $(1)/uPlot.LICENSE
+endef
+
+web-deps: $(WEB_DEPS)
+	@[ "$$STAMPEDE_SKIP_BROWSER" = 1 ] || command -v "$${CHROMIUM:-chromium}" >/dev/null \
+		|| { echo "the browser test needs Chromium: apt-get install chromium (Debian), or set CHROMIUM to its path"; exit 1; }
+$(WEB_DEPS): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "need node and npm to install web/node_modules"; exit 1; }
+	npm ci --prefix web --no-audit --no-fund
+	@touch $@
+
+# Refreshes the vendored chart library from a clean install of web/package-lock.json.
+web:
+	npm ci --prefix web --no-audit --no-fund
+	rm -rf $(WEB_VENDOR)
+	$(call web-vendor,$(WEB_VENDOR))
+
+# Fails when the committed vendored files differ from what `make web` would write.
+web-check: $(WEB_DEPS)
+	@rm -rf tmp/web-check
+	$(call web-vendor,tmp/web-check)
+	@diff -r $(WEB_VENDOR) tmp/web-check \
+		|| { echo "web/static/vendor is stale: run 'make web' and commit"; exit 1; }
 
 clean:
 	rm -rf bin tmp test-artifacts .proto-check

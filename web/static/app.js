@@ -1,0 +1,426 @@
+// Stampede's web UI. Everything on the page comes from the master's websocket feed (web.Frame: a
+// snapshot on connect, then an update every second with only the new series points and log lines);
+// the forms use the REST API under api/v1/. All URLs are relative, so the UI works behind a prefix.
+
+import { connectFeed } from './feed.js';
+import { Charts } from './charts.js';
+import { StatsTable } from './stats-table.js';
+import * as fmt from './format.js';
+
+const logLimit = 500;     // log lines kept in the DOM
+const failureLimit = 500; // failure groups shown, most frequent first
+
+const $ = (id) => document.getElementById(id);
+
+const el = {
+  scriptName: $('script-name'),
+  state: $('run-state'),
+  users: $('users'),
+  workerCount: $('worker-count'),
+  rps: $('total-rps'),
+  failurePercent: $('failure-percent'),
+  elapsed: $('elapsed'),
+  connection: $('connection'),
+  runError: $('run-error'),
+  startForm: $('start-form'),
+  startMode: $('start-mode'),
+  startUsers: $('start-users'),
+  startSpawnRate: $('start-spawn-rate'),
+  startRunTime: $('start-run-time'),
+  startEnv: $('start-env'),
+  editForm: $('edit-form'),
+  editUsers: $('edit-users'),
+  editSpawnRate: $('edit-spawn-rate'),
+  stopButton: $('stop-button'),
+  resetButton: $('reset-button'),
+  formError: $('form-error'),
+  statsFilter: $('stats-filter'),
+  statsCount: $('stats-count'),
+  namesFolded: $('names-folded'),
+  failuresBadge: $('failures-badge'),
+  failuresNote: $('failures-note'),
+  failures: $('failures-table').tBodies[0],
+  checks: $('checks-table').tBodies[0],
+  workers: $('workers-table').tBodies[0],
+  logs: $('logs-table').tBodies[0],
+  logsScroll: $('logs-scroll'),
+  downloads: $('downloads'),
+};
+
+// What the page shows: the last frame and what it has merged so far.
+const view = {
+  frame: null,
+  runId: undefined,      // the run the charts, tables and logs belong to
+  statsReset: undefined, // that run's last stats reset
+  lastLogSeq: 0,
+  controls: '',          // 'start' or 'edit': which form is up
+  editFilled: null,      // the values last written into the edit form
+  busy: false,           // an API call is under way
+  tab: 'stats',
+};
+
+const charts = new Charts({ rps: $('chart-rps'), latency: $('chart-latency'), users: $('chart-users') });
+const statsTable = new StatsTable($('stats-table'), $('stats-scroll'), {
+  onCount: (shown, total) => {
+    el.statsCount.textContent = shown === total ? `${fmt.count(total)} rows` : `${fmt.count(shown)} of ${fmt.count(total)} rows`;
+  },
+});
+
+// ---- The feed ----
+
+function onFrame(frame) {
+  const run = frame.run;
+  const runId = run?.id ?? null;
+  const reset = run?.stats_reset ?? null;
+  if (runId !== view.runId) {
+    // A new run: nothing of the last one belongs on the page.
+    view.runId = runId;
+    view.statsReset = reset;
+    charts.clear();
+    statsTable.clear();
+    clearLogs();
+  } else if (reset !== view.statsReset) {
+    view.statsReset = reset; // the master's series starts over with the statistics
+    charts.clear();
+  }
+  if (frame.type === 'snapshot') {
+    // A snapshot holds the whole series and every kept log line: start from it alone.
+    charts.clear();
+    clearLogs();
+  }
+  charts.merge(frame.series);
+  appendLogs(frame.logs);
+  view.frame = frame;
+  renderHeader(frame);
+  renderControls(frame);
+  renderPanel();
+}
+
+function onStatus(status, retrySeconds) {
+  el.connection.dataset.status = status;
+  document.body.classList.toggle('offline', status === 'disconnected');
+  el.connection.textContent = {
+    connecting: 'connecting…',
+    live: 'live',
+    disconnected: `disconnected, retrying in ${retrySeconds}s`,
+  }[status];
+}
+
+// ---- Header ----
+
+function renderHeader(frame) {
+  const run = frame.run;
+  const totals = frame.stats?.totals;
+  const state = run?.state ?? 'idle';
+  el.scriptName.textContent = run?.script || frame.defaults?.script || '';
+  el.state.textContent = state;
+  el.state.dataset.state = state;
+  el.users.textContent = !run ? '0' : run.mode === 'swarm'
+    ? `${fmt.count(run.users_running)} / ${fmt.count(run.users)}`
+    : fmt.count(run.users_running);
+  el.workerCount.textContent = fmt.count(frame.workers?.length ?? 0);
+  el.rps.textContent = fmt.rate(totals?.current_rps);
+  el.failurePercent.textContent = fmt.percent(totals?.failure_rate);
+  el.elapsed.textContent = run?.started ? fmt.duration(run.elapsed_seconds) : '-';
+  el.runError.hidden = !run?.error;
+  el.runError.textContent = run?.error ? `Run error: ${run.error}` : '';
+  document.title = run ? `Stampede · ${state}` : 'Stampede';
+  for (const a of el.downloads.querySelectorAll('a')) a.toggleAttribute('aria-disabled', !run);
+}
+
+// ---- Forms ----
+
+function renderControls(frame) {
+  const run = frame.run;
+  const want = !run || run.state === 'stopped' ? 'start' : 'edit';
+  if (want !== view.controls) {
+    // Fill a form only as it comes up, never under the user's fingers.
+    view.controls = want;
+    if (want === 'start') fillStartForm(frame);
+    else fillEditForm(run);
+    el.startForm.hidden = want !== 'start';
+    el.editForm.hidden = want !== 'edit';
+  } else if (want === 'edit') {
+    followRun(run);
+  }
+  const stopping = run?.state === 'stopping';
+  const swarm = run?.mode === 'swarm';
+  for (const input of [el.editUsers, el.editSpawnRate, $('edit-button')]) input.disabled = view.busy || stopping || !swarm;
+  el.stopButton.disabled = view.busy || stopping;
+  el.resetButton.disabled = view.busy || stopping;
+  $('start-button').disabled = view.busy;
+}
+
+// The start form offers the last run's settings again, or the master's defaults before the first run.
+function fillStartForm(frame) {
+  const run = frame.run;
+  const d = frame.defaults ?? {};
+  const src = run ?? d;
+  el.startMode.value = run?.mode === 'script' ? 'script' : 'swarm';
+  el.startUsers.value = (run?.mode === 'swarm' ? run.users : d.users) || 1;
+  el.startSpawnRate.value = src.spawn_rate ?? 0;
+  el.startRunTime.value = src.run_time ?? '';
+  el.startEnv.value = Object.entries(src.env ?? {}).map(([k, v]) => `${k}=${v}`).join('\n');
+  syncMode();
+}
+
+function fillEditForm(run) {
+  el.editUsers.value = run.users;
+  el.editSpawnRate.value = run.spawn_rate;
+  view.editFilled = { users: el.editUsers.value, spawnRate: el.editSpawnRate.value };
+}
+
+// Another client (or the API) may change the run: follow it unless the user has typed something.
+function followRun(run) {
+  const f = view.editFilled;
+  if (!f || el.editUsers.value !== f.users || el.editSpawnRate.value !== f.spawnRate) return;
+  if (document.activeElement === el.editUsers || document.activeElement === el.editSpawnRate) return;
+  fillEditForm(run);
+}
+
+function syncMode() {
+  const script = el.startMode.value === 'script';
+  el.startUsers.disabled = script;
+  el.startSpawnRate.disabled = script;
+}
+
+/** Parses KEY=VALUE lines; blank lines and lines starting with # are skipped. */
+function parseEnv(text) {
+  const env = {};
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const eq = line.indexOf('=');
+    if (eq < 1) throw new Error(`Environment, line ${i + 1}: "${line}" is not KEY=VALUE`);
+    env[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+  });
+  return env;
+}
+
+async function api(method, path, body) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: body ? { 'Content-Type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch (err) {
+    throw new Error(`cannot reach the master: ${err.message}`);
+  }
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(data?.error || `${method} ${path}: HTTP ${res.status}`);
+  return data;
+}
+
+function showError(message) {
+  el.formError.textContent = message;
+  el.formError.hidden = !message;
+}
+
+// Runs one API action: the buttons wait for it, and its answer (a RunView) shows at once instead of
+// at the next frame.
+async function act(action) {
+  if (view.busy) return;
+  view.busy = true;
+  showError('');
+  if (view.frame) renderControls(view.frame);
+  try {
+    const run = await action();
+    if (run?.id && view.frame) {
+      const prev = view.frame;
+      const same = prev.run?.id === run.id;
+      onFrame({ ...prev, type: 'update', run, stats: same ? prev.stats : null, series: [], logs: [] });
+    }
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    view.busy = false;
+    if (view.frame) renderControls(view.frame);
+  }
+}
+
+el.startMode.addEventListener('change', syncMode);
+
+el.startForm.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  act(() => {
+    const body = { env: parseEnv(el.startEnv.value), run_time: el.startRunTime.value.trim() };
+    if (el.startMode.value === 'script') {
+      body.mode = 'script';
+    } else {
+      body.users = Number(el.startUsers.value);
+      body.spawn_rate = Number(el.startSpawnRate.value || 0);
+    }
+    return api('POST', 'api/v1/runs', body);
+  });
+});
+
+el.editForm.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  act(async () => {
+    const run = await api('PATCH', 'api/v1/runs/current', {
+      users: Number(el.editUsers.value),
+      spawn_rate: Number(el.editSpawnRate.value || 0),
+    });
+    fillEditForm(run);
+    return run;
+  });
+});
+
+el.stopButton.addEventListener('click', () => act(() => api('POST', 'api/v1/runs/current/stop')));
+el.resetButton.addEventListener('click', () => act(() => api('POST', 'api/v1/stats/reset')));
+
+// ---- Tabs ----
+
+const tabs = [...document.querySelectorAll('[role=tab]')];
+
+function selectTab(tab) {
+  for (const t of tabs) {
+    const on = t === tab;
+    t.setAttribute('aria-selected', String(on));
+    t.tabIndex = on ? 0 : -1;
+    $(t.getAttribute('aria-controls')).hidden = !on;
+  }
+  view.tab = tab.id.replace(/^tab-/, '');
+  if (view.tab === 'logs') scrollLogs(true);
+  renderPanel();
+}
+
+for (const t of tabs) {
+  t.addEventListener('click', () => selectTab(t));
+  t.addEventListener('keydown', (ev) => {
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[ev.key];
+    if (!step) return;
+    const next = tabs[(tabs.indexOf(t) + step + tabs.length) % tabs.length];
+    selectTab(next);
+    next.focus();
+  });
+}
+selectTab(tabs[0]);
+
+// ---- Panels ----
+
+// Only the panel in view is rendered; the others catch up when they are opened.
+function renderPanel() {
+  const frame = view.frame;
+  if (!frame) return;
+  const failures = frame.stats?.totals?.failures ?? 0;
+  el.failuresBadge.hidden = failures === 0;
+  el.failuresBadge.textContent = fmt.count(failures);
+  switch (view.tab) {
+    case 'stats': return renderStats(frame);
+    case 'failures': return renderFailures(frame);
+    case 'checks': return renderChecks(frame);
+    case 'workers': return renderWorkers(frame);
+  }
+}
+
+function renderStats(frame) {
+  const run = frame.run;
+  statsTable.setData(frame.stats?.rows, frame.stats?.totals);
+  const folded = run?.names_folded ?? 0;
+  el.namesFolded.hidden = folded === 0;
+  el.namesFolded.textContent = folded === 0 ? ''
+    : `${fmt.count(folded)} request names beyond the cap of ${fmt.count(run.name_cap)} were folded into the (other) row.`;
+}
+
+function renderFailures(frame) {
+  const all = [...(frame.stats?.errors ?? [])].sort((a, b) => b.count - a.count);
+  const shown = all.slice(0, failureLimit);
+  el.failuresNote.textContent = all.length === 0 ? 'No failures.'
+    : all.length > shown.length ? `The ${fmt.count(shown.length)} most frequent of ${fmt.count(all.length)} kinds of failure.`
+      : '';
+  el.failures.replaceChildren(...shown.map((e) => row('failure-row', [
+    cell(e.method), cell(e.name, { title: true }), cell(e.error, { cls: 'wrap' }), cell(fmt.count(e.count), { num: true, col: 'count' }),
+  ])));
+}
+
+function renderChecks(frame) {
+  el.checks.replaceChildren(...(frame.stats?.checks ?? []).map((c) => {
+    const tr = row('check-row', [
+      cell(fmt.group(c.group)), cell(c.name, { title: true }), cell(fmt.count(c.passes), { num: true, col: 'passes' }),
+      cell(fmt.count(c.fails), { num: true, col: 'fails' }), cell(fmt.percent(c.rate), { num: true, col: 'rate' }),
+    ]);
+    tr.classList.toggle('failing', c.fails > 0);
+    return tr;
+  }));
+}
+
+function renderWorkers(frame) {
+  const now = Date.parse(frame.time);
+  const taking = new Map((frame.run?.workers ?? []).map((w) => [w.id, w]));
+  const rows = (frame.workers ?? []).map((w) => row('worker-row', [
+    cell(String(w.index), { num: true, col: 'index' }), cell(w.host, { col: 'host' }), cell(w.id, { cls: 'muted' }),
+    cell(w.state, { col: 'state', cls: `worker-${w.state}` }), cell(fmt.count(w.users), { num: true, col: 'users' }),
+    cell(w.cpu_percent.toFixed(1), { num: true, col: 'cpu' }), cell(fmt.bytes(w.memory_bytes), { num: true, col: 'memory' }),
+    cell(taking.has(w.id) ? fmt.count(taking.get(w.id).requests) : '-', { num: true, col: 'requests' }),
+    cell(fmt.ago(w.last_heartbeat, now), { num: true, col: 'heartbeat' }),
+  ]));
+  // Workers that took part in the run but are gone: their requests still count.
+  const connected = new Set((frame.workers ?? []).map((w) => w.id));
+  for (const w of taking.values()) {
+    if (connected.has(w.id)) continue;
+    const tr = row('worker-row', [
+      cell(String(w.index), { num: true, col: 'index' }), cell(w.host, { col: 'host' }), cell(w.id, { cls: 'muted' }),
+      cell(w.lost ? 'lost' : 'left', { col: 'state', cls: 'worker-lost' }), cell('0', { num: true, col: 'users' }),
+      cell('-', { num: true }), cell('-', { num: true }), cell(fmt.count(w.requests), { num: true, col: 'requests' }), cell('-', { num: true }),
+    ]);
+    tr.classList.add('gone');
+    rows.push(tr);
+  }
+  el.workers.replaceChildren(...rows);
+}
+
+// ---- Logs ----
+
+function clearLogs() {
+  el.logs.replaceChildren();
+  view.lastLogSeq = 0;
+}
+
+function appendLogs(lines) {
+  const fresh = (lines ?? []).filter((l) => l.seq > view.lastLogSeq).slice(-logLimit);
+  if (fresh.length === 0) return;
+  view.lastLogSeq = fresh[fresh.length - 1].seq;
+  const atBottom = isAtBottom(el.logsScroll);
+  el.logs.append(...fresh.map((l) => row('log-row', [
+    cell(fmt.clock(l.time), { cls: 'muted', title: l.time }), cell(String(l.worker), { num: true }),
+    cell(l.level, { cls: `level level-${l.level}` }), cell(l.message, { cls: 'message' }),
+  ])));
+  while (el.logs.rows.length > logLimit) el.logs.rows[0].remove();
+  scrollLogs(atBottom);
+}
+
+// Newest at the bottom: stay there unless the user scrolled up to read.
+function scrollLogs(follow) {
+  if (follow) el.logsScroll.scrollTop = el.logsScroll.scrollHeight;
+}
+
+function isAtBottom(scroller) {
+  return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
+}
+
+// ---- Small DOM helpers ----
+
+function row(testid, cells) {
+  const tr = document.createElement('tr');
+  tr.dataset.testid = testid;
+  tr.append(...cells);
+  return tr;
+}
+
+function cell(text, { num = false, col = '', cls = '', title = false } = {}) {
+  const td = document.createElement('td');
+  td.textContent = text ?? '';
+  if (num) td.classList.add('num');
+  if (cls) td.className += ` ${cls}`;
+  if (col) td.dataset.col = col;
+  if (title === true) td.title = text ?? '';
+  else if (title) td.title = title;
+  return td;
+}
+
+el.statsFilter.addEventListener('input', () => statsTable.setFilter(el.statsFilter.value));
+
+connectFeed({ onFrame, onStatus });
