@@ -2,6 +2,9 @@
 //
 //	stampede-worker --master 127.0.0.1:5557
 //
+// It serves /metrics, /healthz and /readyz on --metrics-listen (default :9100, every interface, so
+// kubelet probes and Prometheus reach it on the pod IP; "" turns it off).
+//
 // `stampede-worker k6 ...` runs the embedded k6 (the worker starts itself this way for every run).
 package main
 
@@ -10,9 +13,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -38,6 +45,8 @@ func run() int {
 	workDir := fs.String("work-dir", "", "directory for run files (default: a new temporary directory)")
 	masterTimeout := fs.Duration("master-timeout", 6*time.Second, "stop the load when the master is silent this long")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	metricsListen := fs.String("metrics-listen", defaultMetricsListen,
+		`address of /metrics, /healthz and /readyz ("" to turn them off)`)
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
@@ -76,21 +85,86 @@ func run() int {
 		return 2
 	}
 
+	lis, err := listenMetrics(*metricsListen, isSet(fs, "metrics-listen"), log)
+	if err != nil {
+		log.Error("cannot serve metrics", "err", err)
+		return 1
+	}
+	var endpoints http.Handler
+	if lis != nil {
+		if endpoints, err = newHandler(w, time.Now); err != nil {
+			lis.Close()
+			log.Error("cannot set up metrics", "err", err)
+			return 1
+		}
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
 		<-ctx.Done()
 		stop() // a second signal ends the process at once
 	}()
+	// The worker and its endpoints end together: whichever fails first stops the other.
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var serveErr error
+	if lis != nil {
+		log.Info("serving /metrics, /healthz and /readyz", "addr", lis.Addr().String())
+		wg.Go(func() {
+			if serveErr = serveEndpoints(runCtx, lis, endpoints); serveErr != nil {
+				cancel()
+			}
+		})
+	}
 	d := rpc.NewDialer(*masterAddr, log)
 	defer d.Close()
 	log.Info("worker starting", "id", w.ID(), "master", *masterAddr, "version", version)
-	if err := w.Run(ctx, d); err != nil {
+	err = w.Run(runCtx, d)
+	cancel()
+	wg.Wait()
+	switch {
+	case err != nil:
 		log.Error("worker stopped", "err", err)
 		if errors.Is(err, worker.ErrRejected) {
 			return 3
 		}
 		return 1
+	case serveErr != nil:
+		log.Error("worker stopped", "err", serveErr)
+		return 1
 	}
 	return 0
+}
+
+// defaultMetricsListen listens on every interface, as Kubernetes probes and Prometheus reach a pod on
+// its IP. Port 9100 is also node_exporter's; a pod has its own network namespace, and elsewhere a
+// busy default port only turns the endpoints off (see listenMetrics).
+const defaultMetricsListen = ":9100"
+
+// listenMetrics opens the endpoints' listener; nil (and no error) when addr is empty. A default
+// address already in use, say by a second worker on one machine, only warns: an address the user
+// chose must work.
+func listenMetrics(addr string, chosen bool, log *slog.Logger) (net.Listener, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	lis, err := net.Listen("tcp", addr)
+	switch {
+	case err == nil:
+		return lis, nil
+	case chosen:
+		return nil, fmt.Errorf("%w (choose another address with --metrics-listen, or \"\" to turn it off)", err)
+	}
+	log.Warn("metrics and health endpoints are off: the default address is taken; set --metrics-listen",
+		"addr", addr, "err", err)
+	return nil, nil
+}
+
+// isSet reports whether the flag name was given, on the command line or in the environment.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

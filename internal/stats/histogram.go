@@ -176,6 +176,63 @@ func rank(q float64, n uint64) uint64 {
 	return min(max(r, 1), n)
 }
 
+// CountAtMost returns how many of the values added are <= v: the cumulative count a classic
+// Prometheus bucket with upper bound v needs.
+//
+// Only the one bucket that straddles v is uncertain; its values all count or all do not,
+// depending on whether its representative value is <= v. Those values lie within the bucket's
+// width of v (2% of |v|), so the result is never below the exact count at v/1.02 and never
+// above the exact count at v*1.02 (for v > 0; mirrored for v < 0). It is exact for v >= Max
+// (Count) and for v < Min (0), at least 1 from Min on, at most Count-1 below Max, and it never
+// decreases as v grows. NaN returns 0.
+func (h *Histogram) CountAtMost(v float64) uint64 {
+	switch {
+	case h.Count == 0 || math.IsNaN(v) || v < h.Min:
+		return 0
+	case v >= h.Max:
+		return h.Count
+	}
+	// Min <= v < Max: Min itself counts and Max does not, whatever the buckets say.
+	return min(max(h.bucketsAtMost(v), 1), h.Count-1)
+}
+
+// bucketsAtMost is CountAtMost read from the buckets alone.
+func (h *Histogram) bucketsAtMost(v float64) uint64 {
+	var n uint64
+	a := math.Abs(v)
+	if a < zeroBelow {
+		// Every negative bucket lies below v and every positive one above it.
+		for _, c := range h.Neg {
+			n += c
+		}
+		if v >= 0 {
+			n += h.Zero
+		}
+		return n
+	}
+	// bucketOf is monotonic, so a bucket index below (above) v's own says all its values are
+	// below (above) v; only v's own bucket needs its representative compared.
+	k := bucketOf(a)
+	if v > 0 {
+		n = h.Zero
+		for _, c := range h.Neg {
+			n += c
+		}
+		for i, c := range h.Pos {
+			if i < k || i == k && bucketValue(k) <= v {
+				n += c
+			}
+		}
+		return n
+	}
+	for i, c := range h.Neg { // larger |x| is further below v
+		if i > k || i == k && -bucketValue(k) <= v {
+			n += c
+		}
+	}
+	return n
+}
+
 // Mean returns Sum/Count, or 0 when empty.
 func (h *Histogram) Mean() float64 {
 	if h.Count == 0 {

@@ -243,3 +243,103 @@ func TestHistogramBounded(t *testing.T) {
 		t.Errorf("1µs..1h uses %d buckets, want about 1,100", n)
 	}
 }
+
+func TestHistogramCountAtMost(t *testing.T) {
+	t.Parallel()
+	// Two values inside the bucket of 100, on either side of its representative r.
+	k := bucketOf(100)
+	r := bucketValue(k)
+	straddle := []float64{1, r * 0.999, r * 1.001, 1000}
+	ms := []float64{3, 12, 40, 120, 700}
+	tests := []struct {
+		name string
+		vs   []float64
+		v    float64
+		want uint64
+	}{
+		{"empty", nil, 1, 0},
+		{"NaN bound", ms, math.NaN(), 0},
+		{"below Min", ms, 2.9, 0},
+		{"at Min", ms, 3, 1},
+		{"at Max is exact", ms, 700, 5},
+		{"above Max", ms, 1e9, 5},
+		{"+Inf", ms, math.Inf(1), 5},
+		{"-Inf", ms, math.Inf(-1), 0},
+		{"between buckets", ms, 50, 3},
+		{"between buckets low", ms, 10, 1},
+		{"between buckets high", ms, 250, 4},
+		{"equal values at Max", slices.Repeat([]float64{10}, 7), 10, 7},
+		{"straddle below representative", straddle, r * 0.9995, 1}, // exact: 2
+		{"straddle above representative", straddle, r * 1.0005, 3}, // exact: 2
+		{"straddle at representative", straddle, r, 3},             // exact: 2
+		{"one bucket, bound inside", straddle[1:3], r, 1},          // Max never counts below Max
+		{"zero bucket at zero", []float64{-3, 0, 1e-12, 5}, 0, 3},  // 1e-12 reads as 0
+		{"just below zero", []float64{-3, 0, 5}, -1e-12, 1},        // zero bucket reads as 0 > v
+		{"just above zero", []float64{-3, 0, 5}, 1e-12, 2},         // 5 lies far above
+		{"negative bound", []float64{-100, -10, -1, 0, 1}, -5, 2},  // -100, -10
+		{"negative bound far", []float64{-100, -10, -1, 0, 1}, -50, 1},
+		{"positive bound over negatives", []float64{-100, -10, -1, 0, 1}, 0.5, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var h Histogram
+			for _, v := range tt.vs {
+				h.Add(v)
+			}
+			if got := h.CountAtMost(tt.v); got != tt.want {
+				t.Errorf("CountAtMost(%v) = %d, want %d", tt.v, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestHistogramCountAtMostBound checks the documented error bound against exact counts, and that
+// the count never decreases as the bound grows (Prometheus buckets are cumulative).
+func TestHistogramCountAtMostBound(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(5, 6))
+	vs := make([]float64, 5000)
+	for i := range vs {
+		vs[i] = math.Exp(16*r.Float64() - 6) // 2.5e-3 .. 2.2e4, like durations in ms
+		if i%5 == 0 {
+			vs[i] = -vs[i]
+		}
+	}
+	var h Histogram
+	for _, v := range vs {
+		h.Add(v)
+	}
+	exact := func(v float64) uint64 {
+		var n uint64
+		for _, x := range vs {
+			if x <= v {
+				n++
+			}
+		}
+		return n
+	}
+	bounds := make([]float64, 2000)
+	for i := range bounds {
+		bounds[i] = math.Exp(18*r.Float64() - 7)
+		if i%3 == 0 {
+			bounds[i] = -bounds[i]
+		}
+	}
+	slices.Sort(bounds)
+	var prev uint64
+	for _, v := range bounds {
+		got := h.CountAtMost(v)
+		lo, hi := exact(v/gamma), exact(v*gamma)
+		if v < 0 {
+			lo, hi = hi, lo
+		}
+		if got < lo || got > hi {
+			t.Errorf("CountAtMost(%v) = %d, want within [%d, %d] (exact %d)", v, got, lo, hi, exact(v))
+		}
+		if got < prev {
+			t.Errorf("CountAtMost(%v) = %d, below %d for a smaller bound", v, got, prev)
+		}
+		prev = got
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/k6run"
@@ -51,6 +52,12 @@ type Worker struct {
 	run    *run
 	index  int
 	cpu    cpuSampler
+	// runs and sessions count assignments taken and sessions opened (see Snapshot).
+	runs, sessions uint64
+
+	// lastLoop is when Run's loop last made progress (see Snapshot); a time.Time rather than Unix
+	// nanoseconds so it keeps its monotonic reading and wall clock steps do not age it.
+	lastLoop atomic.Pointer[time.Time]
 }
 
 // New validates opts and returns a Worker with a fresh id (host_random, as Locust names workers).
@@ -94,6 +101,7 @@ func (w *Worker) Run(ctx context.Context, d Dialer) error {
 	defer w.abandonRun("worker stopping")
 	backoff := w.opts.ReconnectMin
 	for {
+		w.tick()
 		w.mu.Lock()
 		last := w.out.lastSeq
 		w.mu.Unlock()
@@ -140,6 +148,7 @@ func (w *Worker) serve(ctx context.Context, sess Session, wel Welcome) error {
 	w.mu.Lock()
 	w.sess = sess
 	w.index = wel.Index
+	w.sessions++
 	w.out.ack(wel.AckStatsSeq)
 	pending := w.out.pending()
 	w.mu.Unlock()
@@ -190,10 +199,12 @@ func (w *Worker) serve(ctx context.Context, sess Session, wel Welcome) error {
 		case err := <-errc:
 			return err
 		case <-heard:
+			w.tick()
 			quiet.Reset(timeout)
 		case <-quiet.C:
 			return fmt.Errorf("no word from the master for %s", timeout)
 		case <-beat.C:
+			w.tick()
 			if err := w.send(w.heartbeat()); err != nil {
 				return err
 			}
@@ -260,6 +271,7 @@ func (w *Worker) handle(ctx context.Context, cmd Command) {
 		r := newRun(w, c.Part)
 		w.mu.Lock()
 		w.run = r
+		w.runs++
 		w.mu.Unlock()
 		go r.loop(context.WithoutCancel(ctx))
 	default:
