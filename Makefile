@@ -102,12 +102,14 @@ web:
 	rm -rf $(WEB_VENDOR)
 	$(call web-vendor,$(WEB_VENDOR))
 
-# Fails when the committed vendored files differ from what `make web` would write.
+# Fails when the committed vendored files differ from what `make web` would write, or when a unit
+# test of the UI's plain JavaScript fails (the browser tests are Go tests: internal/e2e/ui_test.go).
 web-check: $(WEB_DEPS)
 	@rm -rf tmp/web-check
 	$(call web-vendor,tmp/web-check)
 	@diff -r $(WEB_VENDOR) tmp/web-check \
 		|| { echo "web/static/vendor is stale: run 'make web' and commit"; exit 1; }
+	node --test --test-reporter=dot web/test/unit.test.mjs
 
 clean:
 	rm -rf bin tmp test-artifacts .proto-check

@@ -10,40 +10,75 @@ import (
 	"time"
 )
 
-// browserLimit bounds the browser script (it bounds itself at 110 s; this catches a hung Chromium).
+// The browser tests drive the web UI in headless Chromium (web/test/*.test.mjs, playwright-core)
+// against real processes. They need node, web/node_modules and Chromium (`make web-deps`);
+// screenshots go to test-artifacts/<test>/.
+//
+// They are not parallel: Chromium, the workers and k6 are plenty for a 2-core machine, and the
+// pages' waits are for live numbers.
+
+// browserLimit bounds a browser script (each bounds itself at 110 s; this catches a hung Chromium).
 const browserLimit = 150 * time.Second
 
-// TestUIInBrowser drives the web UI in headless Chromium against real processes: it starts a run
-// from the form, waits for the charts and the statistics, scales to 30 users and checks the workers
-// table and the API agree, stops, and downloads stats.csv through the page (web/test/ui.test.mjs).
-// Screenshots go to test-artifacts/ui/. It needs node, web/node_modules and Chromium (`make web-deps`).
-//
-// Not parallel: Chromium, two workers and k6 are plenty for a 2-core machine, and the page's waits
-// are for live numbers.
+// TestUIInBrowser starts a run from the form, waits for the charts and the statistics, scales to 30
+// users and checks that the workers table and the API agree, stops, and downloads stats.csv
+// through the page.
 func TestUIInBrowser(t *testing.T) {
 	node, chromium := browserDeps(t)
-
 	tg := startTarget(t)
 	m := startUIMaster(t, "-f", "examples/quickstart.js", "--local-workers", "2")
 	eventually(t, 20*time.Second, "both local workers to connect", func() bool { return len(m.workers(t)) == 2 })
+	runBrowserScript(t, node, chromium, "ui.test.mjs", m.URL, tg.URL, "ui")
+}
 
-	artifacts := filepath.Join(root, "test-artifacts", "ui")
+// manyNames requests 1,200 distinct names per iteration, more than the master's cap in
+// TestUIManyNames.
+const manyNames = `import http from 'k6/http';
+import { sleep } from 'k6';
+
+export default function () {
+  for (let i = 0; i < 1200; i++) {
+    http.get(__ENV.TARGET + '/', { tags: { name: 'item-' + i } });
+  }
+  sleep(1);
+}
+`
+
+// TestUIManyNames runs a script with more request names than --max-names: the statistics table
+// keeps only the rows in view in the DOM, scrolls, sorts and filters all of them, and says how many
+// names were folded into the (other) row.
+func TestUIManyNames(t *testing.T) {
+	node, chromium := browserDeps(t)
+	script := filepath.Join(t.TempDir(), "many-names.js")
+	if err := os.WriteFile(script, []byte(manyNames), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tg := startTarget(t)
+	m := startUIMaster(t, "-f", script, "--local-workers", "1", "--max-names", "1000")
+	eventually(t, 20*time.Second, "the local worker to connect", func() bool { return len(m.workers(t)) == 1 })
+	runBrowserScript(t, node, chromium, "names.test.mjs", m.URL, tg.URL, "ui-names")
+}
+
+// runBrowserScript runs web/test/<script> against the UI at uiURL and fails with its output.
+func runBrowserScript(t *testing.T, node, chromium, script, uiURL, targetURL, artifactsName string) {
+	t.Helper()
+	artifacts := filepath.Join(root, "test-artifacts", artifactsName)
 	if err := os.RemoveAll(artifacts); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), browserLimit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("web", "test", "ui.test.mjs"), m.URL+"/", tg.URL, artifacts)
+	cmd := exec.CommandContext(ctx, node, filepath.Join("web", "test", script), uiURL+"/", targetURL, artifacts)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
-		t.Fatalf("the browser test did not finish within %s:\n%s", browserLimit, out)
+		t.Fatalf("%s did not finish within %s:\n%s", script, browserLimit, out)
 	}
 	if err != nil {
-		t.Fatalf("the browser test failed (%v); screenshots in %s:\n%s", err, artifacts, out)
+		t.Fatalf("%s failed (%v); screenshots in %s:\n%s", script, err, artifacts, out)
 	}
-	t.Logf("browser test (screenshots in %s):\n%s", artifacts, out)
+	t.Logf("%s (screenshots in %s):\n%s", script, artifacts, out)
 }
 
 // browserDeps finds node and Chromium and checks web/node_modules. Missing ones fail the test, so
@@ -72,6 +107,6 @@ func browserDeps(t *testing.T) (node, chromium string) {
 	if os.Getenv("STAMPEDE_SKIP_BROWSER") == "1" {
 		t.Skipf("STAMPEDE_SKIP_BROWSER=1: %v", err)
 	}
-	t.Fatalf("the browser test cannot run: %v\nrun `make web-deps` (or set STAMPEDE_SKIP_BROWSER=1 to skip it)", err)
+	t.Fatalf("the browser tests cannot run: %v\nrun `make web-deps` (or set STAMPEDE_SKIP_BROWSER=1 to skip them)", err)
 	return "", ""
 }

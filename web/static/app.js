@@ -6,6 +6,7 @@ import { connectFeed } from './feed.js';
 import { Charts } from './charts.js';
 import { StatsTable } from './stats-table.js';
 import * as fmt from './format.js';
+import { formatEnv, parseEnv } from './env.js';
 
 const logLimit = 500;     // log lines kept in the DOM
 const failureLimit = 500; // failure groups shown, most frequent first
@@ -160,7 +161,7 @@ function fillStartForm(frame) {
   el.startUsers.value = (run?.mode === 'swarm' ? run.users : d.users) || 1;
   el.startSpawnRate.value = src.spawn_rate ?? 0;
   el.startRunTime.value = src.run_time ?? '';
-  el.startEnv.value = Object.entries(src.env ?? {}).map(([k, v]) => `${k}=${v}`).join('\n');
+  el.startEnv.value = formatEnv(src.env);
   syncMode();
 }
 
@@ -182,19 +183,6 @@ function syncMode() {
   const script = el.startMode.value === 'script';
   el.startUsers.disabled = script;
   el.startSpawnRate.disabled = script;
-}
-
-/** Parses KEY=VALUE lines; blank lines and lines starting with # are skipped. */
-function parseEnv(text) {
-  const env = {};
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) return;
-    const eq = line.indexOf('=');
-    if (eq < 1) throw new Error(`Environment, line ${i + 1}: "${line}" is not KEY=VALUE`);
-    env[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
-  });
-  return env;
 }
 
 async function api(method, path, body) {

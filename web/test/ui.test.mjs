@@ -8,9 +8,9 @@
 // screenshots and the downloaded CSV go. Chromium is Debian's (/usr/bin/chromium, or $CHROMIUM).
 // Exits 0 when every step passed; otherwise prints what failed and exits 1.
 
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { getJSON, number, openUI, startBrowserTest, startRun, stopRun, waitFor } from './browser.mjs';
 
 const [uiURL, targetURL, artifacts] = process.argv.slice(2);
 if (!uiURL || !targetURL || !artifacts) {
@@ -18,147 +18,66 @@ if (!uiURL || !targetURL || !artifacts) {
   process.exit(2);
 }
 
-const totalLimitMs = 110_000; // the whole test; each wait has its own, shorter limit
 const locustHeader = 'Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,'
   + 'Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,'
   + '50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%';
 
-const started = Date.now();
-const watchdog = setTimeout(() => {
-  console.error(`FAIL: the test did not finish within ${totalLimitMs / 1000}s`);
-  process.exit(1);
-}, totalLimitMs);
-
-await mkdir(artifacts, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  // No sandbox as root; and no background traffic: this machine reaches nothing but loopback.
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
-const page = await context.newPage();
-const pageErrors = [];
-page.on('console', (msg) => {
-  if (msg.type() === 'error') pageErrors.push(`console error: ${msg.text()} (${msg.location().url})`);
-});
-page.on('pageerror', (err) => pageErrors.push(`uncaught exception: ${err.message}`));
-
+const { page, step, finish } = await startBrowserTest({ artifacts, limitMs: 110_000 });
 const testid = (id) => page.getByTestId(id);
-let shot = 0;
-let passed = 0;
-
-// step runs one named step, then checks the page logged no error and takes a screenshot.
-async function step(name, fn) {
-  const t0 = Date.now();
-  await fn();
-  if (pageErrors.length > 0) throw new Error(`the page logged errors during "${name}":\n  ${pageErrors.join('\n  ')}`);
-  const file = path.join(artifacts, `${String(++shot).padStart(2, '0')}-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  passed++;
-  console.log(`ok ${passed} - ${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
-}
-
-// waitFor polls probe() until check(value) holds; on timeout the error says what was last seen.
-async function waitFor(what, probe, check, limitMs = 30_000) {
-  const deadline = Date.now() + limitMs;
-  let last;
-  for (;;) {
-    last = await probe();
-    if (check(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out after ${limitMs / 1000}s waiting for ${what}; last seen: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-const number = (text) => Number(String(text ?? '').replace(/,/g, ''));
-const runState = () => testid('run-state').getAttribute('data-state');
 const sumUsersInTable = () => page.locator('[data-testid=worker-row] td[data-col=users]').allTextContents()
   .then((cells) => cells.reduce((sum, c) => sum + number(c), 0));
 
-async function getJSON(url) {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
-  return res.json();
-}
+await step('open the UI', () => openUI(page, uiURL));
 
-try {
-  await step('open the UI', async () => {
-    await page.goto(uiURL);
-    await waitFor('the websocket to be live', () => testid('connection').getAttribute('data-status'), (s) => s === 'live');
-    await testid('start-form').waitFor({ state: 'visible' });
-  });
+// examples/quickstart.js reads the target's address from __ENV.TARGET.
+await step('start a run from the form', () => startRun(page, { users: 10, spawnRate: 10, env: `TARGET=${targetURL}` }));
 
-  await step('start a run from the form', async () => {
-    await testid('start-mode').selectOption('swarm');
-    await testid('start-users').fill('10');
-    await testid('start-spawn-rate').fill('10');
-    await testid('start-run-time').fill('');
-    // examples/quickstart.js reads the target's address from __ENV.TARGET.
-    await testid('start-env').fill(`TARGET=${targetURL}`);
-    await testid('start-button').click();
-    await waitFor('the run to be running', runState, (s) => s === 'running');
-    await testid('edit-form').waitFor({ state: 'visible' });
-  });
+await step('charts and statistics fill in', async () => {
+  await waitFor('points in the requests chart', () => testid('chart-rps').getAttribute('data-points'), (n) => number(n) > 0);
+  await waitFor('a request count in the Aggregated row',
+    () => testid('stats-total').locator('td[data-col=requests]').textContent(), (t) => number(t) > 0);
+  const counts = await page.locator('[data-testid=stats-row] td[data-col=requests]').allTextContents();
+  if (!counts.some((c) => number(c) > 0)) throw new Error(`no named row has requests: ${JSON.stringify(counts)}`);
+});
 
-  await step('charts and statistics fill in', async () => {
-    await waitFor('points in the requests chart', () => testid('chart-rps').getAttribute('data-points'), (n) => number(n) > 0);
-    await waitFor('a request count in the Aggregated row',
-      () => testid('stats-total').locator('td[data-col=requests]').textContent(), (t) => number(t) > 0);
-    const counts = await page.locator('[data-testid=stats-row] td[data-col=requests]').allTextContents();
-    if (!counts.some((c) => number(c) > 0)) throw new Error(`no named row has requests: ${JSON.stringify(counts)}`);
-  });
+await step('change the users to 30', async () => {
+  await testid('edit-users').fill('30');
+  await testid('edit-spawn-rate').fill('30');
+  await testid('edit-button').click();
+  await testid('tab-workers').click();
+  await waitFor("the workers table's users to add up to 30", sumUsersInTable, (n) => n === 30);
+  await waitFor('GET /api/v1/workers to report 30 users',
+    () => getJSON(new URL('api/v1/workers', uiURL)).then((b) => b.workers.reduce((sum, w) => sum + w.users, 0)),
+    (n) => n === 30);
+  await waitFor('the header to show 30 / 30 users', () => testid('users').textContent(), (t) => t === '30 / 30');
+});
 
-  await step('change the users to 30', async () => {
-    await testid('edit-users').fill('30');
-    await testid('edit-spawn-rate').fill('30');
-    await testid('edit-button').click();
-    await testid('tab-workers').click();
-    await waitFor("the workers table's users to add up to 30", sumUsersInTable, (n) => n === 30);
-    await waitFor('GET /api/v1/workers to report 30 users',
-      () => getJSON(new URL('api/v1/workers', uiURL)).then((b) => b.workers.reduce((sum, w) => sum + w.users, 0)),
-      (n) => n === 30);
-    await waitFor('the header to show 30 / 30 users', () => testid('users').textContent(), (t) => t === '30 / 30');
-  });
+await step('stop the run', async () => {
+  await stopRun(page);
+  // The start form comes back with the last run's settings, ready to go again.
+  await testid('start-form').waitFor({ state: 'visible' });
+  const users = await testid('start-users').inputValue();
+  const env = await testid('start-env').inputValue();
+  if (users !== '30' || !env.includes(`TARGET=${targetURL}`)) {
+    throw new Error(`the start form is not prefilled with the last run: users ${users}, env ${JSON.stringify(env)}`);
+  }
+});
 
-  await step('stop the run', async () => {
-    await testid('stop-button').click();
-    await waitFor('the run to be stopped', runState, (s) => s === 'stopped', 45_000);
-    // The start form comes back with the last run's settings, ready to go again.
-    await testid('start-form').waitFor({ state: 'visible' });
-    const users = await testid('start-users').inputValue();
-    const env = await testid('start-env').inputValue();
-    if (users !== '30' || !env.includes(`TARGET=${targetURL}`)) {
-      throw new Error(`the start form is not prefilled with the last run: users ${users}, env ${JSON.stringify(env)}`);
-    }
-  });
+await step('download the statistics CSV', async () => {
+  await testid('tab-downloads').click();
+  const link = testid('download-stats-csv');
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  const failure = await download.failure();
+  if (failure) {
+    const res = await fetch(new URL(await link.getAttribute('href'), uiURL));
+    throw new Error(`the download of stats.csv failed (${failure}): the server answers HTTP ${res.status} ${await res.text()}`);
+  }
+  const file = path.join(artifacts, 'stats.csv');
+  await download.saveAs(file);
+  checkStatsCSV(await readFile(file, 'utf8'), await getJSON(new URL('stats', targetURL)));
+});
 
-  await step('download the statistics CSV', async () => {
-    await testid('tab-downloads').click();
-    const link = testid('download-stats-csv');
-    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
-    const failure = await download.failure();
-    if (failure) {
-      const res = await fetch(new URL(await link.getAttribute('href'), uiURL));
-      throw new Error(`the download of stats.csv failed (${failure}): the server answers HTTP ${res.status} ${await res.text()}`);
-    }
-    const file = path.join(artifacts, 'stats.csv');
-    await download.saveAs(file);
-    const csv = await readFile(file, 'utf8');
-    checkStatsCSV(csv, await getJSON(new URL('stats', targetURL)));
-  });
-} catch (err) {
-  await page.screenshot({ path: path.join(artifacts, 'failure.png'), fullPage: true }).catch(() => {});
-  await writeFile(path.join(artifacts, 'failure.html'), await page.content().catch(() => '')).catch(() => {});
-  console.error(`FAIL after ${passed} passed step(s): ${err.message}`);
-  console.log(`${passed} passed, 1 failed`);
-  await browser.close();
-  process.exit(1);
-}
-
-await browser.close();
-clearTimeout(watchdog);
-console.log(`${passed} passed, 0 failed (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+await finish();
 
 // checkStatsCSV checks Locust's layout: the header, named rows with requests, and an Aggregated row
 // that is their sum and matches what the target counted.

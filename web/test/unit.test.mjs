@@ -1,0 +1,85 @@
+// Unit tests of the UI's pure parts (no browser): node --test web/test/unit.test.mjs
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { formatEnv, parseEnv } from '../static/env.js';
+import * as fmt from '../static/format.js';
+import { Series } from '../static/series.js';
+
+const point = (time, requests) => ({ time, requests, failures: 0, p50_ms: 1, p95_ms: 2, p99_ms: 3, users: 1, workers: 1 });
+
+describe('Series.merge', () => {
+  const cases = [
+    { name: 'in order', batches: [[point(1, 10), point(2, 20)], [point(3, 30)]], time: [1, 2, 3], requests: [10, 20, 30] },
+    { name: 'a repeated second replaces the first', batches: [[point(1, 10), point(2, 20)], [point(2, 25)]], time: [1, 2], requests: [10, 25] },
+    { name: 'late points go in order', batches: [[point(1, 10), point(4, 40)], [point(3, 30), point(2, 20)]], time: [1, 2, 3, 4], requests: [10, 20, 30, 40] },
+    { name: 'nothing new', batches: [[point(1, 10)], [], null], time: [1], requests: [10] },
+    { name: 'the oldest go past the limit', limit: 2, batches: [[point(1, 10), point(2, 20), point(3, 30)]], time: [2, 3], requests: [20, 30] },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const s = new Series(c.limit ?? 100);
+      for (const b of c.batches) s.merge(b);
+      assert.deepEqual(s.cols.time, c.time);
+      assert.deepEqual(s.cols.requests, c.requests);
+      assert.equal(s.cols.p99_ms.length, c.time.length, 'every column has a value per point');
+    });
+  }
+
+  test('a second without requests has no response times', () => {
+    const s = new Series(100);
+    s.merge([point(1, 10), point(2, 0)]);
+    assert.deepEqual(s.cols.p95_ms, [2, null]);
+    assert.deepEqual(s.cols.requests, [10, 0]);
+  });
+
+  test('clear forgets every point', () => {
+    const s = new Series(100);
+    s.merge([point(1, 10)]);
+    s.clear();
+    assert.equal(s.length, 0);
+  });
+});
+
+describe('parseEnv', () => {
+  test('KEY=VALUE lines, blanks and comments skipped, values may hold =', () => {
+    assert.deepEqual(parseEnv('HOST=http://127.0.0.1:8080\n\n# a comment\n  TOKEN = a=b \r\n'),
+      { HOST: 'http://127.0.0.1:8080', TOKEN: 'a=b' });
+  });
+  for (const bad of ['NOVALUE', '=value']) {
+    test(`"${bad}" names its line`, () => {
+      assert.throws(() => parseEnv(`A=1\n${bad}`), /line 2: ".*" is not KEY=VALUE/);
+    });
+  }
+  test('formatEnv round-trips', () => {
+    const env = { A: '1', URL: 'http://x/?a=b' };
+    assert.deepEqual(parseEnv(formatEnv(env)), env);
+    assert.equal(formatEnv(undefined), '');
+  });
+});
+
+describe('format', () => {
+  const cases = [
+    ['count', fmt.count(1234567), '1,234,567'],
+    ['ms small', fmt.ms(0.4567), '0.46'],
+    ['ms medium', fmt.ms(12.34), '12.3'],
+    ['ms large', fmt.ms(1234.5), '1,235'],
+    ['ms missing', fmt.ms(undefined), '-'],
+    ['rate', fmt.rate(12.345), '12.3'],
+    ['percent zero', fmt.percent(0), '0%'],
+    ['percent small', fmt.percent(0.00012), '0.01%'],
+    ['percent', fmt.percent(0.145), '14.5%'],
+    ['bytes', fmt.bytes(512), '512 B'],
+    ['bytes MiB', fmt.bytes(92_500_000), '88.2 MiB'],
+    ['duration seconds', fmt.duration(45.9), '45s'],
+    ['duration minutes', fmt.duration(125), '2m 05s'],
+    ['duration hours', fmt.duration(3723), '1h 02m 03s'],
+    ['ago', fmt.ago('2026-01-01T00:00:00Z', Date.parse('2026-01-01T00:00:03.4Z')), '3s ago'],
+    ['ago in the future', fmt.ago('2026-01-01T00:00:05Z', Date.parse('2026-01-01T00:00:03Z')), '0s ago'],
+    ['group', fmt.group('::browse::cart'), 'browse › cart'],
+    ['no group', fmt.group(''), ''],
+  ];
+  for (const [name, got, want] of cases) {
+    test(name, () => assert.equal(got, want));
+  }
+});
