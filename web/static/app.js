@@ -98,13 +98,15 @@ function onFrame(frame) {
 }
 
 function onStatus(status, retrySeconds) {
-  el.connection.dataset.status = status;
-  document.body.classList.toggle('offline', status === 'disconnected');
-  el.connection.textContent = {
+  const text = {
     connecting: 'connecting…',
     live: 'live',
     disconnected: `disconnected, retrying in ${retrySeconds}s`,
   }[status];
+  if (el.connection.textContent === text) return; // every frame says "live": announce changes only
+  el.connection.dataset.status = status;
+  el.connection.textContent = text;
+  document.body.classList.toggle('offline', status === 'disconnected');
 }
 
 // ---- Header ----
@@ -126,7 +128,10 @@ function renderHeader(frame) {
   el.runError.hidden = !run?.error;
   el.runError.textContent = run?.error ? `Run error: ${run.error}` : '';
   document.title = run ? `Stampede · ${state}` : 'Stampede';
-  for (const a of el.downloads.querySelectorAll('a')) a.toggleAttribute('aria-disabled', !run);
+  for (const a of el.downloads.querySelectorAll('a')) {
+    a.toggleAttribute('aria-disabled', !run); // no run, no reports
+    a.tabIndex = run ? 0 : -1;
+  }
 }
 
 // ---- Forms ----
