@@ -33,6 +33,7 @@ import (
 	"github.com/stampede-load/stampede/internal/cli"
 	"github.com/stampede-load/stampede/internal/k6run"
 	"github.com/stampede-load/stampede/internal/master"
+	"github.com/stampede-load/stampede/internal/metrics"
 	"github.com/stampede-load/stampede/internal/report"
 	"github.com/stampede-load/stampede/internal/rpc"
 	"github.com/stampede-load/stampede/internal/worker"
@@ -305,7 +306,9 @@ func serveWeb(webCtx, runCtx context.Context, cfg *config, template master.RunCo
 	reportRun func(*master.Result, error) error, stderr io.Writer, log *slog.Logger) (<-chan error, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	// TODO(wire): metrics.Register(reg, core) once internal/metrics lands.
+	if err := metrics.Register(reg, core); err != nil {
+		return nil, err
+	}
 	defaults := web.Defaults{Script: cfg.script, Users: cfg.users, SpawnRate: cfg.spawnRate, Env: cfg.env}
 	if cfg.runTime > 0 {
 		defaults.RunTime = cfg.runTime.String()

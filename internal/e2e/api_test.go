@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -192,6 +193,10 @@ func TestAPIDrivenRun(t *testing.T) {
 		t.Fatalf("%d failures, %d rows", st.Totals.Failures, len(st.Rows))
 	}
 
+	if got := scrapeSum(t, m.URL+"/metrics", "stampede_requests_total"); got != float64(counted) {
+		t.Fatalf("/metrics: stampede_requests_total adds up to %g, the target counted %d", got, counted)
+	}
+
 	resp, err := http.Get(m.URL + "/api/v1/reports/summary.json")
 	if err != nil {
 		t.Fatal(err)
@@ -202,4 +207,29 @@ func TestAPIDrivenRun(t *testing.T) {
 	if err != nil || sum.Totals.Requests != counted || len(sum.Workers) != 3 {
 		t.Fatalf("summary.json: %v, %d requests, %d workers", err, sum.Totals.Requests, len(sum.Workers))
 	}
+}
+
+// scrapeSum adds up every sample of a metric in a Prometheus text exposition.
+func scrapeSum(t *testing.T, url, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var total float64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			t.Fatalf("%s: %q: %v", url, line, err)
+		}
+		total += v
+	}
+	return total
 }

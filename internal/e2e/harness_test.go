@@ -237,7 +237,7 @@ func freeAddr(t *testing.T) string {
 // startWorker starts a stampede-worker process for the master at addr.
 func startWorker(t *testing.T, addr string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(bin, "stampede-worker"), "--master", addr, "--work-dir", t.TempDir())
+	cmd := exec.Command(filepath.Join(bin, "stampede-worker"), "--master", addr, "--work-dir", t.TempDir(), "--metrics-listen", "")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

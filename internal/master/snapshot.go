@@ -109,14 +109,17 @@ func (c *Coordinator) Snapshot() *Snapshot {
 	if r.state == Stopped && r.err != nil {
 		info.Err = r.err.Error()
 	}
-	for _, m := range r.live() {
-		info.UsersRunning += m.w.hb.Users
+	s.Current = map[NameMethod]Current{}
+	if r.state != Stopped { // a stopped run runs nobody and sends nothing, whatever the last heartbeats said
+		for _, m := range r.live() {
+			info.UsersRunning += m.w.hb.Users
+		}
+		s.Current = r.rates.current()
 	}
 	info.Workers = r.workerResults()
 	s.Run = info
 	s.Stats = r.agg.Clone()
 	s.Points = append([]stats.Point(nil), r.points...)
-	s.Current = r.rates.current()
 	return s
 }
 
