@@ -13,7 +13,7 @@ PROTO_SRC                  := proto/stampede/v1/stampede.proto
 
 BINARIES := bin/stampede-master bin/stampede-worker bin/stampede-target
 
-.PHONY: all build demo test unit e2e proto proto-check lint bench tools clean web web-check web-deps FORCE
+.PHONY: all build demo demo-ui test unit e2e proto proto-check lint bench tools clean web web-check web-deps FORCE
 
 all: build
 
@@ -29,6 +29,10 @@ bin/stampede-target: FORCE
 # A 20-second headless run of examples/quickstart.js: master + 2 local workers + the demo target.
 demo: build
 	./examples/demo.sh
+
+# The same with the web UI on http://127.0.0.1:8089, until Ctrl+C.
+demo-ui: build
+	./examples/demo.sh --ui
 
 # Everything CI checks: generated code is current, the code is clean, and every test passes
 # with the race detector (unit tests, real-gRPC tests and end-to-end runs of real processes).

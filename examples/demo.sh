@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The local demo (`make demo`): the demo target on a free loopback port, then a 20-second headless
 # swarm run of examples/quickstart.js with a master and 2 local workers. Stops by itself.
+# With --ui (`make demo-ui`): the same master, workers and target with the web UI on
+# http://127.0.0.1:8089 (WEB_LISTEN), prefilled with USERS and SPAWN_RATE; it runs until Ctrl+C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +17,13 @@ for _ in $(seq 100); do
 done
 [ -n "$url" ] || { echo "the demo target did not start" >&2; exit 1; }
 echo "demo target at $url"
+
+if [ "${1:-}" = --ui ]; then
+  bin/stampede-master -f examples/quickstart.js --local-workers 2 \
+    -u "${USERS:-20}" -r "${SPAWN_RATE:-5}" --web-listen "${WEB_LISTEN:-127.0.0.1:8089}" \
+    --master-bind 127.0.0.1:0 -e "TARGET=$url" --log-level warn
+  exit
+fi
 
 bin/stampede-master -f examples/quickstart.js --local-workers 2 --headless \
   -u "${USERS:-20}" -r "${SPAWN_RATE:-5}" -t "${RUN_TIME:-20s}" \

@@ -186,7 +186,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer signal.Stop(sigs)
 	go func() {
 		<-sigs
-		log.Warn("interrupted: stopping the run (press Ctrl+C again to quit at once)")
+		log.Warn("interrupted: stopping any run and exiting (press Ctrl+C again to quit at once)")
 		cancel()
 		<-sigs
 		os.Exit(exitInterrupted)
