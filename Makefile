@@ -74,9 +74,11 @@ lint:
 		if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Benchmarks are reports, never pass/fail: CPU per 1,000 requests against plain k6, plus Go benchmarks.
+# Benchmarks are reports, never pass/fail: CPU per 1,000 requests against plain k6, the master under
+# 1,000 names x 10 workers x 50 websocket clients (CPU, memory, delta-to-frame delay), Go benchmarks.
 bench: build
 	./bench/cpu.sh
+	NO_BUILD=1 ./bench/master.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/stats/
 
 # The web UI (web/static) is plain files; the one generated part is the chart library in
