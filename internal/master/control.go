@@ -51,7 +51,8 @@ func (c *Coordinator) Update(users *int64, spawnRate *float64) error {
 }
 
 // Stop asks the run in progress to stop as if its run time were over: load stops gracefully,
-// teardown() runs, the last stats are collected.
+// teardown() runs, the last stats are collected. A run that has not started its load yet ends at
+// once with ErrInterrupted.
 func (c *Coordinator) Stop(why string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -61,6 +62,9 @@ func (c *Coordinator) Stop(why string) error {
 	}
 	if r.stopAsked == "" {
 		r.stopAsked = why
+	}
+	if r.state == Preparing && r.cancel != nil {
+		r.cancel() // validating, waiting for workers or in setup(): nothing to wind down gracefully
 	}
 	c.notify()
 	return nil

@@ -69,7 +69,8 @@ type run struct {
 	target    int64
 	rate      float64
 	rampStart time.Time
-	stopAsked string // why a stop was asked for through the API ("" if not)
+	stopAsked string             // why a stop was asked for through the API ("" if not)
+	cancel    context.CancelFunc // ends the run's context: how a stop reaches a run still preparing
 	points    []stats.Point
 	opts      *scenario.Options
 	names     nameCap
@@ -247,8 +248,19 @@ func (c *Coordinator) Start(ctx context.Context, cfg RunConfig, done func(*Resul
 
 func (c *Coordinator) runClaimed(ctx context.Context, r *run) (res *Result, err error) {
 	cfg := r.cfg
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c.mu.Lock()
+	r.cancel = cancel
+	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
+		if errors.Is(err, ErrInterrupted) && r.stopAsked != "" && r.started.IsZero() {
+			err = fmt.Errorf("%w before the load started: %s", ErrInterrupted, r.stopAsked)
+			if res != nil {
+				res.Err = err
+			}
+		}
 		r.state = Stopped
 		r.err = err
 		if r.ended.IsZero() {

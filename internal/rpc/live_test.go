@@ -2,7 +2,9 @@ package rpc
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,3 +137,34 @@ func TestSwarmLiveControl(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestStopWhilePreparing: a stop reaches a run that is still waiting for its workers at once.
+func TestStopWhilePreparing(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t)
+	c.startWorker(t, "w0", fakeConfig{}, 0)
+	done := make(chan error, 1)
+	_, err := c.core.Start(context.Background(), master.RunConfig{Script: c.script, Users: 5, ExpectWorkers: 3, ExpectTimeout: time.Minute},
+		func(_ *master.Result, err error) { done <- err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the run waiting for workers", func() bool {
+		s := c.core.Snapshot()
+		return s.Run != nil && s.Run.State == master.Preparing && strings.Contains(c.logs.String(), "waiting for workers")
+	})
+	if err := c.core.Stop("stopped from the API"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, master.ErrInterrupted) || !strings.Contains(err.Error(), "before the load started") {
+			t.Fatalf("run ended with %v, want an interruption before the load started", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the run went on waiting for workers after Stop")
+	}
+	if s := c.core.Snapshot(); s.Run.State != master.Stopped || s.Run.Err == "" {
+		t.Fatalf("after the stop: state %s, error %q", s.Run.State, s.Run.Err)
+	}
+}
