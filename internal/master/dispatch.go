@@ -52,7 +52,7 @@ func Plan(from []int64, target int64, rate float64, elapsed time.Duration) []int
 // a tie), never beyond the share.
 func fill(cur, to []int64, k int64) {
 	var need int64
-	lo, hi := int64(math.MaxInt64), int64(0)
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 	for i := range cur {
 		if to[i] > cur[i] {
 			need += to[i] - cur[i]
@@ -97,47 +97,16 @@ func fill(cur, to []int64, k int64) {
 }
 
 // drain stops up to k users on the workers above their share, highest counts first (highest index
-// on a tie), never below the share.
+// on a tie), never below the share. It is fill seen in a mirror: negated counts, reversed order.
 func drain(cur, to []int64, k int64) {
-	var surplus int64
-	lo, hi := int64(math.MaxInt64), int64(0)
+	n := len(cur)
+	mc, mt := make([]int64, n), make([]int64, n)
 	for i := range cur {
-		if cur[i] > to[i] {
-			surplus += cur[i] - to[i]
-			lo, hi = min(lo, to[i]), max(hi, cur[i])
-		}
+		mc[n-1-i], mt[n-1-i] = -cur[i], -to[i]
 	}
-	if surplus == 0 {
-		return
-	}
-	if k >= surplus {
-		for i := range cur {
-			cur[i] = min(cur[i], to[i])
-		}
-		return
-	}
-	// The lowest level H that k stops can bring every worker down to (each down to its share).
-	cost := func(level int64) int64 {
-		var c int64
-		for i := range cur {
-			if cur[i] > to[i] {
-				c += max(0, cur[i]-max(to[i], level))
-			}
-		}
-		return c
-	}
-	level := hi - int64(sort.Search(int(hi-lo+1), func(d int) bool { return cost(hi-int64(d)) > k })) + 1
-	k -= cost(level)
+	fill(mc, mt, k)
 	for i := range cur {
-		if cur[i] > to[i] {
-			cur[i] = min(cur[i], max(to[i], level))
-		}
-	}
-	for i := len(cur) - 1; i >= 0 && k > 0; i-- {
-		if cur[i] == level && cur[i] > to[i] {
-			cur[i]--
-			k--
-		}
+		cur[i] = -mc[n-1-i]
 	}
 }
 
