@@ -114,6 +114,9 @@ func (h *Hub) Run(ctx context.Context, interval time.Duration) error {
 // tick takes a snapshot, builds the update frame (and the full frame, which late and lagging
 // clients get), and queues it to every client.
 func (h *Hub) tick() {
+	if h.Clients() == 0 {
+		return // nobody to tell; a client that connects gets a snapshot of its own
+	}
 	snap := h.core.Snapshot()
 	h.mu.Lock()
 	defer h.mu.Unlock()
