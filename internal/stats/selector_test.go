@@ -55,4 +55,3 @@ func TestSelectorMatches(t *testing.T) {
 		t.Fatal("a sample with another tag value matched")
 	}
 }
-
