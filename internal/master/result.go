@@ -19,8 +19,23 @@ type Result struct {
 	Aggregate *stats.Aggregate
 	Points    []stats.Point
 	Workers   []WorkerResult
+	// Thresholds are the verdicts on the run's thresholds (the script's and --threshold's), in
+	// the order they were declared.
+	Thresholds []ThresholdResult
 	// Err is how the run ended (nil: as planned).
 	Err error
+}
+
+// ThresholdResult is one threshold judged on the fleet's merged data.
+type ThresholdResult struct {
+	Metric   string  `json:"metric"`   // the selector as written in the script, "http_req_duration{name:login}"
+	Source   string  `json:"source"`   // the expression, "p(95)<300"
+	Observed float64 `json:"observed"` // the aggregate's value, e.g. the p95 in ms
+	HasData  bool    `json:"has_data"` // false: the metric had no samples (Observed is 0)
+	OK       bool    `json:"ok"`
+	// AbortOnFail thresholds stop the run when they fail; Aborted says this one did.
+	AbortOnFail bool `json:"abort_on_fail"`
+	Aborted     bool `json:"aborted"`
 }
 
 // WorkerResult is one worker's part in a run.
