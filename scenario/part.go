@@ -37,4 +37,8 @@ type Part struct {
 	// and MaxDuration bounds the run in time whatever happens to the master.
 	MaxUsers    int64
 	MaxDuration time.Duration
+	// Submetrics are the canonical keys (stats.Selector.Key) of the sub-metrics the script's
+	// thresholds name, such as "http_req_duration{name:login}". Only the k6 child sees each sample's
+	// tags, so the worker files every matching sample under the key as a metric of its own.
+	Submetrics []string
 }

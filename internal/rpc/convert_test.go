@@ -226,6 +226,8 @@ func TestPartRoundTrip(t *testing.T) {
 			MaxUsers: 12, MaxDuration: 90 * time.Second}},
 		{name: "script", part: scenario.Part{RunID: "r2", Bundle: bundle, Mode: scenario.Script,
 			Segment: "1/3:2/3", SegmentSequence: "0,1/3,2/3,1", MaxDuration: time.Hour}},
+		{name: "submetrics", part: scenario.Part{RunID: "r4", Bundle: bundle, Mode: scenario.Script,
+			Submetrics: []string{"http_req_duration{name:login}", "checks{group:::api}", "http_reqs{method:POST,status:500}"}}},
 		{name: "no bundle", part: scenario.Part{RunID: "r3", Mode: scenario.Swarm}},
 	}
 	for _, tt := range tests {

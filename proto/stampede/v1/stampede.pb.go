@@ -932,6 +932,9 @@ type Assignment struct {
 	// Swarm mode: the most users this worker may be asked for, and the run's upper bound in time.
 	MaxUsers      int64 `protobuf:"varint,7,opt,name=max_users,json=maxUsers,proto3" json:"max_users,omitempty"`
 	MaxDurationMs int64 `protobuf:"varint,8,opt,name=max_duration_ms,json=maxDurationMs,proto3" json:"max_duration_ms,omitempty"`
+	// Canonical sub-metric keys, e.g. "http_req_duration{name:login}": the worker reports every sample
+	// that matches one as a metric under that name.
+	Submetrics    []string `protobuf:"bytes,9,rep,name=submetrics,proto3" json:"submetrics,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1020,6 +1023,13 @@ func (x *Assignment) GetMaxDurationMs() int64 {
 		return x.MaxDurationMs
 	}
 	return 0
+}
+
+func (x *Assignment) GetSubmetrics() []string {
+	if x != nil {
+		return x.Submetrics
+	}
+	return nil
 }
 
 type RunSetup struct {
@@ -2183,7 +2193,7 @@ const file_stampede_v1_stampede_proto_rawDesc = "" +
 	"\n" +
 	"FilesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xed\x02\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\x8d\x03\n" +
 	"\n" +
 	"Assignment\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12+\n" +
@@ -2193,7 +2203,10 @@ const file_stampede_v1_stampede_proto_rawDesc = "" +
 	"\asegment\x18\x05 \x01(\tR\asegment\x12)\n" +
 	"\x10segment_sequence\x18\x06 \x01(\tR\x0fsegmentSequence\x12\x1b\n" +
 	"\tmax_users\x18\a \x01(\x03R\bmaxUsers\x12&\n" +
-	"\x0fmax_duration_ms\x18\b \x01(\x03R\rmaxDurationMs\x1a6\n" +
+	"\x0fmax_duration_ms\x18\b \x01(\x03R\rmaxDurationMs\x12\x1e\n" +
+	"\n" +
+	"submetrics\x18\t \x03(\tR\n" +
+	"submetrics\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"!\n" +
