@@ -36,6 +36,9 @@ type ThresholdResult struct {
 	// AbortOnFail thresholds stop the run when they fail; Aborted says this one did.
 	AbortOnFail bool `json:"abort_on_fail"`
 	Aborted     bool `json:"aborted"`
+	// Error says why a threshold failed beyond its number: an aggregation the metric's type does
+	// not have, or how far a baseline budget was overrun.
+	Error string `json:"error,omitempty"`
 }
 
 // WorkerResult is one worker's part in a run.
