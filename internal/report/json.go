@@ -15,23 +15,24 @@ const SchemaVersion = "stampede.summary/v1"
 
 // Summary is the JSON summary (--summary-json), documented in docs/summary-json.md.
 type Summary struct {
-	Schema          string                `json:"schema"`
-	RunID           string                `json:"run_id"`
-	Mode            string                `json:"mode"`
-	Script          string                `json:"script"`
-	Started         time.Time             `json:"started"`
-	Ended           time.Time             `json:"ended"`
-	DurationSeconds float64               `json:"duration_seconds"`
-	Outcome         Outcome               `json:"outcome"`
-	Users           int64                 `json:"users,omitempty"`
-	SpawnRate       float64               `json:"spawn_rate,omitempty"`
-	Totals          Stat                  `json:"totals"`
-	Requests        []Stat                `json:"requests"`
-	Errors          []Error               `json:"errors"`
-	Checks          []Check               `json:"checks"`
-	Metrics         map[string]Metric     `json:"metrics"`
-	Workers         []master.WorkerResult `json:"workers"`
-	Series          []Point               `json:"series"`
+	Schema          string                   `json:"schema"`
+	RunID           string                   `json:"run_id"`
+	Mode            string                   `json:"mode"`
+	Script          string                   `json:"script"`
+	Started         time.Time                `json:"started"`
+	Ended           time.Time                `json:"ended"`
+	DurationSeconds float64                  `json:"duration_seconds"`
+	Outcome         Outcome                  `json:"outcome"`
+	Users           int64                    `json:"users,omitempty"`
+	SpawnRate       float64                  `json:"spawn_rate,omitempty"`
+	Thresholds      []master.ThresholdResult `json:"thresholds"`
+	Totals          Stat                     `json:"totals"`
+	Requests        []Stat                   `json:"requests"`
+	Errors          []Error                  `json:"errors"`
+	Checks          []Check                  `json:"checks"`
+	Metrics         map[string]Metric        `json:"metrics"`
+	Workers         []master.WorkerResult    `json:"workers"`
+	Series          []Point                  `json:"series"`
 }
 
 // Outcome says how the run ended.
@@ -169,7 +170,8 @@ func NewSummary(res *master.Result) *Summary {
 	s := &Summary{Schema: SchemaVersion, RunID: res.RunID, Mode: res.Mode.String(), Script: res.Script,
 		Started: res.Started, Ended: res.Ended, DurationSeconds: secs, Users: res.Users, SpawnRate: res.SpawnRate,
 		Outcome: Outcome{OK: res.Err == nil}, Requests: []Stat{}, Errors: []Error{}, Checks: []Check{},
-		Metrics: map[string]Metric{}, Workers: res.Workers, Series: []Point{}}
+		Metrics: map[string]Metric{}, Workers: res.Workers, Series: []Point{},
+		Thresholds: append([]master.ThresholdResult{}, res.Thresholds...)}
 	if res.Err != nil {
 		s.Outcome.Error = res.Err.Error()
 	}
