@@ -68,6 +68,22 @@ func (kv KeyValues) Set(s string) error {
 	return nil
 }
 
+// Strings is a repeatable flag. From the environment it takes one value per line, since values
+// such as thresholds may contain commas.
+type Strings []string
+
+func (s *Strings) String() string { return strings.Join(*s, "\n") }
+
+// Set adds a value (or, with newlines, several).
+func (s *Strings) Set(v string) error {
+	for _, line := range strings.Split(v, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			*s = append(*s, line)
+		}
+	}
+	return nil
+}
+
 // NewLogger returns a text logger on w at the named level (debug, info, warn, error).
 func NewLogger(w io.Writer, level string) (*slog.Logger, error) {
 	var l slog.Level

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"flag"
+	"slices"
 	"testing"
 )
 
@@ -64,5 +65,35 @@ func TestKeyValues(t *testing.T) {
 		if err := kv.Set(bad); err == nil {
 			t.Errorf("Set(%q) accepted", bad)
 		}
+	}
+}
+
+func TestStringsFromFlagsAndEnv(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want []string
+	}{
+		{"repeated flag", []string{"--threshold", "a: p(95)<1", "--threshold", "b{x:1,y:2}: rate<0.1"}, nil, []string{"a: p(95)<1", "b{x:1,y:2}: rate<0.1"}},
+		{"one per line from the environment", nil, map[string]string{"STAMPEDE_THRESHOLD": "a: p(95)<1\nb{x:1,y:2}: rate<0.1\n"}, []string{"a: p(95)<1", "b{x:1,y:2}: rate<0.1"}},
+		{"the flag wins", []string{"--threshold", "c: count>1"}, map[string]string{"STAMPEDE_THRESHOLD": "a: p(95)<1"}, []string{"c: count>1"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var got Strings
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			fs.Var(&got, "threshold", "")
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			if err := ApplyEnv(fs, func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("%q, want %q", got, tt.want)
+			}
+		})
 	}
 }
