@@ -44,6 +44,9 @@ type RunOptions struct {
 	Segment, SegmentSequence string
 	// Env reaches the script as __ENV.
 	Env map[string]string
+	// Submetrics are sub-metric selectors (k6 threshold syntax, stats.ParseSelector) whose matching
+	// samples the child also reports under the selector's canonical key.
+	Submetrics []string
 	// Logs receives k6's log lines (JSON, one per line); nil discards them.
 	Logs func(LogLine)
 	// Stdout receives k6's standard output; nil discards it.
@@ -96,6 +99,15 @@ func Start(ctx context.Context, opts RunOptions) (*Child, error) {
 		args = append(args, "--env", k+"="+v)
 	}
 	args = append(args, opts.Entry)
+	env := childEnv(opts.Dir)
+	if len(opts.Submetrics) > 0 {
+		// The process environment, not --env: it is for the output, and the script's __ENV stays as given.
+		list, err := json.Marshal(opts.Submetrics)
+		if err != nil {
+			return nil, fmt.Errorf("k6 child: sub-metrics: %w", err)
+		}
+		env = append(env, submetricsEnv+"="+string(list))
+	}
 
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -107,7 +119,7 @@ func Start(ctx context.Context, opts RunOptions) (*Child, error) {
 	}
 	cmd := exec.Command(opts.Exe, args...)
 	cmd.Dir = opts.Dir
-	cmd.Env = childEnv(opts.Dir)
+	cmd.Env = env
 	cmd.ExtraFiles = []*os.File{pw}
 	cmd.Stdout = opts.Stdout
 	cmd.Stderr = stderr.w

@@ -2,9 +2,12 @@ package k6run
 
 import (
 	"encoding/gob"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -18,6 +21,10 @@ import (
 
 // outputName is the name k6 knows the extension by: `--out stampede=<fd>`.
 const outputName = "stampede"
+
+// submetricsEnv carries the child's sub-metric selectors, a JSON array of strings, from Start to
+// newOutput (k6 hands the output its process environment).
+const submetricsEnv = "STAMPEDE_SUBMETRICS"
 
 // flushInterval is how often the child sends a delta to its parent.
 const flushInterval = time.Second
@@ -37,6 +44,7 @@ type streamOutput struct {
 	enc     *gob.Encoder
 	ppid    int
 	abort   func(error)
+	subs    submetrics // read-only after newOutput
 	mu      sync.Mutex // guards cur
 	cur     *stats.Delta
 	writeMu sync.Mutex // serialises writes to w
@@ -54,12 +62,17 @@ func newOutput(p output.Params) (output.Output, error) {
 	if err != nil || fd < 3 {
 		return nil, fmt.Errorf("stampede output: want a file descriptor >= 3, got %q", p.ConfigArgument)
 	}
+	subs, err := parseSubmetrics(p.Environment[submetricsEnv])
+	if err != nil {
+		return nil, fmt.Errorf("stampede output: %w", err)
+	}
 	w := os.NewFile(uintptr(fd), "stampede-stats")
 	if w == nil {
 		return nil, fmt.Errorf("stampede output: file descriptor %d is not open", fd)
 	}
 	return &streamOutput{
 		w:    w,
+		subs: subs,
 		enc:  gob.NewEncoder(w),
 		ppid: os.Getppid(),
 		cur:  newDelta(time.Now()),
@@ -127,7 +140,7 @@ func (o *streamOutput) AddMetricSamples(containers []metrics.SampleContainer) {
 			addTrail(o.cur, tr)
 		}
 		for _, s := range c.GetSamples() {
-			addSample(o.cur, s)
+			addSample(o.cur, s, o.subs)
 		}
 	}
 }
@@ -146,17 +159,78 @@ func addTrail(d *stats.Delta, tr *httpext.Trail) {
 // the workers' heartbeats instead.
 var perInstance = map[string]bool{"vus": true, "vus_max": true}
 
-func addSample(d *stats.Delta, s metrics.Sample) {
+func addSample(d *stats.Delta, s metrics.Sample, subs submetrics) {
 	m := s.Metric
 	if perInstance[m.Name] {
 		return
 	}
-	d.AddSample(m.Name, metricType(m.Type), m.Contains.String(), s.Value, s.Time.UnixNano())
+	typ, contains, ns := metricType(m.Type), m.Contains.String(), s.Time.UnixNano()
+	d.AddSample(m.Name, typ, contains, s.Value, ns)
+	for _, sub := range subs[m.Name] {
+		if sub.matches(s.Tags) {
+			d.AddSample(sub.key, typ, contains, s.Value, ns)
+		}
+	}
 	if m.Name == "checks" {
 		check, _ := s.Tags.Get("check")
 		group, _ := s.Tags.Get("group")
 		d.AddCheck(stats.CheckKey{Group: group, Name: check}, s.Value != 0)
 	}
+}
+
+// submetrics are the sub-metric selectors by metric name, so a sample of a metric no threshold
+// names costs one map lookup.
+type submetrics map[string][]submetric
+
+// submetric is one selector, flattened for matching.
+type submetric struct {
+	key  string      // stats.Selector.Key: the name the samples are filed under
+	tags [][2]string // name, value
+}
+
+// matches reports whether tags hold every tag of the selector with its value. Like k6's thresholds,
+// it looks at the sample's indexed tags only, not its metadata (vu, iter and the like).
+func (sm submetric) matches(tags *metrics.TagSet) bool {
+	if tags == nil {
+		return false
+	}
+	for _, t := range sm.tags {
+		if v, ok := tags.Get(t[0]); !ok || v != t[1] {
+			return false
+		}
+	}
+	return true
+}
+
+// parseSubmetrics reads the JSON array of selectors that Start passes in the environment; empty is
+// none. A selector without tags is skipped: its samples are filed under the metric's name anyway.
+func parseSubmetrics(list string) (submetrics, error) {
+	if list == "" {
+		return nil, nil
+	}
+	var sels []string
+	if err := json.Unmarshal([]byte(list), &sels); err != nil {
+		return nil, fmt.Errorf("sub-metrics in %s: %w", submetricsEnv, err)
+	}
+	subs := submetrics{}
+	seen := map[string]bool{}
+	for _, text := range sels {
+		sel, err := stats.ParseSelector(text)
+		if err != nil {
+			return nil, fmt.Errorf("sub-metric: %w", err) // the error quotes the selector
+		}
+		key := sel.Key()
+		if len(sel.Tags) == 0 || seen[key] {
+			continue
+		}
+		seen[key] = true
+		sm := submetric{key: key}
+		for _, name := range slices.Sorted(maps.Keys(sel.Tags)) {
+			sm.tags = append(sm.tags, [2]string{name, sel.Tags[name]})
+		}
+		subs[sel.Metric] = append(subs[sel.Metric], sm)
+	}
+	return subs, nil
 }
 
 func metricType(t metrics.MetricType) stats.MetricType {

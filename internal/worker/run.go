@@ -168,7 +168,7 @@ func (r *run) launch(ctx context.Context) (Child, <-chan struct{}, error) {
 	child, err := r.w.opts.Launch(ctx, k6run.RunOptions{
 		Exe: r.w.opts.Exe, Dir: dir, Entry: entry,
 		Segment: r.part.Segment, SegmentSequence: r.part.SegmentSequence,
-		Env: r.part.Env, Logs: r.w.logSink(r.part.RunID),
+		Env: r.part.Env, Submetrics: r.part.Submetrics, Logs: r.w.logSink(r.part.RunID),
 	})
 	if err != nil {
 		os.RemoveAll(dir)
