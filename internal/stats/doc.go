@@ -28,6 +28,29 @@
 //	p99 := total.Duration.Quantile(0.99) // ms
 //	rows := a.ByName()                   // the per-request table
 //
+// # Thresholds
+//
+// A Threshold is one k6 pass criterion, parsed from the script's key and expression (or the
+// command line's "key: expression") and judged on the merged metric the key selects:
+//
+//	t, err := stats.ParseThreshold("http_req_duration{name:login}", "p(95)<300")
+//	// or stats.ParseCLIThreshold("http_req_duration{name:login}: p(95)<300")
+//	m := metrics[t.Selector.Key()] // the merged Metric; nil until samples arrive
+//	if m != nil && m.Count > 0 {
+//		err = t.CheckType(m.Type) // e.g. avg on a counter: a configuration error
+//	}
+//	if v, ok := t.Observe(m, elapsed); !ok {
+//		// no data yet (or ever)
+//	} else if !t.Holds(v) {
+//		// failed; k6 aborts if t.AbortOnFail and elapsed > t.DelayAbortEval
+//	}
+//
+// Parsing checks only the syntax; whether an aggregation fits the metric (count and rate for
+// a counter, value for a gauge, rate for a rate, avg/min/max/med/p(N) for a trend) is known
+// only from the metric's type, hence CheckType. Percentiles carry the histogram's 1% error, so
+// a p(95) within 1% of its limit may be judged either way. Its methods never modify a
+// Threshold, so one parsed Threshold may be shared by goroutines.
+//
 // # Accuracy
 //
 // Counts, sums, minima and maxima are exact. Percentiles come from a Histogram with logarithmic
