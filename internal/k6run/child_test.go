@@ -1,0 +1,141 @@
+package k6run
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/stats"
+)
+
+// TestMain lets the test binary be the k6 child, as the worker's binary is: `<test binary> k6 run ...`.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == Subcommand {
+		Exec(os.Args[2:])
+	}
+	os.Exit(m.Run())
+}
+
+const submetricScript = `
+import http from 'k6/http';
+import { check, group } from 'k6';
+
+export const options = { vus: 1, iterations: 3 };
+
+export default function () {
+	http.get(__ENV.TARGET + '/login', { tags: { name: 'login' } });
+	http.get(__ENV.TARGET + '/fail', { tags: { name: 'home' } });
+	group('api', () => {
+		check(1, { 'is one': (v) => v === 1 });
+	});
+	check(2, { 'is one': (v) => v === 1 });
+}
+`
+
+// A real k6 child reports the samples of the sub-metrics it was given, with k6's own tags.
+func TestChildSubmetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real k6 child")
+	}
+	t.Parallel()
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fail" {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	defer target.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	entry := filepath.Join(dir, "script.js")
+	if err := os.WriteFile(entry, []byte(submetricScript), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var (
+		logMu sync.Mutex
+		logs  []LogLine
+	)
+	logged := func() []LogLine {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return append([]LogLine(nil), logs...)
+	}
+	child, err := Start(ctx, RunOptions{Exe: exe, Dir: dir, Entry: entry,
+		Env: map[string]string{"TARGET": target.URL},
+		Submetrics: []string{"http_req_duration{name:login}", "http_reqs{status:500}",
+			"checks{group:::api}", "checks{check:is one,group:}", "http_req_failed{expected_response:false}",
+			"iterations{scenario:default}"},
+		Logs: func(l LogLine) {
+			logMu.Lock()
+			logs = append(logs, l)
+			logMu.Unlock()
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer child.Kill()
+	total := &stats.Delta{}
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		for d := range child.Deltas() {
+			total.Merge(d)
+		}
+	}()
+	if err := child.WaitReady(ctx); err != nil {
+		t.Fatalf("child not ready: %v (logs %+v)", err, logged())
+	}
+	if err := child.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The child lingers after the test ends; ask it to exit once k6 says the test is over.
+	for {
+		s, err := child.Status(ctx)
+		if err == nil && s.Ended() {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the test did not end: %v", ctx.Err())
+		case <-child.Exited():
+			t.Fatalf("the child exited early: %+v", logged())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	child.Terminate(30 * time.Second)
+	<-read
+
+	tests := []struct {
+		key   string
+		count uint64
+		trues uint64
+	}{
+		{key: "http_req_duration", count: 6},
+		{key: "http_req_duration{name:login}", count: 3},
+		{key: "http_reqs{status:500}", count: 3},
+		{key: "checks", count: 6, trues: 3},
+		{key: "checks{group:::api}", count: 3, trues: 3},
+		{key: "checks{check:is one,group:}", count: 3, trues: 0},
+		{key: "http_req_failed{expected_response:false}", count: 3, trues: 3},
+		{key: "iterations{scenario:default}", count: 3},
+	}
+	for _, tt := range tests {
+		m := total.Metrics[tt.key]
+		if m == nil {
+			t.Errorf("%s missing; have %v", tt.key, keys(total.Metrics))
+			continue
+		}
+		if m.Count != tt.count || m.Trues != tt.trues {
+			t.Errorf("%s: count %d trues %d, want %d %d", tt.key, m.Count, m.Trues, tt.count, tt.trues)
+		}
+	}
+}
