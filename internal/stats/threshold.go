@@ -261,28 +261,12 @@ func (t *Threshold) Holds(v float64) bool {
 }
 
 // ParseCLIThreshold parses the command-line form of a threshold: the key, a colon and the
-// expression, "http_req_duration{name:login}: p(95)<300". Colons inside the key's {} (and
-// inside quoted tag values) belong to the key; the first colon after it separates the two.
+// expression, "http_req_duration{name:login}: p(95)<300". An expression never contains a colon,
+// so the last colon separates the two, whatever colons, braces or quotes the key's tags hold.
 func ParseCLIThreshold(s string) (*Threshold, error) {
-	depth, quote, prev := 0, rune(0), rune(0) // prev: the last rune that is not a space
-	for i, r := range s {
-		switch {
-		case quote != 0:
-			if r == quote {
-				quote = 0
-			}
-		case (r == '\'' || r == '"') && depth > 0 && prev == ':':
-			quote = r // opens a quoted tag value; a quote elsewhere is part of a value
-		case r == '{':
-			depth++
-		case r == '}':
-			depth = max(depth-1, 0)
-		case r == ':' && depth == 0:
-			return ParseThreshold(s[:i], strings.TrimSpace(s[i+1:]))
-		}
-		if r != ' ' && r != '\t' {
-			prev = r
-		}
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 || strings.ContainsAny(s[i+1:], "{}") {
+		return nil, fmt.Errorf("%w %q: want metric: expression, e.g. \"http_req_duration{name:login}: p(95)<300\"", ErrInvalidThreshold, s)
 	}
-	return nil, fmt.Errorf("%w %q: want metric: expression, e.g. \"http_req_duration{name:login}: p(95)<300\"", ErrInvalidThreshold, s)
+	return ParseThreshold(s[:i], strings.TrimSpace(s[i+1:]))
 }
