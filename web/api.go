@@ -280,7 +280,8 @@ func resultOf(s *master.Snapshot) *master.Result {
 		return nil
 	}
 	res := &master.Result{RunID: r.ID, Mode: r.Mode, Script: r.Script, Users: r.Users, SpawnRate: r.SpawnRate,
-		Started: r.Started, Ended: r.Ended, Aggregate: s.Stats, Points: s.Points, Workers: r.Workers}
+		Started: r.Started, Ended: r.Ended, Aggregate: s.Stats, Points: s.Points, Workers: r.Workers,
+		Thresholds: r.Thresholds}
 	if !r.StatsReset.IsZero() && r.StatsReset.After(res.Started) {
 		res.Started = r.StatsReset
 	}

@@ -34,23 +34,24 @@ type Defaults struct {
 
 // RunView is the current or last run.
 type RunView struct {
-	ID             string                `json:"id"`
-	State          master.State          `json:"state"` // preparing, running, stopping, stopped
-	Mode           string                `json:"mode"`  // swarm or script
-	Script         string                `json:"script"`
-	Users          int64                 `json:"users"` // asked for now
-	SpawnRate      float64               `json:"spawn_rate"`
-	RunTime        string                `json:"run_time"`
-	Env            map[string]string     `json:"env"`
-	Started        *time.Time            `json:"started"`
-	Ended          *time.Time            `json:"ended"`
-	ElapsedSeconds float64               `json:"elapsed_seconds"`
-	UsersRunning   int64                 `json:"users_running"` // reported by the workers
-	Error          string                `json:"error,omitempty"`
-	NameCap        int                   `json:"name_cap"`
-	NamesFolded    int                   `json:"names_folded"`
-	StatsReset     *time.Time            `json:"stats_reset"`
-	Workers        []master.WorkerResult `json:"workers"`
+	ID             string                   `json:"id"`
+	State          master.State             `json:"state"` // preparing, running, stopping, stopped
+	Mode           string                   `json:"mode"`  // swarm or script
+	Script         string                   `json:"script"`
+	Users          int64                    `json:"users"` // asked for now
+	SpawnRate      float64                  `json:"spawn_rate"`
+	RunTime        string                   `json:"run_time"`
+	Env            map[string]string        `json:"env"`
+	Started        *time.Time               `json:"started"`
+	Ended          *time.Time               `json:"ended"`
+	ElapsedSeconds float64                  `json:"elapsed_seconds"`
+	UsersRunning   int64                    `json:"users_running"` // reported by the workers
+	Error          string                   `json:"error,omitempty"`
+	NameCap        int                      `json:"name_cap"`
+	NamesFolded    int                      `json:"names_folded"`
+	StatsReset     *time.Time               `json:"stats_reset"`
+	Workers        []master.WorkerResult    `json:"workers"`
+	Thresholds     []master.ThresholdResult `json:"thresholds"`
 }
 
 // StatsView is the request table, errors and checks of the current or last run.
@@ -91,7 +92,7 @@ func runView(s *master.Snapshot) *RunView {
 		SpawnRate: r.SpawnRate, RunTime: durationString(r.RunTime), Env: r.Env, Started: timePtr(r.Started),
 		Ended: timePtr(r.Ended), ElapsedSeconds: r.Elapsed(s.Time).Seconds(), UsersRunning: r.UsersRunning,
 		Error: r.Err, NameCap: r.NameCap, NamesFolded: r.NamesFolded, StatsReset: timePtr(r.StatsReset),
-		Workers: r.Workers}
+		Workers: r.Workers, Thresholds: r.Thresholds}
 }
 
 // statsView builds the tables; rates per second are over the time the statistics cover.

@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"os/signal"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -36,6 +38,7 @@ import (
 	"github.com/stampede-load/stampede/internal/metrics"
 	"github.com/stampede-load/stampede/internal/report"
 	"github.com/stampede-load/stampede/internal/rpc"
+	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/internal/worker"
 	"github.com/stampede-load/stampede/web"
 )
@@ -56,6 +59,8 @@ const (
 	exitWorkersLost    = 8
 	exitSetupFailed    = 9
 	exitScriptAborted  = 10
+	exitThresholdAbort = 11
+	exitThresholds     = 99
 	exitInterrupted    = 130
 )
 
@@ -81,9 +86,19 @@ type config struct {
 	env           cli.KeyValues
 	summaryJSON   string
 	csvPrefix     string
-	workDir       string
-	logLevel      string
-	version       bool
+	junit         string
+	html          string
+	summaryMD     string
+	thresholds    cli.Strings
+	baseline      string
+	maxRegression string
+
+	parsedThresholds []*stats.Threshold
+	budgets          []report.Budget
+	base             *report.Summary
+	workDir          string
+	logLevel         string
+	version          bool
 }
 
 func parse(args []string, stderr io.Writer) (*config, error) {
@@ -108,6 +123,12 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(c.env, "env", "KEY=VALUE for the script's __ENV (repeatable)")
 	fs.Var(c.env, "e", "KEY=VALUE for the script's __ENV (shorthand)")
 	fs.StringVar(&c.summaryJSON, "summary-json", "", "write the JSON summary to this file")
+	fs.StringVar(&c.junit, "junit", "", "write a JUnit XML report (one testcase per threshold) to this file")
+	fs.StringVar(&c.html, "html", "", "write a self-contained HTML report with charts to this file")
+	fs.StringVar(&c.summaryMD, "summary-md", "", "write a Markdown summary (for CI job summaries) to this file")
+	fs.Var(&c.thresholds, "threshold", "a threshold judged on the fleet's merged data, k6 syntax: 'http_req_duration{name:login}: p(95)<300' (repeatable)")
+	fs.StringVar(&c.baseline, "baseline", "", "a JSON summary of an earlier run (--summary-json) to compare with; see --max-regression")
+	fs.StringVar(&c.maxRegression, "max-regression", "p(95)=10%,http_req_failed=+0.5%", "how much worse than --baseline the run may get, e.g. 'p(95)=10%,avg=+20ms,http_req_failed=+0.5%,rps=-10%'")
 	fs.StringVar(&c.csvPrefix, "csv", "", "write Locust-style CSV files PREFIX_stats.csv, PREFIX_stats_history.csv and PREFIX_failures.csv")
 	fs.StringVar(&c.workDir, "work-dir", "", "directory for temporary files (default: a new temporary directory)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -140,6 +161,22 @@ func (c *config) validate() error {
 		return errors.New("--local-workers and --expect-workers must not be negative")
 	case c.maxNames < 1:
 		return fmt.Errorf("--max-names %d: must be at least 1", c.maxNames)
+	}
+	for _, t := range c.thresholds {
+		th, err := stats.ParseCLIThreshold(t)
+		if err != nil {
+			return fmt.Errorf("--threshold %q: %w", t, err)
+		}
+		c.parsedThresholds = append(c.parsedThresholds, th)
+	}
+	if c.baseline != "" {
+		var err error
+		if c.budgets, err = report.ParseBudgets(c.maxRegression); err != nil {
+			return fmt.Errorf("--max-regression: %w", err)
+		}
+		if c.base, err = report.ReadSummary(c.baseline); err != nil {
+			return fmt.Errorf("--baseline: %w", err)
+		}
 	}
 	if !c.headless && c.webListen == "" {
 		c.webListen = "127.0.0.1:8089"
@@ -228,7 +265,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		expect = max(cfg.localWorkers, 1)
 	}
 	template := master.RunConfig{Script: cfg.script, Users: cfg.users, SpawnRate: cfg.spawnRate,
-		RunTime: cfg.runTime, Env: cfg.env, ExpectWorkers: expect, ExpectTimeout: cfg.expectTimeout}
+		RunTime: cfg.runTime, Env: cfg.env, ExpectWorkers: expect, ExpectTimeout: cfg.expectTimeout,
+		Thresholds: cfg.parsedThresholds}
 	// Reports of every run: a headless run's, and each run started from the UI.
 	reportRun := func(res *master.Result, runErr error) error {
 		if res == nil {
@@ -271,6 +309,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	go printProgress(ctx, stderr, core, progressDone)
 	res, runErr := core.Run(ctx, template)
 	close(progressDone)
+	runErr = judgeBaseline(cfg, res, runErr)
 	if err := reportRun(res, runErr); err != nil && runErr == nil {
 		return exitInternal
 	}
@@ -280,12 +319,48 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitCode(runErr)
 }
 
+// judgeBaseline adds the --max-regression verdicts to res; a budget overrun fails a run that had
+// not failed otherwise, like a threshold.
+func judgeBaseline(cfg *config, res *master.Result, runErr error) error {
+	if cfg.base == nil || res == nil || res.Started.IsZero() {
+		return runErr
+	}
+	verdicts := report.CompareBaseline(cfg.base, res, cfg.budgets)
+	res.Thresholds = append(res.Thresholds, verdicts...)
+	var why []string
+	for _, v := range verdicts {
+		if !v.OK {
+			why = append(why, v.Error)
+		}
+	}
+	if len(why) > 0 && runErr == nil {
+		runErr = fmt.Errorf("%w: regression against %s: %s", master.ErrThresholdsFailed, cfg.baseline, strings.Join(why, "; "))
+		res.Err = runErr
+	}
+	return runErr
+}
+
 // writeReports writes the report files asked for on the command line.
 func writeReports(cfg *config, res *master.Result) error {
 	var errs []error
 	if cfg.summaryJSON != "" {
 		if err := writeFile(cfg.summaryJSON, func(w io.Writer) error { return report.WriteJSON(w, res) }); err != nil {
 			errs = append(errs, fmt.Errorf("writing the JSON summary %s: %w", cfg.summaryJSON, err))
+		}
+	}
+	for _, r := range []struct {
+		path, what string
+		write      func(io.Writer) error
+	}{
+		{cfg.junit, "JUnit report", func(w io.Writer) error { return report.WriteJUnit(w, res) }},
+		{cfg.summaryMD, "Markdown summary", func(w io.Writer) error { return report.WriteMarkdown(w, res) }},
+		{cfg.html, "HTML report", func(w io.Writer) error { return report.WriteHTML(w, res, htmlAssets()) }},
+	} {
+		if r.path == "" {
+			continue
+		}
+		if err := writeFile(r.path, r.write); err != nil {
+			errs = append(errs, fmt.Errorf("writing the %s %s: %w", r.what, r.path, err))
 		}
 	}
 	if cfg.csvPrefix != "" {
@@ -366,6 +441,10 @@ func exitCode(err error) int {
 		return exitScriptAborted
 	case errors.Is(err, master.ErrInterrupted):
 		return exitInterrupted
+	case errors.Is(err, master.ErrThresholdAborted):
+		return exitThresholdAbort
+	case errors.Is(err, master.ErrThresholdsFailed):
+		return exitThresholds
 	default:
 		return exitInternal
 	}
@@ -456,4 +535,11 @@ func writeFile(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// htmlAssets is the chart library the UI uses, inlined into HTML reports so they open offline.
+func htmlAssets() report.HTMLAssets {
+	js, _ := fs.ReadFile(web.Static(), "vendor/uPlot.esm.js")
+	css, _ := fs.ReadFile(web.Static(), "vendor/uPlot.min.css")
+	return report.HTMLAssets{ChartJS: js, ChartCSS: css}
 }

@@ -140,6 +140,13 @@ type summary struct {
 		Count uint64   `json:"count"`
 		Sum   *float64 `json:"sum"`
 	} `json:"metrics"`
+	Thresholds []struct {
+		Metric   string  `json:"metric"`
+		Source   string  `json:"source"`
+		Observed float64 `json:"observed"`
+		OK       bool    `json:"ok"`
+		Aborted  bool    `json:"aborted"`
+	} `json:"thresholds"`
 	Workers []struct {
 		Index    int    `json:"index"`
 		Requests uint64 `json:"requests"`

@@ -70,6 +70,9 @@ func (c *Coordinator) result(r *run, err error) *Result {
 	res := &Result{RunID: r.id, Mode: r.mode, Script: r.cfg.Script, Users: r.cfg.Users, SpawnRate: r.cfg.SpawnRate,
 		Started: r.started, Ended: r.ended, Aggregate: &r.agg, Points: append([]stats.Point(nil), r.points...), Err: err,
 		Workers: r.workerResults()}
+	if r.judge != nil {
+		res.Thresholds = r.judge.results()
+	}
 	r.final = true // later stats for this run are dropped: the result is what was reported
 	return res
 }

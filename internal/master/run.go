@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/stats"
@@ -30,6 +31,8 @@ type RunConfig struct {
 	// ExpectTimeout how long to wait for them.
 	ExpectWorkers int
 	ExpectTimeout time.Duration
+	// Thresholds are judged besides the script's own (from the command line).
+	Thresholds []*stats.Threshold
 }
 
 // Timeouts of the run's phases, generous because k6 bounds setup and teardown itself.
@@ -75,6 +78,7 @@ type run struct {
 	opts      *scenario.Options
 	names     nameCap
 	rates     rateWindow
+	judge     *judge
 	// statsReset is when the statistics were last reset (zero: never).
 	statsReset time.Time
 	final      bool // the result was taken; nothing merges any more
@@ -279,14 +283,32 @@ func (c *Coordinator) runClaimed(ctx context.Context, r *run) (res *Result, err 
 	if err != nil {
 		return c.result(r, err), err
 	}
+	j, err := newJudge(opts, cfg.Thresholds)
+	if err != nil {
+		return c.result(r, err), err
+	}
 	c.mu.Lock()
-	r.opts = opts
+	r.opts, r.judge = opts, j
 	c.mu.Unlock()
 
 	if err := c.waitForWorkers(ctx, cfg); err != nil {
 		return c.result(r, err), err
 	}
 	err = c.execute(ctx, r, bundle)
+	c.mu.Lock()
+	if !r.started.IsZero() {
+		r.judge.evaluate(&r.agg, r.ended.Sub(r.started), true)
+	}
+	if err == nil && r.judge.failed() {
+		var why []string
+		for _, t := range r.judge.results() {
+			if !t.OK {
+				why = append(why, t.describe())
+			}
+		}
+		err = fmt.Errorf("%w: %s", ErrThresholdsFailed, strings.Join(why, "; "))
+	}
+	c.mu.Unlock()
 	return c.result(r, err), err
 }
 
@@ -382,7 +404,7 @@ func (c *Coordinator) assign(r *run, bundle *scenario.Bundle) error {
 
 // part is a worker's assignment in a fleet of n, without its segment.
 func (r *run) part(n int) scenario.Part {
-	p := scenario.Part{RunID: r.id, Bundle: r.bundle, Mode: r.mode, Env: r.cfg.Env}
+	p := scenario.Part{RunID: r.id, Bundle: r.bundle, Mode: r.mode, Env: r.cfg.Env, Submetrics: r.judge.submetrics()}
 	if r.mode == scenario.Swarm {
 		// A first guess at its share: the child raises its VU limit when it is given more.
 		p.MaxUsers = (r.target + int64(n) - 1) / int64(max(n, 1))
@@ -539,7 +561,10 @@ loop:
 			break
 		}
 		if aborted {
-			stop("the script aborted the test")
+			c.mu.Lock()
+			why := r.aborted.Error()
+			c.mu.Unlock()
+			stop(why)
 		}
 		if asked != "" {
 			stop(asked)
@@ -631,6 +656,15 @@ func (c *Coordinator) closeSeconds(r *run, now time.Time) {
 		r.points = append(r.points, *p)
 	}
 	r.rates.mark(&r.agg)
+	if r.judge != nil && !r.started.IsZero() {
+		elapsed := now.Sub(r.started)
+		r.judge.evaluate(&r.agg, elapsed, false)
+		// Only while the load runs: after it, a failed threshold fails the run (99) but aborts nothing.
+		if t := r.judge.abort(elapsed); t != nil && r.aborted == nil && r.ended.IsZero() {
+			r.aborted = fmt.Errorf("%w: %s", ErrThresholdAborted, t.describe())
+			c.notify()
+		}
+	}
 }
 
 // runTeardown runs teardown() once, on a live worker, after every worker's test ended.

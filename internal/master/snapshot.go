@@ -53,6 +53,8 @@ type RunInfo struct {
 	NamesFolded int
 	// StatsReset is when the statistics were last reset (zero: never, they cover the whole run).
 	StatsReset time.Time
+	// Thresholds are the latest verdicts (judged every second while the load runs, and at the end).
+	Thresholds []ThresholdResult
 }
 
 // Elapsed is how long the load has run (so far).
@@ -117,6 +119,9 @@ func (c *Coordinator) Snapshot() *Snapshot {
 		s.Current = r.rates.current()
 	}
 	info.Workers = r.workerResults()
+	if r.judge != nil {
+		info.Thresholds = r.judge.results()
+	}
 	s.Run = info
 	s.Stats = r.agg.Clone()
 	s.Points = append([]stats.Point(nil), r.points...)

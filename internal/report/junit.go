@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -45,7 +46,7 @@ type junitFailure struct {
 
 // WriteJUnit writes res's thresholds as JUnit XML: a test case per threshold (classname
 // "thresholds", name "<metric>: <expression>"), failed when the threshold failed, and a failed
-// test case "run" (classname "run") when res.Err is set.
+// test case "run" (classname "run") when the run failed for another reason than its thresholds.
 func WriteJUnit(w io.Writer, res *master.Result) error {
 	agg := aggregateOf(res)
 	s := junitSuite{Name: "stampede", Time: strconv.FormatFloat(res.Duration().Seconds(), 'f', 3, 64), Cases: []junitCase{}}
@@ -69,7 +70,7 @@ func WriteJUnit(w io.Writer, res *master.Result) error {
 		}
 		s.Cases = append(s.Cases, c)
 	}
-	if res.Err != nil {
+	if runFailed(res) {
 		msg := "run: " + res.Err.Error()
 		s.Cases = append(s.Cases, junitCase{Classname: "run", Name: "run",
 			Failure: &junitFailure{Message: msg, Type: "run", Details: msg + "\n"}})
@@ -168,4 +169,9 @@ func metricKind(agg *stats.Aggregate, selector string) (stats.MetricType, string
 		return stats.Gauge, "default"
 	}
 	return 0, ""
+}
+
+// runFailed: the run ended badly for a reason the threshold verdicts do not already show.
+func runFailed(res *master.Result) bool {
+	return res.Err != nil && !errors.Is(res.Err, master.ErrThresholdsFailed) && !errors.Is(res.Err, master.ErrThresholdAborted)
 }

@@ -127,7 +127,7 @@ func verdict(res *master.Result) (ok bool, why string) {
 	if failed > 0 {
 		reasons = append(reasons, fmt.Sprintf("%d of %d thresholds failed", failed, len(res.Thresholds)))
 	}
-	if res.Err != nil {
+	if runFailed(res) {
 		reasons = append(reasons, "run: "+res.Err.Error())
 	}
 	return len(reasons) == 0, strings.Join(reasons, "; ")

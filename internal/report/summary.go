@@ -56,6 +56,31 @@ func WriteText(w io.Writer, res *master.Result) error {
 		}
 	}
 
+	if len(res.Thresholds) > 0 {
+		b.WriteString("\nThresholds (judged on every worker's data, merged):\n")
+		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		for _, t := range res.Thresholds {
+			mark, observed := "✓", fmt.Sprintf("%.4g", t.Observed)
+			switch {
+			case !t.OK:
+				mark = "✗"
+			case !t.HasData:
+				observed = "no samples"
+			}
+			note := ""
+			if t.Aborted {
+				note = "  (aborted the run)"
+			}
+			if t.Error != "" {
+				note += "  " + t.Error
+			}
+			fmt.Fprintf(tw, "  %s %s\t%s\tobserved %s%s\n", mark, t.Metric, t.Source, observed, note)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+
 	if len(agg.Checks) > 0 {
 		b.WriteString("\nChecks:\n")
 		for _, c := range sortedChecks(agg) {
