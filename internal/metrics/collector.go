@@ -53,6 +53,7 @@ type Collector struct {
 	requests, failures, duration, checks                 *prometheus.Desc
 	users, usersTarget, workers                          *prometheus.Desc
 	runState, runInfo, runElapsed, namesFolded, logLines *prometheus.Desc
+	thresholdOK, thresholdObserved                       *prometheus.Desc
 }
 
 // New returns a Collector reading src.
@@ -81,6 +82,10 @@ func New(src Source) *Collector {
 		namesFolded: d("request_names_folded",
 			"Request names over the master's name cap, counted under the name \"(other)\"."),
 		logLines: d("log_lines_total", "Script log lines the master has received from workers."),
+		thresholdOK: d("threshold_ok",
+			"1 while a threshold of the current or last run holds on the fleet's merged data, 0 when it fails.", "metric", "threshold"),
+		thresholdObserved: d("threshold_observed_value",
+			"The value a threshold judges (e.g. the p95 in ms), while its metric has samples.", "metric", "threshold"),
 	}
 }
 
@@ -92,7 +97,7 @@ func Register(reg prometheus.Registerer, src Source) error {
 // Describe sends every metric's description.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.requests, c.failures, c.duration, c.checks, c.users, c.usersTarget,
-		c.workers, c.runState, c.runInfo, c.runElapsed, c.namesFolded, c.logLines} {
+		c.workers, c.runState, c.runInfo, c.runElapsed, c.namesFolded, c.logLines, c.thresholdOK, c.thresholdObserved} {
 		ch <- d
 	}
 }
@@ -110,8 +115,18 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		c.collectRequests(e, s.Stats)
 		c.collectChecks(e, s.Stats)
 	}
-	// Thresholds (issue 4) belong here: stampede_thresholds_* read from the snapshot's threshold
-	// results, once master.Snapshot carries them. Keep them per scrape like the rest.
+	if s.Run != nil {
+		for _, t := range s.Run.Thresholds {
+			ok := 0.0
+			if t.OK {
+				ok = 1
+			}
+			e.value(c.thresholdOK, prometheus.GaugeValue, ok, t.Metric, t.Source)
+			if t.HasData {
+				e.value(c.thresholdObserved, prometheus.GaugeValue, t.Observed, t.Metric, t.Source)
+			}
+		}
+	}
 }
 
 func (c *Collector) collectRun(e emitter, s *master.Snapshot) {

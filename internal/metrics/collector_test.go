@@ -424,3 +424,28 @@ func TestRegister(t *testing.T) {
 		}
 	}
 }
+
+func TestCollectorThresholds(t *testing.T) {
+	t.Parallel()
+	snap := runSnapshot()
+	snap.Run.Thresholds = []master.ThresholdResult{
+		{Metric: "http_req_duration", Source: "p(95)<300", Observed: 412.5, HasData: true, OK: false},
+		{Metric: "checks", Source: "rate>0.99", OK: true}, // no samples: a verdict, no observed value
+	}
+	want := `
+# HELP stampede_threshold_ok 1 while a threshold of the current or last run holds on the fleet's merged data, 0 when it fails.
+# TYPE stampede_threshold_ok gauge
+stampede_threshold_ok{metric="checks",threshold="rate>0.99"} 1
+stampede_threshold_ok{metric="http_req_duration",threshold="p(95)<300"} 0
+# HELP stampede_threshold_observed_value The value a threshold judges (e.g. the p95 in ms), while its metric has samples.
+# TYPE stampede_threshold_observed_value gauge
+stampede_threshold_observed_value{metric="http_req_duration",threshold="p(95)<300"} 412.5
+`
+	if err := testutil.CollectAndCompare(New(fixed{snap}), strings.NewReader(want),
+		"stampede_threshold_ok", "stampede_threshold_observed_value"); err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := testutil.CollectAndLint(New(fixed{snap})); err != nil || len(problems) > 0 {
+		t.Fatalf("lint: %v %v", err, problems)
+	}
+}
