@@ -116,3 +116,34 @@ func TestAbortOnFail(t *testing.T) {
 		t.Fatalf("the target counted %d more requests after the master exited", after-n)
 	}
 }
+
+// TestBaselineRegression: a run compared with an earlier, faster run's summary fails (99) when it got
+// slower than the budget, and says which metric moved by how much.
+func TestBaselineRegression(t *testing.T) {
+	t.Parallel()
+	tg := startTarget(t)
+	args := func(slowMs string) []string {
+		return []string{"-f", "examples/gate.js", "--local-workers", "1", "--headless", "-u", "4", "-r", "20", "-t", "4s",
+			"-e", "TARGET=" + tg.URL, "-e", "SLOW_MS=" + slowMs}
+	}
+	baseFile := filepath.Join(t.TempDir(), "baseline.json")
+	base := runMaster(t, 2*time.Minute, append(args("20"), "--summary-json", baseFile)...)
+	logOnFailure(t, base)
+	if base.code != 0 {
+		t.Fatalf("baseline run: exit %d", base.code)
+	}
+
+	same := runMaster(t, 2*time.Minute, append(args("20"), "--baseline", baseFile, "--max-regression", "p(95)=50%")...)
+	logOnFailure(t, same)
+	if same.code != 0 {
+		t.Fatalf("a run like its baseline: exit %d, want 0", same.code)
+	}
+	slower := runMaster(t, 2*time.Minute, append(args("120"), "--baseline", baseFile, "--max-regression", "p(95)=50%,http_req_failed=+1%")...)
+	logOnFailure(t, slower)
+	if slower.code != 99 {
+		t.Fatalf("a run 100 ms slower than its baseline: exit %d, want 99", slower.code)
+	}
+	if !strings.Contains(slower.stderr, "p(95) moved from") || !strings.Contains(slower.stderr, "budget 50%") {
+		t.Fatalf("stderr does not say what moved:\n%s", slower.stderr)
+	}
+}
