@@ -118,7 +118,8 @@ func usersOf(ws []apiWorker) (sum int64, each []int64) {
 
 // TestAPIDrivenRun drives a run as the UI does, with real processes: start from the API, a worker
 // process joins mid-run and takes its share while the total holds, users change from 10 to 30,
-// stop; every request the target counted is in the master's totals, and the reports download.
+// stop; the master's totals match the target's count (but for requests k6 cut off when users were
+// taken away), /metrics agrees, and the reports download.
 func TestAPIDrivenRun(t *testing.T) {
 	t.Parallel()
 	tg := startTarget(t)
@@ -185,16 +186,22 @@ func TestAPIDrivenRun(t *testing.T) {
 		} `json:"rows"`
 	}
 	m.call(t, "GET", "/api/v1/stats", "", &st)
+	// k6's externally-controlled executor has no graceful ramp-down: when the rebalance took a user
+	// off each of the two first workers (5+5 -> 4+3+3, three users stopped), a request those users had
+	// in flight may reach the target without ever being recorded. So the target may count up to 3
+	// more; never fewer (the final stop is graceful), never more than that.
+	const stoppedByRebalance = 3
 	counted := tg.stats(t).Total
-	if st.Totals.Requests == 0 || st.Totals.Requests != counted {
-		t.Fatalf("the master counted %d requests, the target %d", st.Totals.Requests, counted)
+	if st.Totals.Requests == 0 || st.Totals.Requests > counted || counted-st.Totals.Requests > stoppedByRebalance {
+		t.Fatalf("the master counted %d requests, the target %d (at most %d in flight when users were stopped may be missing)",
+			st.Totals.Requests, counted, stoppedByRebalance)
 	}
 	if st.Totals.Failures != 0 || len(st.Rows) == 0 {
 		t.Fatalf("%d failures, %d rows", st.Totals.Failures, len(st.Rows))
 	}
 
-	if got := scrapeSum(t, m.URL+"/metrics", "stampede_requests_total"); got != float64(counted) {
-		t.Fatalf("/metrics: stampede_requests_total adds up to %g, the target counted %d", got, counted)
+	if got := scrapeSum(t, m.URL+"/metrics", "stampede_requests_total"); got != float64(st.Totals.Requests) {
+		t.Fatalf("/metrics: stampede_requests_total adds up to %g, the master's totals %d", got, st.Totals.Requests)
 	}
 
 	resp, err := http.Get(m.URL + "/api/v1/reports/summary.json")
@@ -204,7 +211,7 @@ func TestAPIDrivenRun(t *testing.T) {
 	var sum summary
 	err = json.NewDecoder(resp.Body).Decode(&sum)
 	resp.Body.Close()
-	if err != nil || sum.Totals.Requests != counted || len(sum.Workers) != 3 {
+	if err != nil || sum.Totals.Requests != st.Totals.Requests || len(sum.Workers) != 3 {
 		t.Fatalf("summary.json: %v, %d requests, %d workers", err, sum.Totals.Requests, len(sum.Workers))
 	}
 }
