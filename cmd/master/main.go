@@ -15,32 +15,23 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/stampede-load/stampede/internal/cli"
 	"github.com/stampede-load/stampede/internal/k6run"
 	"github.com/stampede-load/stampede/internal/master"
-	"github.com/stampede-load/stampede/internal/metrics"
 	"github.com/stampede-load/stampede/internal/report"
 	"github.com/stampede-load/stampede/internal/rpc"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/internal/worker"
-	"github.com/stampede-load/stampede/web"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -319,106 +310,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitCode(runErr)
 }
 
-// judgeBaseline adds the --max-regression verdicts to res; a budget overrun fails a run that had
-// not failed otherwise, like a threshold.
-func judgeBaseline(cfg *config, res *master.Result, runErr error) error {
-	if cfg.base == nil || res == nil || res.Started.IsZero() {
-		return runErr
-	}
-	verdicts := report.CompareBaseline(cfg.base, res, cfg.budgets)
-	res.Thresholds = append(res.Thresholds, verdicts...)
-	var why []string
-	for _, v := range verdicts {
-		if !v.OK {
-			why = append(why, v.Error)
-		}
-	}
-	if len(why) > 0 && runErr == nil {
-		runErr = fmt.Errorf("%w: regression against %s: %s", master.ErrThresholdsFailed, cfg.baseline, strings.Join(why, "; "))
-		res.Err = runErr
-	}
-	return runErr
-}
-
-// writeReports writes the report files asked for on the command line.
-func writeReports(cfg *config, res *master.Result) error {
-	var errs []error
-	if cfg.summaryJSON != "" {
-		if err := writeFile(cfg.summaryJSON, func(w io.Writer) error { return report.WriteJSON(w, res) }); err != nil {
-			errs = append(errs, fmt.Errorf("writing the JSON summary %s: %w", cfg.summaryJSON, err))
-		}
-	}
-	for _, r := range []struct {
-		path, what string
-		write      func(io.Writer) error
-	}{
-		{cfg.junit, "JUnit report", func(w io.Writer) error { return report.WriteJUnit(w, res) }},
-		{cfg.summaryMD, "Markdown summary", func(w io.Writer) error { return report.WriteMarkdown(w, res) }},
-		{cfg.html, "HTML report", func(w io.Writer) error { return report.WriteHTML(w, res, htmlAssets()) }},
-	} {
-		if r.path == "" {
-			continue
-		}
-		if err := writeFile(r.path, r.write); err != nil {
-			errs = append(errs, fmt.Errorf("writing the %s %s: %w", r.what, r.path, err))
-		}
-	}
-	if cfg.csvPrefix != "" {
-		if err := report.WriteCSVFiles(cfg.csvPrefix, res); err != nil {
-			errs = append(errs, fmt.Errorf("writing the CSV files %s_*.csv: %w", cfg.csvPrefix, err))
-		}
-	}
-	err := errors.Join(errs...)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "stampede-master:", err)
-	}
-	return err
-}
-
-// serveWeb starts the UI, API and /metrics server; it runs until webCtx ends. Runs started from the
-// UI stop when runCtx ends. The returned channel reports the server failing.
-func serveWeb(webCtx, runCtx context.Context, cfg *config, template master.RunConfig, core *master.Coordinator,
-	reportRun func(*master.Result, error) error, stderr io.Writer, log *slog.Logger) (<-chan error, error) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if err := metrics.Register(reg, core); err != nil {
-		return nil, err
-	}
-	defaults := web.Defaults{Script: cfg.script, Users: cfg.users, SpawnRate: cfg.spawnRate, Env: cfg.env}
-	if cfg.runTime > 0 {
-		defaults.RunTime = cfg.runTime.String()
-	}
-	if defaults.Users == 0 && !cfg.headless {
-		defaults.Users = 10
-	}
-	ws, err := web.New(web.Options{Core: core, Template: template, Defaults: defaults, RunContext: runCtx,
-		OnRunEnd: func(res *master.Result, err error) { _ = reportRun(res, err) },
-		Metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), Registerer: reg, Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	lis, err := net.Listen("tcp", cfg.webListen)
-	if err != nil {
-		return nil, fmt.Errorf("cannot listen for the web UI on %s: %w (choose another with --web-listen)", cfg.webListen, err)
-	}
-	hs := web.NewHTTPServer(ws.Handler())
-	done := make(chan error, 1)
-	go func() { _ = ws.Run(webCtx) }()
-	go func() {
-		if err := hs.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
-			done <- err
-		}
-	}()
-	go func() {
-		<-webCtx.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(ctx)
-	}()
-	fmt.Fprintf(stderr, "web UI on http://%s\n", lis.Addr())
-	return done, nil
-}
-
 func exitCode(err error) int {
 	switch {
 	case err == nil:
@@ -516,30 +407,4 @@ func printProgress(ctx context.Context, w io.Writer, core *master.Coordinator, d
 				p.Elapsed.Round(time.Second), p.State, p.Users, p.Target, p.Workers, p.RPS, p.Requests, p.Failures, p.P95)
 		}
 	}
-}
-
-// writeFile writes through a temporary file so a reader never sees half a report.
-func writeFile(path string, write func(io.Writer) error) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if err := write(f); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
-// htmlAssets is the chart library the UI uses, inlined into HTML reports so they open offline.
-func htmlAssets() report.HTMLAssets {
-	js, _ := fs.ReadFile(web.Static(), "vendor/uPlot.esm.js")
-	css, _ := fs.ReadFile(web.Static(), "vendor/uPlot.min.css")
-	return report.HTMLAssets{ChartJS: js, ChartCSS: css}
 }
