@@ -21,6 +21,8 @@ const el = {
   rps: $('total-rps'),
   failurePercent: $('failure-percent'),
   elapsed: $('elapsed'),
+  thresholdsSummaryItem: $('thresholds-summary-item'),
+  thresholdsSummary: $('thresholds-summary'),
   connection: $('connection'),
   runError: $('run-error'),
   startForm: $('start-form'),
@@ -42,6 +44,9 @@ const el = {
   failuresNote: $('failures-note'),
   failures: $('failures-table').tBodies[0],
   checks: $('checks-table').tBodies[0],
+  thresholdsBadge: $('thresholds-badge'),
+  thresholdsNote: $('thresholds-note'),
+  thresholds: $('thresholds-table').tBodies[0],
   workers: $('workers-table').tBodies[0],
   logs: $('logs-table').tBodies[0],
   logsScroll: $('logs-scroll'),
@@ -125,6 +130,7 @@ function renderHeader(frame) {
   el.rps.textContent = fmt.rate(totals?.current_rps);
   el.failurePercent.textContent = fmt.percent(totals?.failure_rate);
   el.elapsed.textContent = run?.started ? fmt.duration(run.elapsed_seconds) : '-';
+  renderThresholdSummary(run?.thresholds ?? []);
   el.runError.hidden = !run?.error;
   el.runError.textContent = run?.error ? `Run error: ${run.error}` : '';
   document.title = run ? `Stampede · ${state}` : 'Stampede';
@@ -132,6 +138,16 @@ function renderHeader(frame) {
     a.toggleAttribute('aria-disabled', !run); // no run, no reports
     a.tabIndex = run ? 0 : -1;
   }
+}
+
+// The thresholds' verdict at a glance; hidden when the run has none. A click opens their tab.
+function renderThresholdSummary(list) {
+  el.thresholdsSummaryItem.hidden = list.length === 0;
+  const failing = list.filter((t) => !t.ok).length;
+  el.thresholdsSummary.textContent = list.length === 0 ? '' : fmt.thresholdSummary(list);
+  el.thresholdsSummary.dataset.state = failing > 0 ? 'fail' : 'pass';
+  el.thresholdsBadge.hidden = failing === 0;
+  el.thresholdsBadge.textContent = fmt.count(failing);
 }
 
 // ---- Forms ----
@@ -263,6 +279,7 @@ el.editForm.addEventListener('submit', (ev) => {
 
 el.stopButton.addEventListener('click', () => act(() => api('POST', 'api/v1/runs/current/stop')));
 el.resetButton.addEventListener('click', () => act(() => api('POST', 'api/v1/stats/reset')));
+el.thresholdsSummary.addEventListener('click', () => selectTab($('tab-thresholds')));
 
 // ---- Tabs ----
 
@@ -305,6 +322,7 @@ function renderPanel() {
     case 'stats': return renderStats(frame);
     case 'failures': return renderFailures(frame);
     case 'checks': return renderChecks(frame);
+    case 'thresholds': return renderThresholds(frame);
     case 'workers': return renderWorkers(frame);
   }
 }
@@ -336,6 +354,36 @@ function renderChecks(frame) {
       cell(fmt.count(c.fails), { num: true, col: 'fails' }), cell(fmt.percent(c.rate), { num: true, col: 'rate' }),
     ]);
     tr.classList.toggle('failing', c.fails > 0);
+    return tr;
+  }));
+}
+
+// One row per threshold, in the master's order: judged every second while the load runs, and at the end.
+function renderThresholds(frame) {
+  const run = frame.run;
+  const list = run?.thresholds ?? [];
+  el.thresholdsNote.textContent = !run ? 'No run yet.'
+    : list.length === 0 ? 'The run has no thresholds (the script\'s options.thresholds or --threshold).'
+      : run.state === 'stopped' ? 'The final verdict of the run.'
+        : 'Judged on the merged data of all workers, every second while the load runs.';
+  el.thresholds.replaceChildren(...list.map((t) => {
+    const status = t.ok ? 'pass' : t.aborted ? 'aborted' : 'fail';
+    const expr = cell(t.source, { col: 'expression', cls: 'mono' });
+    if (t.abort_on_fail) {
+      const tag = document.createElement('span');
+      tag.className = 'tag';
+      tag.textContent = 'abortOnFail';
+      tag.title = 'stops the run when it fails';
+      expr.append(' ', tag);
+    }
+    const tr = row('threshold-row', [
+      cell(t.metric, { col: 'metric', cls: 'mono', title: true }), expr,
+      cell(fmt.thresholdObserved(t), { num: true, col: 'observed', cls: t.has_data ? '' : 'muted' }),
+      cell(t.ok ? '✓ pass' : t.aborted ? '✗ aborted the run' : '✗ fail', { col: 'status', cls: `verdict verdict-${t.ok ? 'pass' : 'fail'}` }),
+      cell(t.error ?? '', { col: 'error', cls: 'wrap' }),
+    ]);
+    tr.dataset.status = status;
+    tr.classList.toggle('failing', !t.ok);
     return tr;
   }));
 }

@@ -71,3 +71,33 @@ export function clock(iso) {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? '' : d.toLocaleTimeString('en-GB', { hour12: false });
 }
+
+const twoDecimals = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+
+// k6's builtin counters: their "rate" is per second, not a 0..1 ratio.
+const builtinCounters = new Set(['http_reqs', 'iterations', 'data_received', 'data_sent', 'dropped_iterations']);
+
+/**
+ * A threshold's observed value ({metric, source, observed, has_data}) in its metric's unit, as the
+ * reports print it (internal/report/junit.go, observed): "412 ms" for timings (http_req_*,
+ * *_duration), a percentage for rates (http_req_failed, checks, or an expression on "rate"), "/s"
+ * for the rate of a builtin counter, a plain number otherwise; "no samples" when there were none.
+ */
+export function thresholdObserved(t) {
+  if (!t?.has_data) return 'no samples';
+  const v = t.observed;
+  if (v == null || !Number.isFinite(v)) return '-';
+  const name = String(t.metric ?? '').split('{')[0].trim();
+  const agg = String(t.source ?? '').trim().split(/[<>=!]/)[0].trim();
+  if (agg === 'rate' && builtinCounters.has(name)) return `${rate(v)}/s`;
+  if (name === 'http_req_failed' || name === 'checks' || agg === 'rate') return percent(v);
+  const timing = (name.startsWith('http_req_') || name.endsWith('_duration')) && agg !== 'count';
+  if (timing) return `${ms(v)} ms`;
+  return twoDecimals.format(v);
+}
+
+/** The header's threshold summary: "3/4 passing". */
+export function thresholdSummary(list) {
+  const passing = list.filter((t) => t.ok).length;
+  return `${count(passing)}/${count(list.length)} passing`;
+}

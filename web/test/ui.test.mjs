@@ -1,5 +1,5 @@
-// The web UI in a real browser, against a real master: start a run from the form, watch it, scale it,
-// stop it, and download the statistics as CSV.
+// The web UI in a real browser, against a real master: start a run from the form, watch it and its
+// thresholds, scale it, stop it, and download the statistics as CSV.
 //
 //   node web/test/ui.test.mjs UI_URL TARGET_URL ARTIFACTS_DIR
 //
@@ -38,6 +38,35 @@ await step('charts and statistics fill in', async () => {
     () => testid('stats-total').locator('td[data-col=requests]').textContent(), (t) => number(t) > 0);
   const counts = await page.locator('[data-testid=stats-row] td[data-col=requests]').allTextContents();
   if (!counts.some((c) => number(c) > 0)) throw new Error(`no named row has requests: ${JSON.stringify(counts)}`);
+});
+
+// examples/quickstart.js declares http_req_duration: ['p(95)<500'] and http_req_failed: ['rate<0.01'];
+// the master judges them every second while the load runs.
+await step('thresholds show in the header and their tab', async () => {
+  const summary = testid('thresholds-summary');
+  await summary.waitFor({ state: 'visible' });
+  const text = await waitFor('the header to count passing thresholds', () => summary.textContent(), (t) => /^\d+\/\d+ passing$/.test(t));
+  await testid('tab-thresholds').click();
+  const rows = page.locator('[data-testid=threshold-row]');
+  await waitFor('rows in the thresholds tab', () => rows.count(), (n) => n >= 1);
+  const cells = (col) => rows.locator(`td[data-col=${col}]`).allTextContents();
+  const metrics = await cells('metric');
+  const expressions = await cells('expression');
+  if (metrics.some((m) => !m.trim()) || expressions.some((e) => !e.trim())) {
+    throw new Error(`a threshold row lacks a metric or an expression: ${JSON.stringify({ metrics, expressions })}`);
+  }
+  if (!metrics.includes('http_req_duration') || !expressions.some((e) => e.startsWith('p(95)<500'))) {
+    throw new Error(`quickstart.js's p(95)<500 on http_req_duration is not listed: ${JSON.stringify({ metrics, expressions })}`);
+  }
+  if (text.split('/')[1].split(' ')[0] !== String(metrics.length)) throw new Error(`the header says "${text}" for ${metrics.length} rows`);
+  // Observed values in the metric's unit: a p95 in ms, the failure rate as a percentage.
+  const observed = (metric) => rows.filter({ has: page.locator(`td[data-col=metric]:text-is("${metric}")`) })
+    .locator('td[data-col=observed]').first().textContent();
+  await waitFor('the p95 of http_req_duration in ms', () => observed('http_req_duration'), (t) => /^[\d,.]+ ms$/.test(t));
+  await waitFor('the rate of http_req_failed as a percentage', () => observed('http_req_failed'), (t) => /^[\d.]+%$/.test(t));
+  const statuses = await cells('status');
+  if (!statuses.every((s) => /^[✓✗]/.test(s))) throw new Error(`statuses: ${JSON.stringify(statuses)}`);
+  await page.locator('section.tabs').screenshot({ path: path.join(artifacts, 'thresholds-tab.png') });
 });
 
 await step('change the users to 30', async () => {
