@@ -83,3 +83,21 @@ describe('format', () => {
     test(name, () => assert.equal(got, want));
   }
 });
+
+describe('thresholds', () => {
+  const cases = [
+    { t: { metric: 'http_req_duration', source: 'p(95)<300', observed: 412.25, has_data: true }, want: /^412 ms$/ },
+    { t: { metric: 'http_req_duration{name:slow}', source: 'p(99)<800', observed: 45.2, has_data: true }, want: /^45\.2\d* ms$/ },
+    { t: { metric: 'http_req_failed', source: 'rate<0.01', observed: 0.0123, has_data: true }, want: /%$/ },
+    { t: { metric: 'http_reqs', source: 'rate>100', observed: 153.3, has_data: true }, want: /\/s$/ },
+    { t: { metric: 'orders', source: 'count>0', observed: 0, has_data: false }, want: /^no samples$/ },
+  ];
+  for (const c of cases) {
+    test(`${c.t.metric}: ${c.t.source}`, () => {
+      assert.match(fmt.thresholdObserved(c.t), c.want);
+    });
+  }
+  test('summary counts the passing ones', () => {
+    assert.equal(fmt.thresholdSummary([{ ok: true }, { ok: false }, { ok: true }]), '2/3 passing');
+  });
+});
