@@ -1,0 +1,273 @@
+{{/*
+The chart name, cut to 63 characters: Kubernetes names and label values allow no more.
+*/}}
+{{- define "stampede.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The full name, release-chart (or the release alone when it already contains the chart name),
+cut to 63 characters. The master's Service carries it, so workers find the master at
+<fullname>:<grpcPort>. Suffixed names (-worker, -target) cut it further, to stay within 63.
+*/}}
+{{- define "stampede.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The name of a component's resources: <fullname>-<suffix>, within 63 characters. */}}
+{{- define "stampede.componentName" -}}
+{{- $suffix := .suffix }}
+{{- printf "%s-%s" (include "stampede.fullname" .ctx | trunc (int (sub 62 (len $suffix))) | trimSuffix "-") $suffix }}
+{{- end }}
+
+{{- define "stampede.workerName" -}}
+{{- include "stampede.componentName" (dict "ctx" . "suffix" "worker") }}
+{{- end }}
+
+{{- define "stampede.targetName" -}}
+{{- include "stampede.componentName" (dict "ctx" . "suffix" "target") }}
+{{- end }}
+
+{{/*
+The headless master's Job. A Job's pod template cannot change, so each release revision gets a Job of
+its own: `helm upgrade` starts a new run instead of failing on an immutable field.
+*/}}
+{{- define "stampede.jobName" -}}
+{{- include "stampede.componentName" (dict "ctx" . "suffix" (printf "run-%d" (int .Release.Revision))) }}
+{{- end }}
+
+{{/* Chart name and version, for the helm.sh/chart label. */}}
+{{- define "stampede.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Labels of every resource. Call with (dict "ctx" $ "component" "master").
+*/}}
+{{- define "stampede.labels" -}}
+helm.sh/chart: {{ include "stampede.chart" .ctx }}
+{{ include "stampede.selectorLabels" . }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/part-of: stampede
+{{- with .ctx.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Selector labels: stable across upgrades (a Deployment's selector cannot change), so no version.
+Call with (dict "ctx" $ "component" "master").
+*/}}
+{{- define "stampede.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "stampede.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+{{- with .component }}
+app.kubernetes.io/component: {{ . }}
+{{- end }}
+{{- end }}
+
+{{/* The master's ServiceAccount. */}}
+{{- define "stampede.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "stampede.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+An image reference from {repository, tag, digest}; the tag defaults to the chart's appVersion.
+Call with (dict "image" .Values.master.image "ctx" $).
+*/}}
+{{- define "stampede.image" -}}
+{{- if .image.digest }}
+{{- printf "%s@%s" .image.repository .image.digest }}
+{{- else }}
+{{- printf "%s:%s" .image.repository (toString (default .ctx.Chart.AppVersion .image.tag)) }}
+{{- end }}
+{{- end }}
+
+{{/* The master's gRPC address, as workers dial it. */}}
+{{- define "stampede.masterAddress" -}}
+{{- printf "%s.%s.svc:%d" (include "stampede.fullname" .) .Release.Namespace (int .Values.master.service.grpcPort) }}
+{{- end }}
+
+{{/*
+The script's __ENV: run.env, plus TARGET aimed at the demo target when it is enabled and TARGET
+is not set already.
+*/}}
+{{- define "stampede.scriptEnv" -}}
+{{- $env := deepCopy .Values.run.env }}
+{{- if and .Values.target.enabled (not (hasKey $env "TARGET")) }}
+{{- $_ := set $env "TARGET" (printf "http://%s:%d" (include "stampede.targetName" .) (int .Values.target.port)) }}
+{{- end }}
+{{- toJson $env }}
+{{- end }}
+
+{{/*
+The ConfigMap key of an extra file: keys allow only [-._a-zA-Z0-9], so a path such as lib/util.js
+becomes lib_util.js; the volume's items put it back at its path.
+*/}}
+{{- define "stampede.fileKey" -}}
+{{- regexReplaceAll "[^-._a-zA-Z0-9]" . "_" }}
+{{- end }}
+
+{{/*
+The master container, the same in the Deployment (ui) and the Job (headless).
+*/}}
+{{- define "stampede.masterContainer" -}}
+- name: master
+  image: {{ include "stampede.image" (dict "image" .Values.master.image "ctx" .) }}
+  imagePullPolicy: {{ .Values.master.image.pullPolicy }}
+  args:
+    - -f
+    - {{ printf "/scripts/%s" .Values.scriptName | quote }}
+    {{- if eq .Values.mode "headless" }}
+    - --headless
+    {{- end }}
+    {{- /* Flags rather than STAMPEDE_ENV: values may contain commas. */}}
+    {{- range $k, $v := (include "stampede.scriptEnv" . | fromJson) }}
+    - {{ printf "--env=%s=%s" $k $v | quote }}
+    {{- end }}
+    {{- range .Values.run.thresholds }}
+    - {{ printf "--threshold=%s" . | quote }}
+    {{- end }}
+    {{- with .Values.master.extraArgs }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  env:
+    # Every flag reads STAMPEDE_<FLAG>; an explicit flag in args wins.
+    - name: STAMPEDE_MASTER_BIND
+      value: "0.0.0.0:{{ .Values.master.service.grpcPort }}"
+    - name: STAMPEDE_WEB_LISTEN
+      value: "0.0.0.0:{{ .Values.master.service.httpPort }}"
+    - name: STAMPEDE_WORK_DIR
+      value: /work
+    - name: STAMPEDE_LOG_LEVEL
+      value: {{ .Values.logLevel | quote }}
+    - name: STAMPEDE_USERS
+      value: {{ .Values.run.users | int64 | quote }}
+    - name: STAMPEDE_SPAWN_RATE
+      value: {{ .Values.run.spawnRate | quote }}
+    {{- with .Values.run.runTime }}
+    - name: STAMPEDE_RUN_TIME
+      value: {{ . | quote }}
+    {{- end }}
+    - name: STAMPEDE_EXPECT_WORKERS
+      value: {{ .Values.workers.replicas | int64 | quote }}
+    - name: STAMPEDE_EXPECT_WORKERS_TIMEOUT
+      value: {{ .Values.run.expectWorkersTimeout | quote }}
+    - name: STAMPEDE_MAX_NAMES
+      value: {{ .Values.run.maxNames | int64 | quote }}
+    # The embedded k6 may write under $HOME; the image's home is on the read-only root.
+    - name: HOME
+      value: /tmp
+    {{- with .Values.master.extraEnv }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  ports:
+    - name: grpc
+      containerPort: {{ .Values.master.service.grpcPort }}
+      protocol: TCP
+    - name: http
+      containerPort: {{ .Values.master.service.httpPort }}
+      protocol: TCP
+  # The startup probe holds the others off while the master starts; liveness restarts a master whose
+  # web server stopped answering; readiness takes it out of the Service until the API answers.
+  startupProbe:
+    httpGet:
+      path: /healthz
+      port: http
+    periodSeconds: 2
+    failureThreshold: 30
+  livenessProbe:
+    httpGet:
+      path: /healthz
+      port: http
+    periodSeconds: 10
+    timeoutSeconds: 5
+    failureThreshold: 3
+  readinessProbe:
+    httpGet:
+      path: /api/v1/config
+      port: http
+    periodSeconds: 5
+    timeoutSeconds: 3
+    failureThreshold: 3
+  resources:
+    {{- toYaml .Values.master.resources | nindent 4 }}
+  securityContext:
+    {{- toYaml .Values.securityContext | nindent 4 }}
+  volumeMounts:
+    - name: scripts
+      mountPath: /scripts
+      readOnly: true
+    - name: work
+      mountPath: /work
+    - name: tmp
+      mountPath: /tmp
+{{- end }}
+
+{{/* The master pod's volumes. */}}
+{{- define "stampede.masterVolumes" -}}
+- name: scripts
+  configMap:
+    name: {{ include "stampede.fullname" . }}-scripts
+    items:
+      - key: script
+        path: {{ .Values.scriptName }}
+      {{- range $path, $_ := .Values.extraFiles }}
+      - key: {{ printf "file.%s" (include "stampede.fileKey" $path) }}
+        path: {{ $path }}
+      {{- end }}
+- name: work
+  emptyDir:
+    sizeLimit: {{ .Values.scratchSizeLimit }}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .Values.scratchSizeLimit }}
+{{- end }}
+
+{{/* Pod settings shared by every component: pull secrets and the pod security context. */}}
+{{- define "stampede.podCommon" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- end }}
+
+{{/*
+Checks that need more than the schema: a headless swarm run needs a run time, and two extra files
+must not map to one ConfigMap key.
+*/}}
+{{- define "stampede.validate" -}}
+{{- if and (eq .Values.mode "headless") (gt (int .Values.run.users) 0) (not .Values.run.runTime) (not .Values.headless.activeDeadlineSeconds) }}
+{{- fail "mode=headless with run.users > 0 needs run.runTime (e.g. 5m) or headless.activeDeadlineSeconds: a swarm run without either never ends" }}
+{{- end }}
+{{- $keys := dict }}
+{{- range $path, $_ := .Values.extraFiles }}
+{{- $key := include "stampede.fileKey" $path }}
+{{- if hasKey $keys $key }}
+{{- fail (printf "extraFiles %q and %q map to the same ConfigMap key %q: rename one" (get $keys $key) $path $key) }}
+{{- end }}
+{{- $_ := set $keys $key $path }}
+{{- end }}
+{{- if and .Values.target.enabled .Values.target.autoscaling.enabled (gt (int .Values.target.autoscaling.minReplicas) (int .Values.target.autoscaling.maxReplicas)) }}
+{{- fail (printf "target.autoscaling.minReplicas (%d) is above maxReplicas (%d)" (int .Values.target.autoscaling.minReplicas) (int .Values.target.autoscaling.maxReplicas)) }}
+{{- end }}
+{{- if hasKey .Values.extraFiles .Values.scriptName }}
+{{- fail (printf "extraFiles has %q, the script's own name (scriptName): rename one" .Values.scriptName) }}
+{{- end }}
+{{- end }}
