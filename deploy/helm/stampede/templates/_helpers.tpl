@@ -238,14 +238,24 @@ The master container, the same in the Deployment (ui) and the Job (headless).
     sizeLimit: {{ .Values.scratchSizeLimit }}
 {{- end }}
 
+{{/*
+Read access to HorizontalPodAutoscalers. list and watch cannot be restricted by name, so it covers
+every HPA of the namespace, read-only.
+*/}}
+{{- define "stampede.hpaRule" -}}
+- apiGroups: [autoscaling]
+  resources: [horizontalpodautoscalers]
+  verbs: [get, list, watch]
+{{- end }}
+
 {{/* Pod settings shared by every component: pull secrets and the pod security context. */}}
 {{- define "stampede.podCommon" -}}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-securityContext:
-  {{- toYaml .Values.podSecurityContext | nindent 2 }}
 {{- end }}
 
 {{/*
