@@ -222,7 +222,7 @@ The master container, the same in the Deployment (ui) and the Job (headless).
 {{- define "stampede.masterVolumes" -}}
 - name: scripts
   configMap:
-    name: {{ include "stampede.fullname" . }}-scripts
+    name: {{ include "stampede.componentName" (dict "ctx" . "suffix" "scripts") }}
     items:
       - key: script
         path: {{ .Values.scriptName }}
