@@ -231,7 +231,7 @@ if [ ${#need[@]} -gt 0 ]; then
     logf=$CACHE/.logs/$(basename "$d").log
     (
       set -e
-      start=$SECONDS
+      start=$(date +%s)
       tmp=$d.tmp.$$
       rm -rf "$tmp" "$d"
       mkdir -p "$tmp"
@@ -240,7 +240,7 @@ if [ ${#need[@]} -gt 0 ]; then
       [ "$t" = helm ] && echo "$HELM_KUBE_MAJOR $HELM_KUBE_MINOR" >"$tmp/kube-version"
       recipe_of "$t" >"$tmp/$STAMP"
       mv "$tmp" "$d"
-      echo "built in $((SECONDS - start))s"
+      echo "built in $(( $(date +%s) - start ))s"
     ) >"$logf" 2>&1 &
     PID[$t]=$!
   done
