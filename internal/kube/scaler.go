@@ -111,6 +111,10 @@ func (s *Scaler) Run(ctx context.Context) error {
 	failures := 0
 	var prevErr string
 	for {
+		select {
+		case <-s.wake: // this pass reads the latest desired count anyway
+		default:
+		}
 		err := s.reconcile(ctx)
 		if ctx.Err() != nil {
 			return nil
