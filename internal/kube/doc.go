@@ -7,7 +7,7 @@
 //     of the master all heal on the next pass. SetDesired and Status are safe for concurrent use.
 //   - HPAWatcher watches HorizontalPodAutoscalers (autoscaling/v2) of the system under test with an
 //     informer, and Sample returns what they are doing now. Extras turns samples into the keys the
-//     master puts into a run's per-second series (stats.Point.Extra). Sample is safe for concurrent
+//     master puts into a run's per-second series (stats.Point.Extra). Its methods are safe for concurrent
 //     use.
 //
 // The master declares the interfaces it needs and never imports this package; cmd/master wires the

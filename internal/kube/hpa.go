@@ -179,7 +179,8 @@ func (w *HPAWatcher) Run(ctx context.Context) error {
 // Synced reports whether the first list has been received, so that Sample covers every selected HPA.
 func (w *HPAWatcher) Synced() bool { return w.informer.HasSynced() }
 
-// Err is the last error from listing or watching, nil once an HPA event is received after it.
+// Err is the last error from listing or watching, nil once an HPA event is received after it (so
+// it stays set after a recovery while no selected HPA changes; the informer keeps retrying).
 func (w *HPAWatcher) Err() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()

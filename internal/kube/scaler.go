@@ -106,7 +106,7 @@ func (s *Scaler) Status() (desired, specReplicas, readyReplicas int32, lastErr e
 // Run reconciles until ctx ends, then returns nil. Each pass reads the scale, updates it if
 // spec.replicas differs from the desired count, and reads the Deployment's ready replicas. A failed
 // pass is retried after a backoff (see ScalerOptions), re-reading before re-applying, so a Conflict
-// with another writer resolves on the next pass.
+// with another writer resolves on the next pass; a change of the desired count retries at once.
 func (s *Scaler) Run(ctx context.Context) error {
 	failures := 0
 	var prevErr string
