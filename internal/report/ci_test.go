@@ -106,29 +106,7 @@ func TestCIGolden(t *testing.T) {
 			t.Run(run.name+"_"+w.file, func(t *testing.T) {
 				t.Parallel()
 				res := run.res()
-				var buf bytes.Buffer
-				if err := w.write(&buf, res); err != nil {
-					t.Fatal(err)
-				}
-				for range 10 { // rows come from maps
-					var again bytes.Buffer
-					if err := w.write(&again, res); err != nil || !bytes.Equal(again.Bytes(), buf.Bytes()) {
-						t.Fatalf("a second write differs (err %v):\n%s\nthen:\n%s", err, buf.Bytes(), again.Bytes())
-					}
-				}
-				golden := filepath.Join("testdata", run.name+"_"+w.file)
-				if *update {
-					if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run go test ./internal/report/ -update to create it)", err)
-				}
-				if !bytes.Equal(buf.Bytes(), want) {
-					t.Errorf("%s differs from %s:\ngot:\n%s\nwant:\n%s", w.file, golden, buf.Bytes(), want)
-				}
+				checkGolden(t, run.name+"_"+w.file, 10, func(b *bytes.Buffer) error { return w.write(b, res) })
 			})
 		}
 	}

@@ -110,30 +110,7 @@ func TestCSVGolden(t *testing.T) {
 		for _, w := range csvWriters {
 			t.Run(run.name+"_"+w.file, func(t *testing.T) {
 				t.Parallel()
-				var buf bytes.Buffer
-				if err := w.write(&buf, run.res); err != nil {
-					t.Fatal(err)
-				}
-				// Rows come from maps: the same run must give the same bytes every time.
-				for range 20 {
-					var again bytes.Buffer
-					if err := w.write(&again, run.res); err != nil || !bytes.Equal(again.Bytes(), buf.Bytes()) {
-						t.Fatalf("a second write differs (err %v):\n%s\nthen:\n%s", err, buf.Bytes(), again.Bytes())
-					}
-				}
-				golden := filepath.Join("testdata", run.name+"_"+w.file)
-				if *update {
-					if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run go test ./internal/report/ -update to create it)", err)
-				}
-				if !bytes.Equal(buf.Bytes(), want) {
-					t.Errorf("%s differs from %s:\ngot:\n%s\nwant:\n%s", w.file, golden, buf.Bytes(), want)
-				}
+				checkGolden(t, run.name+"_"+w.file, 20, func(b *bytes.Buffer) error { return w.write(b, run.res) })
 			})
 		}
 	}
@@ -366,5 +343,34 @@ func TestWriteCSVFiles(t *testing.T) {
 				t.Errorf("directory holds %v, want just the %d CSV files", names, len(csvWriters))
 			}
 		})
+	}
+}
+
+// checkGolden writes with write, checks that writing again gives the same bytes (rows come from
+// maps), and compares them with testdata/<name>, which -update rewrites.
+func checkGolden(t *testing.T, name string, repeats int, write func(*bytes.Buffer) error) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for range repeats {
+		var again bytes.Buffer
+		if err := write(&again); err != nil || !bytes.Equal(again.Bytes(), buf.Bytes()) {
+			t.Fatalf("a second write differs (err %v):\n%s\nthen:\n%s", err, buf.Bytes(), again.Bytes())
+		}
+	}
+	golden := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/report/ -update to create it)", err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("%s differs from %s:\ngot:\n%s\nwant:\n%s", name, golden, buf.Bytes(), want)
 	}
 }
