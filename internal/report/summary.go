@@ -60,12 +60,9 @@ func WriteText(w io.Writer, res *master.Result) error {
 		b.WriteString("\nThresholds (judged on every worker's data, merged):\n")
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		for _, t := range res.Thresholds {
-			mark, observed := "✓", fmt.Sprintf("%.4g", t.Observed)
-			switch {
-			case !t.OK:
+			mark := "✓"
+			if !t.OK {
 				mark = "✗"
-			case !t.HasData:
-				observed = "no samples"
 			}
 			note := ""
 			if t.Aborted {
@@ -74,7 +71,7 @@ func WriteText(w io.Writer, res *master.Result) error {
 			if t.Error != "" {
 				note += "  " + t.Error
 			}
-			fmt.Fprintf(tw, "  %s %s\t%s\tobserved %s%s\n", mark, t.Metric, t.Source, observed, note)
+			fmt.Fprintf(tw, "  %s %s\t%s\tobserved %s%s\n", mark, t.Metric, t.Source, observed(agg, t), note)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
