@@ -184,7 +184,7 @@ func (w *simWorker) handle(c worker.Command) loadChange {
 		w.status(worker.Ready, "")
 		return change
 	}
-	if runIDOf(c) != w.runID {
+	if worker.RunIDOf(c) != w.runID {
 		w.log.Debug("ignoring a command for another run", "cmd", fmt.Sprintf("%T", c))
 		return noChange
 	}
@@ -239,22 +239,6 @@ func (w *simWorker) end(runID string) loadChange {
 	w.status(worker.Finished, "")
 	w.finOnce.Do(func() { close(w.finished) })
 	return change
-}
-
-func runIDOf(c worker.Command) string {
-	switch c := c.(type) {
-	case worker.RunSetup:
-		return c.RunID
-	case worker.Start:
-		return c.RunID
-	case worker.Control:
-		return c.RunID
-	case worker.RunTeardown:
-		return c.RunID
-	case worker.Finish:
-		return c.RunID
-	}
-	return ""
 }
 
 // flush sends what the worker observed since the last delta, if anything, and records when.

@@ -278,7 +278,7 @@ func (w *Worker) handle(ctx context.Context, cmd Command) {
 		w.mu.Lock()
 		r := w.run
 		w.mu.Unlock()
-		if r == nil || r.part.RunID != runID(cmd) {
+		if r == nil || r.part.RunID != RunIDOf(cmd) {
 			w.log.Debug("ignoring a command for another run", "cmd", fmt.Sprintf("%T", cmd))
 			return
 		}
@@ -286,7 +286,8 @@ func (w *Worker) handle(ctx context.Context, cmd Command) {
 	}
 }
 
-func runID(cmd Command) string {
+// RunIDOf is the run a command is about ("" for a heartbeat or an assignment, which carries a Part).
+func RunIDOf(cmd Command) string {
 	switch c := cmd.(type) {
 	case RunSetup:
 		return c.RunID
