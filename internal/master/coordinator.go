@@ -27,7 +27,17 @@ type Options struct {
 	// NameCap is the most (name, method) rows a run keeps before it folds further names into
 	// OtherName. Default DefaultNameCap.
 	NameCap int
-	Logger  *slog.Logger
+	// Fleet, if set, scales the worker pool for runs that ask for Workers; IdleWorkers is the count
+	// it goes back to when a run ends (-1 leaves it as the run had it) and MaxWorkers the most a run
+	// may ask for (default DefaultMaxWorkers).
+	Fleet       Fleet
+	IdleWorkers int
+	MaxWorkers  int
+	// Gauges, if set, is sampled once per second of a run; see recordGauges. cmd/master passes the
+	// HPA watcher's values here (hpa_replicas{hpa:web} and the like). It is called with the
+	// Coordinator's lock held, so it must be quick and must not call the Coordinator.
+	Gauges func() map[string]float64
+	Logger *slog.Logger
 }
 
 // Coordinator is the master's core: the worker registry, the current run and its aggregate.
@@ -66,6 +76,9 @@ func New(opts Options) (*Coordinator, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.MaxWorkers <= 0 {
+		opts.MaxWorkers = DefaultMaxWorkers
 	}
 	return &Coordinator{opts: opts, log: opts.Logger, workers: map[string]*workerRec{}, changed: make(chan struct{})}, nil
 }

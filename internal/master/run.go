@@ -31,6 +31,9 @@ type RunConfig struct {
 	// ExpectTimeout how long to wait for them.
 	ExpectWorkers int
 	ExpectTimeout time.Duration
+	// Workers > 0 scales Options.Fleet to this many workers for the run (and waits for at least as
+	// many); 0 runs on the workers there are.
+	Workers int
 	// Thresholds are judged besides the script's own (from the command line).
 	Thresholds []*stats.Threshold
 }
@@ -224,6 +227,9 @@ func (c *Coordinator) waitFor(ctx context.Context, timeout time.Duration, cond f
 // (Swarm) or waits for the script's scenarios (Script), runs teardown() once and collects the last
 // stats of every worker. The result is returned also when err != nil, with what was collected.
 func (c *Coordinator) Run(ctx context.Context, cfg RunConfig) (*Result, error) {
+	if err := c.checkWorkers(cfg.Workers); err != nil {
+		return nil, err
+	}
 	r, err := c.claim(cfg)
 	if err != nil {
 		return nil, err
@@ -236,6 +242,9 @@ func (c *Coordinator) Run(ctx context.Context, cfg RunConfig) (*Result, error) {
 func (c *Coordinator) Start(ctx context.Context, cfg RunConfig, done func(*Result, error)) (string, error) {
 	if cfg.Users < 0 || cfg.SpawnRate < 0 || cfg.RunTime < 0 {
 		return "", fmt.Errorf("%w: users, spawn rate and run time must not be negative", ErrBadSettings)
+	}
+	if err := c.checkWorkers(cfg.Workers); err != nil {
+		return "", err
 	}
 	r, err := c.claim(cfg)
 	if err != nil {
@@ -291,6 +300,10 @@ func (c *Coordinator) runClaimed(ctx context.Context, r *run) (res *Result, err 
 	r.opts, r.judge = opts, j
 	c.mu.Unlock()
 
+	// Only a valid script gets pods: scaling waits until the script passed inspection.
+	release := c.scaleFor(cfg.Workers)
+	defer release()
+	cfg.ExpectWorkers = max(cfg.ExpectWorkers, cfg.Workers)
 	if err := c.waitForWorkers(ctx, cfg); err != nil {
 		return c.result(r, err), err
 	}
@@ -341,6 +354,14 @@ func (c *Coordinator) waitForWorkers(ctx context.Context, cfg RunConfig) error {
 		c.mu.Lock()
 		have := len(c.connected())
 		c.mu.Unlock()
+		if f := c.fleetStatus(); f != nil && cfg.Workers > 0 {
+			why := ""
+			if f.Error != "" {
+				why = "; last error: " + f.Error
+			}
+			return fmt.Errorf("%w: %d of %d connected after %s; %s has %d of %d replicas ready%s",
+				ErrWorkersTimeout, have, want, timeout, f.Name, f.Ready, f.Desired, why)
+		}
 		return fmt.Errorf("%w: %d of %d connected after %s (are the workers pointed at this master's --master-bind address?)",
 			ErrWorkersTimeout, have, want, timeout)
 	}
@@ -651,7 +672,9 @@ func (c *Coordinator) closeSeconds(r *run, now time.Time) {
 	for _, m := range r.live() {
 		users += m.w.hb.Users
 	}
-	for _, p := range r.agg.Series.Close(now.Unix() - 1) {
+	closed := r.agg.Series.Close(now.Unix() - 1)
+	c.recordGauges(r, closed)
+	for _, p := range closed {
 		p.Users, p.Workers = users, len(r.live())
 		r.points = append(r.points, *p)
 	}

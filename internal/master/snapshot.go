@@ -26,6 +26,10 @@ type Snapshot struct {
 	Current map[NameMethod]Current
 	// Logs are the most recent script log lines, oldest first (at most LogLines).
 	Logs []LogEntry
+	// Fleet is the worker pool the master scales (nil: it scales none).
+	Fleet *FleetStatus
+	// Gauges are Options.Gauges' values now, between runs too (nil without Options.Gauges).
+	Gauges map[string]float64
 }
 
 // RunInfo describes the current or last run.
@@ -55,6 +59,8 @@ type RunInfo struct {
 	StatsReset time.Time
 	// Thresholds are the latest verdicts (judged every second while the load runs, and at the end).
 	Thresholds []ThresholdResult
+	// WorkersAsked is RunConfig.Workers: the workers the fleet was scaled to for the run (0: none).
+	WorkersAsked int
 }
 
 // Elapsed is how long the load has run (so far).
@@ -100,14 +106,17 @@ const currentWindow = 10
 func (c *Coordinator) Snapshot() *Snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := &Snapshot{Time: time.Now(), Workers: c.workerInfos(), Logs: c.logs.list()}
+	s := &Snapshot{Time: time.Now(), Workers: c.workerInfos(), Logs: c.logs.list(), Fleet: c.fleetStatus()}
+	if c.opts.Gauges != nil {
+		s.Gauges = maps.Clone(c.opts.Gauges())
+	}
 	r := c.run
 	if r == nil {
 		return s
 	}
 	info := &RunInfo{ID: r.id, State: r.state, Mode: r.mode, Script: r.cfg.Script, Users: r.target,
 		SpawnRate: r.rate, RunTime: r.cfg.RunTime, Env: maps.Clone(r.cfg.Env), Started: r.started, Ended: r.ended,
-		NameCap: r.names.max, NamesFolded: r.names.folded, StatsReset: r.statsReset}
+		NameCap: r.names.max, NamesFolded: r.names.folded, StatsReset: r.statsReset, WorkersAsked: r.cfg.Workers}
 	if r.state == Stopped && r.err != nil {
 		info.Err = r.err.Error()
 	}

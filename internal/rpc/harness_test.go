@@ -349,7 +349,8 @@ type cluster struct {
 	conn        *grpc.ClientConn
 }
 
-func newCluster(t *testing.T) *cluster {
+// newCluster starts a master; each of with may change its options.
+func newCluster(t *testing.T, with ...func(*master.Options)) *cluster {
 	t.Helper()
 	log, buf := testLogger(t)
 	c := &cluster{t: t, log: log, logs: buf}
@@ -359,8 +360,12 @@ func newCluster(t *testing.T) *cluster {
 	if err := os.WriteFile(c.script, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	core, err := master.New(master.Options{Inspector: fakeInspector{}, WorkDir: t.TempDir(), Version: "test",
-		ScriptLog: c.scriptLog, Logger: log.With("side", "master")})
+	opts := master.Options{Inspector: fakeInspector{}, WorkDir: t.TempDir(), Version: "test",
+		ScriptLog: c.scriptLog, Logger: log.With("side", "master")}
+	for _, f := range with {
+		f(&opts)
+	}
+	core, err := master.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
