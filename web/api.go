@@ -23,6 +23,9 @@ type StartRequest struct {
 	SpawnRate *float64          `json:"spawn_rate"`
 	RunTime   string            `json:"run_time"` // a Go duration: "30s", "5m", "1h30m"; "" runs until stopped
 	Env       map[string]string `json:"env"`
+	// Workers scales the worker Deployment to this many for the run and waits for them (a master
+	// started with --kube-deployment); absent or 0 runs on the workers connected.
+	Workers *int `json:"workers"`
 }
 
 // UpdateRequest is the body of PATCH /api/v1/runs/current; an absent field stays as it is.
@@ -132,6 +135,12 @@ func (s *Server) runConfig(req StartRequest) (master.RunConfig, error) {
 		}
 		cfg.SpawnRate = *req.SpawnRate
 	}
+	if req.Workers != nil { // the master checks it against its worker Deployment and limit
+		if *req.Workers < 0 {
+			return cfg, fmt.Errorf("workers %d: must not be negative (0 runs on the workers connected)", *req.Workers)
+		}
+		cfg.Workers = *req.Workers
+	}
 	switch req.Mode {
 	case "", "swarm":
 		if req.Users == nil || *req.Users < 1 {
@@ -159,7 +168,7 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if len(s.opts.Core.Snapshot().Workers) == 0 {
+	if cfg.Workers == 0 && len(s.opts.Core.Snapshot().Workers) == 0 {
 		writeError(w, http.StatusConflict, master.ErrNoWorkers.Error()+": start workers pointed at this master first")
 		return
 	}

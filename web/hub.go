@@ -164,7 +164,7 @@ func (h *Hub) tick() {
 // sinceLog (a snapshot passes 0, 0 and carries all).
 func (h *Hub) frame(typ string, s *master.Snapshot, sinceTime int64, sinceLog uint64) *Frame {
 	f := &Frame{Type: typ, Time: s.Time, Defaults: h.defaults, Run: runView(s), Stats: statsView(s),
-		Workers: s.Workers, Series: []report.Point{}, Logs: []master.LogEntry{}}
+		Workers: s.Workers, Series: []report.Point{}, Logs: []master.LogEntry{}, Fleet: s.Fleet, Gauges: s.Gauges}
 	if f.Workers == nil {
 		f.Workers = []master.WorkerInfo{}
 	}

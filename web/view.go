@@ -21,6 +21,10 @@ type Frame struct {
 	Workers  []master.WorkerInfo `json:"workers"`
 	Series   []report.Point      `json:"series"`
 	Logs     []master.LogEntry   `json:"logs"`
+	// Fleet is the worker Deployment the master scales (null: none); Gauges are the watched HPAs'
+	// values now, e.g. {"hpa_replicas{hpa:web}": 3} (null: none watched).
+	Fleet  *master.FleetStatus `json:"fleet"`
+	Gauges map[string]float64  `json:"gauges"`
 }
 
 // Defaults prefill the UI's start form; they come from the master's flags.
@@ -30,6 +34,11 @@ type Defaults struct {
 	SpawnRate float64           `json:"spawn_rate"`
 	RunTime   string            `json:"run_time"` // a Go duration ("30s", "5m") or ""
 	Env       map[string]string `json:"env"`
+	// Workers prefills the workers to scale to (0: use the connected ones); MaxWorkers bounds it.
+	// Both are 0 when the master scales no worker Deployment (Scaling false).
+	Scaling    bool `json:"scaling"`
+	Workers    int  `json:"workers"`
+	MaxWorkers int  `json:"max_workers"`
 }
 
 // RunView is the current or last run.
@@ -52,6 +61,7 @@ type RunView struct {
 	StatsReset     *time.Time               `json:"stats_reset"`
 	Workers        []master.WorkerResult    `json:"workers"`
 	Thresholds     []master.ThresholdResult `json:"thresholds"`
+	WorkersAsked   int                      `json:"workers_asked"` // the Deployment was scaled to this many for the run (0: not scaled)
 }
 
 // StatsView is the request table, errors and checks of the current or last run.
@@ -92,7 +102,7 @@ func runView(s *master.Snapshot) *RunView {
 		SpawnRate: r.SpawnRate, RunTime: durationString(r.RunTime), Env: r.Env, Started: timePtr(r.Started),
 		Ended: timePtr(r.Ended), ElapsedSeconds: r.Elapsed(s.Time).Seconds(), UsersRunning: r.UsersRunning,
 		Error: r.Err, NameCap: r.NameCap, NamesFolded: r.NamesFolded, StatsReset: timePtr(r.StatsReset),
-		Workers: r.Workers, Thresholds: r.Thresholds}
+		Workers: r.Workers, Thresholds: r.Thresholds, WorkersAsked: r.WorkersAsked}
 }
 
 // statsView builds the tables; rates per second are over the time the statistics cover.

@@ -172,6 +172,8 @@ func TestBadInput(t *testing.T) {
 		{"run time as a number", "POST", "/api/v1/runs", `{"users": 1, "run_time": 30}`, false, 400, "run_time"},
 		{"unknown field", "POST", "/api/v1/runs", `{"users": 1, "vus": 5}`, false, 400, `"vus"`},
 		{"unknown mode", "POST", "/api/v1/runs", `{"mode": "turbo", "users": 1}`, false, 400, "mode"},
+		{"negative workers", "POST", "/api/v1/runs", `{"users": 1, "workers": -2}`, false, 400, "workers -2"},
+		{"workers as a string", "POST", "/api/v1/runs", `{"users": 1, "workers": "3"}`, false, 400, `"workers"`},
 		{"empty env key", "POST", "/api/v1/runs", `{"users": 1, "env": {"": "x"}}`, false, 400, "env"},
 		{"not JSON", "POST", "/api/v1/runs", `users=10`, false, 400, "invalid JSON"},
 		{"empty body", "POST", "/api/v1/runs", ``, false, 400, "empty"},
@@ -238,6 +240,11 @@ func TestStartWithoutWorkers(t *testing.T) {
 	code, body := do(t, "POST", ts.URL+"/api/v1/runs", `{"users": 1}`)
 	if code != http.StatusConflict || !strings.Contains(body["error"].(string), "no worker") {
 		t.Fatalf("%d %v", code, body)
+	}
+	// Asking for workers is how a master that scales a Deployment from 0 gets some.
+	code, body = do(t, "POST", ts.URL+"/api/v1/runs", `{"users": 1, "workers": 3}`)
+	if code != http.StatusCreated || len(core.starts) != 1 || core.starts[0].Workers != 3 {
+		t.Fatalf("start asking for 3 workers: %d %v, starts %+v", code, body, core.starts)
 	}
 }
 

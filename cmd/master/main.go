@@ -83,6 +83,16 @@ type config struct {
 	thresholds    cli.Strings
 	baseline      string
 	maxRegression string
+	// Kubernetes: the worker Deployment the master scales, and the HPAs it watches.
+	kubeconfig        string
+	kubeDeployment    string
+	kubeNamespace     string
+	kubeWorkers       int
+	kubeIdleWorkers   int
+	kubeMaxWorkers    int
+	watchHPA          cli.Strings
+	watchHPASelector  string
+	watchHPANamespace string
 
 	parsedThresholds []*stats.Threshold
 	budgets          []report.Budget
@@ -121,6 +131,15 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.baseline, "baseline", "", "a JSON summary of an earlier run (--summary-json) to compare with; see --max-regression")
 	fs.StringVar(&c.maxRegression, "max-regression", "p(95)=10%,http_req_failed=+0.5%", "how much worse than --baseline the run may get, e.g. 'p(95)=10%,avg=+20ms,http_req_failed=+0.5%,rps=-10%'")
 	fs.StringVar(&c.csvPrefix, "csv", "", "write Locust-style CSV files PREFIX_stats.csv, PREFIX_stats_history.csv and PREFIX_failures.csv")
+	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig for --kube-deployment and --watch-hpa (default: the pod's service account, else $KUBECONFIG or ~/.kube/config)")
+	fs.StringVar(&c.kubeDeployment, "kube-deployment", "", "the worker Deployment to scale for runs that ask for workers (--kube-workers, or workers in the UI and API)")
+	fs.StringVar(&c.kubeNamespace, "kube-namespace", "", "the namespace of --kube-deployment (default: the pod's, or the kubeconfig's)")
+	fs.IntVar(&c.kubeWorkers, "kube-workers", 0, "scale --kube-deployment to this many workers for the run and wait for them (UI: the start form's default)")
+	fs.IntVar(&c.kubeIdleWorkers, "kube-idle-workers", -1, "scale --kube-deployment back to this many workers when a run ends (-1: leave it)")
+	fs.IntVar(&c.kubeMaxWorkers, "kube-max-workers", master.DefaultMaxWorkers, "the most workers a run may ask for")
+	fs.Var(&c.watchHPA, "watch-hpa", "a HorizontalPodAutoscaler of the system under test to record every second: hpa_replicas{hpa:NAME} and more (repeatable, or comma-separated)")
+	fs.StringVar(&c.watchHPASelector, "watch-hpa-selector", "", "watch the HPAs matching this label selector, e.g. 'app=web'")
+	fs.StringVar(&c.watchHPANamespace, "watch-hpa-namespace", "", "the namespace of the watched HPAs (default: --kube-namespace's default)")
 	fs.StringVar(&c.workDir, "work-dir", "", "directory for temporary files (default: a new temporary directory)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
@@ -152,7 +171,18 @@ func (c *config) validate() error {
 		return errors.New("--local-workers and --expect-workers must not be negative")
 	case c.maxNames < 1:
 		return fmt.Errorf("--max-names %d: must be at least 1", c.maxNames)
+	case c.kubeMaxWorkers < 1:
+		return fmt.Errorf("--kube-max-workers %d: must be at least 1", c.kubeMaxWorkers)
+	case c.kubeWorkers < 0 || c.kubeWorkers > c.kubeMaxWorkers:
+		return fmt.Errorf("--kube-workers %d: must be between 0 and --kube-max-workers (%d)", c.kubeWorkers, c.kubeMaxWorkers)
+	case c.kubeIdleWorkers < -1 || c.kubeIdleWorkers > c.kubeMaxWorkers:
+		return fmt.Errorf("--kube-idle-workers %d: must be -1 (leave it) or between 0 and --kube-max-workers (%d)", c.kubeIdleWorkers, c.kubeMaxWorkers)
+	case (c.kubeWorkers > 0 || c.kubeIdleWorkers >= 0) && c.kubeDeployment == "":
+		return errors.New("--kube-workers and --kube-idle-workers need --kube-deployment, the worker Deployment to scale")
+	case c.kubeWorkers > 0 && c.localWorkers > 0:
+		return errors.New("--kube-workers scales a Deployment of workers; it does not mix with --local-workers")
 	}
+	c.watchHPA = hpaNames(c.watchHPA)
 	for _, t := range c.thresholds {
 		th, err := stats.ParseCLIThreshold(t)
 		if err != nil {
@@ -220,12 +250,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 		os.Exit(exitInterrupted)
 	}()
 
+	kp, err := newKube(cfg, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "stampede-master:", err)
+		return exitUsage
+	}
 	core, err := master.New(master.Options{Inspector: inspector{exe: exe}, WorkDir: cfg.workDir, Version: version,
-		Logger: log, ScriptLog: scriptLogger(log), NameCap: cfg.maxNames})
+		Logger: log, ScriptLog: scriptLogger(log), NameCap: cfg.maxNames,
+		Fleet: kp.fleet, IdleWorkers: cfg.kubeIdleWorkers, MaxWorkers: cfg.kubeMaxWorkers, Gauges: kp.gauges})
 	if err != nil {
 		log.Error("invalid options", "err", err)
 		return exitInternal
 	}
+	kubeCtx, stopKube := context.WithCancel(context.Background())
+	kubeDone := kp.start(kubeCtx)
+	defer func() {
+		kp.settle(10*time.Second, log) // the last run's scale-down reaches the API server
+		stopKube()
+		<-kubeDone
+	}()
 	lis, err := net.Listen("tcp", cfg.masterBind)
 	if err != nil {
 		fmt.Fprintf(stderr, "stampede-master: cannot listen for workers on %s: %v (choose another with --master-bind)\n", cfg.masterBind, err)
@@ -257,7 +300,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	template := master.RunConfig{Script: cfg.script, Users: cfg.users, SpawnRate: cfg.spawnRate,
 		RunTime: cfg.runTime, Env: cfg.env, ExpectWorkers: expect, ExpectTimeout: cfg.expectTimeout,
-		Thresholds: cfg.parsedThresholds}
+		Thresholds: cfg.parsedThresholds, Workers: cfg.kubeWorkers}
 	// Reports of every run: a headless run's, and each run started from the UI.
 	reportRun := func(res *master.Result, runErr error) error {
 		if res == nil {

@@ -29,6 +29,9 @@ func serveWeb(webCtx, runCtx context.Context, cfg *config, template master.RunCo
 		return nil, err
 	}
 	defaults := web.Defaults{Script: cfg.script, Users: cfg.users, SpawnRate: cfg.spawnRate, Env: cfg.env}
+	if cfg.kubeDeployment != "" {
+		defaults.Scaling, defaults.Workers, defaults.MaxWorkers = true, cfg.kubeWorkers, cfg.kubeMaxWorkers
+	}
 	if cfg.runTime > 0 {
 		defaults.RunTime = cfg.runTime.String()
 	}
