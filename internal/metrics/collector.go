@@ -54,6 +54,9 @@ type Collector struct {
 	users, usersTarget, workers                          *prometheus.Desc
 	runState, runInfo, runElapsed, namesFolded, logLines *prometheus.Desc
 	thresholdOK, thresholdObserved                       *prometheus.Desc
+	fleet                                                *prometheus.Desc
+	// hpa maps the master's gauge names (cmd/master records internal/kube's Extras) to their metrics.
+	hpa map[string]*prometheus.Desc
 }
 
 // New returns a Collector reading src.
@@ -86,6 +89,14 @@ func New(src Source) *Collector {
 			"1 while a threshold of the current or last run holds on the fleet's merged data, 0 when it fails.", "metric", "threshold"),
 		thresholdObserved: d("threshold_observed_value",
 			"The value a threshold judges (e.g. the p95 in ms), while its metric has samples.", "metric", "threshold"),
+		fleet: d("worker_deployment_replicas",
+			"The worker Deployment the master scales: replicas it asks for (desired), in its spec and ready.", "deployment", "kind"),
+		hpa: map[string]*prometheus.Desc{
+			"hpa_replicas":         d("hpa_replicas", "A watched HorizontalPodAutoscaler's current replicas.", "hpa"),
+			"hpa_desired_replicas": d("hpa_desired_replicas", "A watched HorizontalPodAutoscaler's desired replicas.", "hpa"),
+			"hpa_cpu_utilization": d("hpa_cpu_utilization_percent",
+				"A watched HorizontalPodAutoscaler's average CPU utilisation, in percent of the pods' requests.", "hpa"),
+		},
 	}
 }
 
@@ -97,7 +108,10 @@ func Register(reg prometheus.Registerer, src Source) error {
 // Describe sends every metric's description.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.requests, c.failures, c.duration, c.checks, c.users, c.usersTarget,
-		c.workers, c.runState, c.runInfo, c.runElapsed, c.namesFolded, c.logLines, c.thresholdOK, c.thresholdObserved} {
+		c.workers, c.runState, c.runInfo, c.runElapsed, c.namesFolded, c.logLines, c.thresholdOK, c.thresholdObserved, c.fleet} {
+		ch <- d
+	}
+	for _, d := range c.hpa {
 		ch <- d
 	}
 }
@@ -114,6 +128,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if s.Stats != nil {
 		c.collectRequests(e, s.Stats)
 		c.collectChecks(e, s.Stats)
+	}
+	if f := s.Fleet; f != nil {
+		for kind, v := range map[string]int{"desired": f.Desired, "spec": f.Spec, "ready": f.Ready} {
+			e.value(c.fleet, prometheus.GaugeValue, float64(v), f.Name, kind)
+		}
+	}
+	for key, v := range s.Gauges {
+		sel, err := stats.ParseSelector(key)
+		if d := c.hpa[sel.Metric]; err == nil && d != nil && sel.Tags["hpa"] != "" {
+			e.value(d, prometheus.GaugeValue, v, label(sel.Tags["hpa"]))
+		}
 	}
 	if s.Run != nil {
 		for _, t := range s.Run.Thresholds {

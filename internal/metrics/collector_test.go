@@ -449,3 +449,40 @@ stampede_threshold_observed_value{metric="http_req_duration",threshold="p(95)<30
 		t.Fatalf("lint: %v %v", err, problems)
 	}
 }
+
+// TestCollectorKubernetes: the worker Deployment's counts and the watched HPAs, between runs too;
+// a gauge the collector does not know is left out rather than exported under a guessed name.
+func TestCollectorKubernetes(t *testing.T) {
+	t.Parallel()
+	snap := &master.Snapshot{
+		Fleet: &master.FleetStatus{Name: "deployment lt/lt-stampede-worker", Desired: 5, Spec: 5, Ready: 3},
+		Gauges: map[string]float64{
+			"hpa_replicas{hpa:web}": 2, "hpa_desired_replicas{hpa:web}": 4, "hpa_cpu_utilization{hpa:web}": 87.5,
+			"hpa_replicas{hpa:api}": 1, "something_else{hpa:web}": 9, "hpa_replicas": 7,
+		},
+	}
+	want := `
+# HELP stampede_worker_deployment_replicas The worker Deployment the master scales: replicas it asks for (desired), in its spec and ready.
+# TYPE stampede_worker_deployment_replicas gauge
+stampede_worker_deployment_replicas{deployment="deployment lt/lt-stampede-worker",kind="desired"} 5
+stampede_worker_deployment_replicas{deployment="deployment lt/lt-stampede-worker",kind="ready"} 3
+stampede_worker_deployment_replicas{deployment="deployment lt/lt-stampede-worker",kind="spec"} 5
+# HELP stampede_hpa_replicas A watched HorizontalPodAutoscaler's current replicas.
+# TYPE stampede_hpa_replicas gauge
+stampede_hpa_replicas{hpa="api"} 1
+stampede_hpa_replicas{hpa="web"} 2
+# HELP stampede_hpa_desired_replicas A watched HorizontalPodAutoscaler's desired replicas.
+# TYPE stampede_hpa_desired_replicas gauge
+stampede_hpa_desired_replicas{hpa="web"} 4
+# HELP stampede_hpa_cpu_utilization_percent A watched HorizontalPodAutoscaler's average CPU utilisation, in percent of the pods' requests.
+# TYPE stampede_hpa_cpu_utilization_percent gauge
+stampede_hpa_cpu_utilization_percent{hpa="web"} 87.5
+`
+	if err := testutil.CollectAndCompare(New(fixed{snap}), strings.NewReader(want), "stampede_worker_deployment_replicas",
+		"stampede_hpa_replicas", "stampede_hpa_desired_replicas", "stampede_hpa_cpu_utilization_percent"); err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := testutil.CollectAndLint(New(fixed{snap})); err != nil || len(problems) > 0 {
+		t.Fatalf("lint: %v %v", err, problems)
+	}
+}
