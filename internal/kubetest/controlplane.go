@@ -399,4 +399,3 @@ func randomToken() (string, error) {
 	}
 	return hex.EncodeToString(b), nil
 }
-

@@ -17,9 +17,9 @@ import (
 // pki is what the API server needs: a serving certificate (self-signed, so it is its own CA) and the
 // key that signs ServiceAccount tokens.
 type pki struct {
-	CertFile, KeyFile     string // serving certificate and key; CertFile is also the CA clients trust
-	SAKeyFile, SAPubFile  string // ServiceAccount token signing key and its public half
-	CACert                []byte // PEM of CertFile
+	CertFile, KeyFile    string // serving certificate and key; CertFile is also the CA clients trust
+	SAKeyFile, SAPubFile string // ServiceAccount token signing key and its public half
+	CACert               []byte // PEM of CertFile
 }
 
 // writePKI generates the keys into dir. ECDSA P-256 throughout: quick to generate, and the API
