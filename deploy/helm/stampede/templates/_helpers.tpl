@@ -163,8 +163,9 @@ The master container, the same in the Deployment (ui) and the Job (headless).
     - name: STAMPEDE_RUN_TIME
       value: {{ . | quote }}
     {{- end }}
+    # A run waits for the workers it runs on: run.workers when the master scales up for each run.
     - name: STAMPEDE_EXPECT_WORKERS
-      value: {{ .Values.workers.replicas | int64 | quote }}
+      value: {{ ternary .Values.run.workers .Values.workers.replicas (gt (int .Values.run.workers) 0) | int64 | quote }}
     - name: STAMPEDE_EXPECT_WORKERS_TIMEOUT
       value: {{ .Values.run.expectWorkersTimeout | quote }}
     - name: STAMPEDE_MAX_NAMES
@@ -172,6 +173,9 @@ The master container, the same in the Deployment (ui) and the Job (headless).
     # The embedded k6 may write under $HOME; the image's home is on the read-only root.
     - name: HOME
       value: /tmp
+    {{- with include "stampede.masterKubeEnv" . | trim }}
+    {{- . | nindent 4 }}
+    {{- end }}
     {{- with .Values.master.extraEnv }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -239,6 +243,84 @@ The master container, the same in the Deployment (ui) and the Job (headless).
 {{- end }}
 
 {{/*
+The HPAs the master watches, comma-separated (empty: none by name): watchHPA.names, or, with neither
+names nor a selector given, the demo target's HPA when the chart creates one in the watched namespace.
+*/}}
+{{- define "stampede.hpaNames" -}}
+{{- $w := .Values.watchHPA }}
+{{- if $w.names }}
+{{- join "," $w.names }}
+{{- else if and (not $w.selector) .Values.target.enabled .Values.target.autoscaling.enabled (eq (include "stampede.hpaNamespace" .) .Release.Namespace) }}
+{{- include "stampede.targetName" . }}
+{{- end }}
+{{- end }}
+
+{{/* The namespace of the watched HPAs: watchHPA.namespace, else the release's. */}}
+{{- define "stampede.hpaNamespace" -}}
+{{- default .Release.Namespace .Values.watchHPA.namespace }}
+{{- end }}
+
+{{/* "true" when the master watches HPAs (by name or selector), else empty. */}}
+{{- define "stampede.hpaWatch" -}}
+{{- if or (include "stampede.hpaNames" .) .Values.watchHPA.selector }}true{{ end }}
+{{- end }}
+
+{{/* "true" when the master's Role may read HPAs: it watches some, or rbac.watchHPA asks for it. */}}
+{{- define "stampede.hpaRBAC" -}}
+{{- if or (include "stampede.hpaWatch" .) .Values.rbac.watchHPA }}true{{ end }}
+{{- end }}
+
+{{/*
+"true" when the master calls the API server (it scales the workers or reads HPAs): only then does
+its pod mount a ServiceAccount token. "false" otherwise.
+*/}}
+{{- define "stampede.apiAccess" -}}
+{{- if or .Values.workers.scaling.enabled (include "stampede.hpaRBAC" .) }}true{{ else }}false{{ end }}
+{{- end }}
+
+{{/*
+The master's Kubernetes settings as environment variables (each is the STAMPEDE_<FLAG> of a
+flag): the worker Deployment it scales and the HPAs it watches.
+*/}}
+{{- define "stampede.masterKubeEnv" -}}
+{{- if .Values.workers.scaling.enabled }}
+# Scale the worker Deployment (deployments/scale): to run.workers for each run (0: leave it), back
+# to workers.replicas after it, never above workers.scaling.maxReplicas.
+- name: STAMPEDE_KUBE_DEPLOYMENT
+  value: {{ include "stampede.workerName" . | quote }}
+- name: STAMPEDE_KUBE_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: STAMPEDE_KUBE_WORKERS
+  value: {{ .Values.run.workers | int64 | quote }}
+- name: STAMPEDE_KUBE_IDLE_WORKERS
+  value: {{ .Values.workers.replicas | int64 | quote }}
+- name: STAMPEDE_KUBE_MAX_WORKERS
+  value: {{ .Values.workers.scaling.maxReplicas | int64 | quote }}
+{{- end }}
+{{- if include "stampede.hpaWatch" . }}
+# Record what the system under test's HPAs do, in the run's time series.
+{{- with include "stampede.hpaNames" . }}
+- name: STAMPEDE_WATCH_HPA
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.watchHPA.selector }}
+- name: STAMPEDE_WATCH_HPA_SELECTOR
+  value: {{ . | quote }}
+{{- end }}
+- name: STAMPEDE_WATCH_HPA_NAMESPACE
+{{- if .Values.watchHPA.namespace }}
+  value: {{ .Values.watchHPA.namespace | quote }}
+{{- else }}
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 Read access to HorizontalPodAutoscalers. list and watch cannot be restricted by name, so it covers
 every HPA of the namespace, read-only.
 */}}
@@ -276,6 +358,15 @@ must not map to one ConfigMap key.
 {{- end }}
 {{- if and .Values.target.enabled .Values.target.autoscaling.enabled (gt (int .Values.target.autoscaling.minReplicas) (int .Values.target.autoscaling.maxReplicas)) }}
 {{- fail (printf "target.autoscaling.minReplicas (%d) is above maxReplicas (%d)" (int .Values.target.autoscaling.minReplicas) (int .Values.target.autoscaling.maxReplicas)) }}
+{{- end }}
+{{- if and (gt (int .Values.run.workers) 0) (not .Values.workers.scaling.enabled) }}
+{{- fail "run.workers > 0 needs workers.scaling.enabled: only a master allowed to scale the worker Deployment can change its size for a run" }}
+{{- end }}
+{{- if gt (int .Values.run.workers) (int .Values.workers.scaling.maxReplicas) }}
+{{- fail (printf "run.workers (%d) is above workers.scaling.maxReplicas (%d)" (int .Values.run.workers) (int .Values.workers.scaling.maxReplicas)) }}
+{{- end }}
+{{- if and .Values.workers.scaling.enabled (gt (int .Values.workers.replicas) (int .Values.workers.scaling.maxReplicas)) }}
+{{- fail (printf "workers.replicas (%d) is above workers.scaling.maxReplicas (%d)" (int .Values.workers.replicas) (int .Values.workers.scaling.maxReplicas)) }}
 {{- end }}
 {{- if hasKey .Values.extraFiles .Values.scriptName }}
 {{- fail (printf "extraFiles has %q, the script's own name (scriptName): rename one" .Values.scriptName) }}
