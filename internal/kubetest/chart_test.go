@@ -104,4 +104,3 @@ func TestChartRejectsBadValues(t *testing.T) {
 		})
 	}
 }
-

@@ -54,4 +54,3 @@ func stderrWithoutNoise(s string) string {
 	}
 	return strings.Join(keep, "\n")
 }
-
