@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -35,10 +36,19 @@ func (m *uiMaster) log() string {
 // says where its UI is.
 func startUIMaster(t *testing.T, args ...string) *uiMaster {
 	t.Helper()
+	return startUIMasterWithEnv(t, nil, args...)
+}
+
+// startUIMasterWithEnv is startUIMaster with env added to the test's environment.
+func startUIMasterWithEnv(t *testing.T, env []string, args ...string) *uiMaster {
+	t.Helper()
 	m := &uiMaster{Addr: freeAddr(t), exited: make(chan error, 1)}
 	args = append(args, "--web-listen", "127.0.0.1:0", "--master-bind", m.Addr)
 	m.cmd = exec.Command(filepath.Join(bin, "stampede-master"), args...)
 	m.cmd.Dir = root
+	if env != nil {
+		m.cmd.Env = append(os.Environ(), env...)
+	}
 	pipe, err := m.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

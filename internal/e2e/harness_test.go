@@ -154,9 +154,11 @@ type summary struct {
 		Error    string `json:"error"`
 	} `json:"workers"`
 	Series []struct {
-		Time     int64  `json:"time"`
-		Requests uint64 `json:"requests"`
-		Users    int64  `json:"users"`
+		Time     int64              `json:"time"`
+		Requests uint64             `json:"requests"`
+		Users    int64              `json:"users"`
+		Workers  int                `json:"workers"`
+		Extra    map[string]float64 `json:"extra"`
 	} `json:"series"`
 }
 
@@ -171,6 +173,12 @@ type masterRun struct {
 // not given) and returns the running command and where the summary will be.
 func master(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer, string) {
 	t.Helper()
+	return masterWithEnv(t, nil, args...)
+}
+
+// masterWithEnv is master with env added to the test's environment.
+func masterWithEnv(t *testing.T, env []string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer, string) {
+	t.Helper()
 	sum := filepath.Join(t.TempDir(), "summary.json")
 	args = append([]string{"--summary-json", sum}, args...)
 	if !contains(args, "--master-bind") {
@@ -178,6 +186,9 @@ func master(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buff
 	}
 	cmd := exec.Command(filepath.Join(bin, "stampede-master"), args...)
 	cmd.Dir = root
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {

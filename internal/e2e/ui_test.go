@@ -60,7 +60,7 @@ func TestUIManyNames(t *testing.T) {
 }
 
 // runBrowserScript runs web/test/<script> against the UI at uiURL and fails with its output.
-func runBrowserScript(t *testing.T, node, chromium, script, uiURL, targetURL, artifactsName string) {
+func runBrowserScript(t *testing.T, node, chromium, script, uiURL, targetURL, artifactsName string, env ...string) {
 	t.Helper()
 	artifacts := filepath.Join(root, "test-artifacts", artifactsName)
 	if err := os.RemoveAll(artifacts); err != nil {
@@ -70,7 +70,7 @@ func runBrowserScript(t *testing.T, node, chromium, script, uiURL, targetURL, ar
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, filepath.Join("web", "test", script), uiURL+"/", targetURL, artifacts)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
+	cmd.Env = append(append(os.Environ(), "CHROMIUM="+chromium), env...)
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
 		t.Fatalf("%s did not finish within %s:\n%s", script, browserLimit, out)
