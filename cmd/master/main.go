@@ -262,6 +262,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Error("invalid options", "err", err)
 		return exitInternal
 	}
+	if kp.fleet != nil && cfg.kubeIdleWorkers >= 0 {
+		// Level-based from the start: a master that died mid-run left the workers scaled up.
+		kp.fleet.SetDesired(cfg.kubeIdleWorkers)
+	}
 	kubeCtx, stopKube := context.WithCancel(context.Background())
 	kubeDone := kp.start(kubeCtx)
 	defer func() {
