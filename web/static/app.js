@@ -7,6 +7,7 @@ import { Charts } from './charts.js';
 import { StatsTable } from './stats-table.js';
 import * as fmt from './format.js';
 import { formatEnv, parseEnv } from './env.js';
+import { hpaRows } from './autoscaling.js';
 
 const logLimit = 500;     // log lines kept in the DOM
 const failureLimit = 500; // failure groups shown, most frequent first
@@ -18,6 +19,10 @@ const el = {
   state: $('run-state'),
   users: $('users'),
   workerCount: $('worker-count'),
+  podsItem: $('pods-item'),
+  pods: $('header-pods'),
+  waiting: $('header-waiting'),
+  fleetError: $('fleet-error'),
   rps: $('total-rps'),
   failurePercent: $('failure-percent'),
   elapsed: $('elapsed'),
@@ -30,6 +35,8 @@ const el = {
   startUsers: $('start-users'),
   startSpawnRate: $('start-spawn-rate'),
   startRunTime: $('start-run-time'),
+  startWorkersLabel: $('start-workers-label'),
+  startWorkers: $('start-workers'),
   startEnv: $('start-env'),
   editForm: $('edit-form'),
   editUsers: $('edit-users'),
@@ -48,6 +55,10 @@ const el = {
   thresholdsNote: $('thresholds-note'),
   thresholds: $('thresholds-table').tBodies[0],
   workers: $('workers-table').tBodies[0],
+  fleetNote: $('fleet-note'),
+  hpaSection: $('hpa-section'),
+  hpa: $('hpa-table').tBodies[0],
+  hpaFigure: $('chart-hpa-figure'),
   logs: $('logs-table').tBodies[0],
   logsScroll: $('logs-scroll'),
   downloads: $('downloads'),
@@ -65,7 +76,7 @@ const view = {
   tab: 'stats',
 };
 
-const charts = new Charts({ rps: $('chart-rps'), latency: $('chart-latency'), users: $('chart-users') });
+const charts = new Charts({ rps: $('chart-rps'), latency: $('chart-latency'), users: $('chart-users'), hpa: $('chart-hpa') });
 const statsTable = new StatsTable($('stats-table'), $('stats-scroll'), {
   onCount: (shown, total) => {
     el.statsCount.textContent = shown === total ? `${fmt.count(total)} rows` : `${fmt.count(shown)} of ${fmt.count(total)} rows`;
@@ -95,6 +106,8 @@ function onFrame(frame) {
     clearLogs();
   }
   charts.merge(frame.series);
+  charts.setGaugeKeys(Object.keys(frame.gauges ?? {}));
+  el.hpaFigure.hidden = !charts.hasAutoscaling;
   appendLogs(frame.logs);
   view.frame = frame;
   renderHeader(frame);
@@ -127,6 +140,7 @@ function renderHeader(frame) {
     ? `${fmt.count(run.users_running)} / ${fmt.count(run.users)}`
     : fmt.count(run.users_running);
   el.workerCount.textContent = fmt.count(frame.workers?.length ?? 0);
+  renderFleet(frame);
   el.rps.textContent = fmt.rate(totals?.current_rps);
   el.failurePercent.textContent = fmt.percent(totals?.failure_rate);
   el.elapsed.textContent = run?.started ? fmt.duration(run.elapsed_seconds) : '-';
@@ -138,6 +152,23 @@ function renderHeader(frame) {
     a.toggleAttribute('aria-disabled', !run); // no run, no reports
     a.tabIndex = run ? 0 : -1;
   }
+}
+
+// The worker Deployment the master scales (ready of desired pods, its error if any), and a run that
+// waits for the workers it scaled to.
+function renderFleet(frame) {
+  const fleet = frame.fleet;
+  el.podsItem.hidden = !fleet;
+  el.pods.textContent = fleet ? `${fmt.count(fleet.ready)}/${fmt.count(fleet.desired)}` : '';
+  el.pods.title = fleet ? fmt.fleet(fleet) : '';
+  el.pods.dataset.state = !fleet ? '' : fleet.error ? 'error' : fleet.ready >= fleet.desired ? 'ready' : 'scaling';
+  el.fleetError.hidden = !fleet?.error;
+  el.fleetError.textContent = fleet?.error ? `Worker pods (${fleet.name}): ${fleet.error}` : '';
+  const run = frame.run;
+  const connected = (frame.workers ?? []).filter((w) => w.connected !== false).length;
+  const waiting = run?.state === 'preparing' && run.workers_asked > connected;
+  el.waiting.hidden = !waiting;
+  el.waiting.textContent = waiting ? `waiting for ${fmt.count(run.workers_asked)} workers (${fmt.count(connected)} connected)` : '';
 }
 
 // The thresholds' verdict at a glance; hidden when the run has none. A click opens their tab.
@@ -183,6 +214,10 @@ function fillStartForm(frame) {
   el.startSpawnRate.value = src.spawn_rate ?? 0;
   el.startRunTime.value = src.run_time ?? '';
   el.startEnv.value = formatEnv(src.env);
+  // The workers to scale to: the last run's, or the master's default (0: the workers connected).
+  el.startWorkersLabel.hidden = !d.scaling;
+  el.startWorkers.max = d.max_workers > 0 ? String(d.max_workers) : '';
+  el.startWorkers.value = String((run ? run.workers_asked : d.workers) ?? 0);
   syncMode();
 }
 
@@ -261,6 +296,7 @@ el.startForm.addEventListener('submit', (ev) => {
       body.users = Number(el.startUsers.value);
       body.spawn_rate = Number(el.startSpawnRate.value || 0);
     }
+    if (!el.startWorkersLabel.hidden) body.workers = Number(el.startWorkers.value || 0);
     return api('POST', 'api/v1/runs', body);
   });
 });
@@ -411,6 +447,26 @@ function renderWorkers(frame) {
     rows.push(tr);
   }
   el.workers.replaceChildren(...rows);
+  renderAutoscaling(frame);
+}
+
+// The worker Deployment and the watched HPAs as they are now (the chart has their history).
+function renderAutoscaling(frame) {
+  const fleet = frame.fleet;
+  el.fleetNote.hidden = !fleet;
+  el.fleetNote.textContent = fleet ? fmt.fleet(fleet) : '';
+  const hpas = hpaRows(frame.gauges);
+  el.hpaSection.hidden = frame.gauges == null;
+  el.hpa.replaceChildren(...hpas.map((h) => {
+    const tr = row('hpa-row', [
+      cell(h.name, { col: 'name', cls: 'mono', title: true }),
+      cell(h.replicas == null ? '-' : fmt.count(h.replicas), { num: true, col: 'replicas' }),
+      cell(h.desired == null ? '-' : fmt.count(h.desired), { num: true, col: 'desired' }),
+      cell(h.cpu == null ? '-' : h.cpu.toFixed(0), { num: true, col: 'cpu' }),
+    ]);
+    tr.dataset.name = h.name;
+    return tr;
+  }));
 }
 
 // ---- Logs ----

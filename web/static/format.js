@@ -96,6 +96,11 @@ export function thresholdObserved(t) {
   return twoDecimals.format(v);
 }
 
+/** The worker Deployment as the master sees it: "deployment ns/w: 3 of 5 pods ready (spec 5)". */
+export function fleet(f) {
+  return `${f.name}: ${count(f.ready)} of ${count(f.desired)} pods ready (spec ${count(f.spec)})`;
+}
+
 /** The header's threshold summary: "3/4 passing". */
 export function thresholdSummary(list) {
   const passing = list.filter((t) => t.ok).length;

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { formatEnv, parseEnv } from '../static/env.js';
 import * as fmt from '../static/format.js';
 import { Series } from '../static/series.js';
+import { groupKeys, hpaRows, parseKey } from '../static/autoscaling.js';
 
 const point = (time, requests) => ({ time, requests, failures: 0, p50_ms: 1, p95_ms: 2, p99_ms: 3, users: 1, workers: 1 });
 
@@ -38,6 +39,86 @@ describe('Series.merge', () => {
     s.merge([point(1, 10)]);
     s.clear();
     assert.equal(s.length, 0);
+  });
+});
+
+describe('Series extra values', () => {
+  const R = 'hpa_replicas{hpa:web}';
+  const C = 'hpa_cpu_utilization{hpa:web}';
+  const withExtra = (time, extra) => ({ ...point(time, 1), extra });
+  const cases = [
+    {
+      name: 'a column per key, aligned with time',
+      batches: [[withExtra(1, { [R]: 1, [C]: 50 }), withExtra(2, { [R]: 2, [C]: 70 })]],
+      time: [1, 2], extra: { [C]: [50, 70], [R]: [1, 2] },
+    },
+    {
+      name: 'null for the seconds without a key, before and after it appears',
+      batches: [[point(1, 1), withExtra(2, { [R]: 1 })], [withExtra(3, { [R]: 2, [C]: 90 }), withExtra(4, { [R]: 3 })]],
+      time: [1, 2, 3, 4], extra: { [C]: [null, null, 90, null], [R]: [null, 1, 2, 3] },
+    },
+    {
+      name: 'late and repeated seconds keep the columns aligned',
+      batches: [[withExtra(1, { [R]: 1 }), withExtra(4, { [R]: 4 })], [withExtra(2, { [C]: 20 }), withExtra(4, { [R]: 5 })]],
+      time: [1, 2, 4], extra: { [C]: [null, 20, null], [R]: [1, null, 5] },
+    },
+    {
+      name: 'the oldest go past the limit in every column',
+      limit: 2,
+      batches: [[withExtra(1, { [R]: 1 }), withExtra(2, { [R]: 2 }), withExtra(3, { [R]: 3, [C]: 30 })]],
+      time: [2, 3], extra: { [C]: [null, 30], [R]: [2, 3] },
+    },
+    { name: 'no extra, no columns', batches: [[point(1, 1), point(2, 2)]], time: [1, 2], extra: {} },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const s = new Series(c.limit ?? 100);
+      for (const b of c.batches) s.merge(b);
+      assert.deepEqual(s.cols.time, c.time);
+      assert.deepEqual(s.extraKeys(), Object.keys(c.extra).sort());
+      assert.deepEqual(Object.fromEntries(s.extra), c.extra);
+    });
+  }
+
+  test('clear forgets the keys', () => {
+    const s = new Series(100);
+    s.merge([withExtra(1, { [R]: 1 })]);
+    s.clear();
+    assert.deepEqual(s.extraKeys(), []);
+  });
+});
+
+describe('autoscaling keys', () => {
+  const hostile = '</script><img src=x onerror=alert(1)>';
+  const cases = [
+    ['replicas', 'hpa_replicas{hpa:web}', { hpa: 'web', column: 'replicas' }],
+    ['desired', 'hpa_desired_replicas{hpa:api-v2}', { hpa: 'api-v2', column: 'desired' }],
+    ['cpu', 'hpa_cpu_utilization{hpa:web.x}', { hpa: 'web.x', column: 'cpu' }],
+    ['a name with braces and colons', `hpa_replicas{hpa:${hostile}}`, { hpa: hostile, column: 'replicas' }],
+    ['another metric', 'queue_depth{hpa:web}', null],
+    ['another tag', 'hpa_replicas{name:web}', null],
+    ['no tag', 'hpa_replicas', null],
+    ['an inherited name', 'constructor{hpa:web}', null],
+  ];
+  for (const [name, key, want] of cases) {
+    test(name, () => assert.deepEqual(parseKey(key), want));
+  }
+
+  test('grouped per HPA, by name', () => {
+    assert.deepEqual(groupKeys(['hpa_replicas{hpa:web}', 'hpa_cpu_utilization{hpa:api}', 'other', 'hpa_desired_replicas{hpa:web}',
+      'hpa_replicas{hpa:api}']), [
+      { name: 'api', cpu: 'hpa_cpu_utilization{hpa:api}', replicas: 'hpa_replicas{hpa:api}' },
+      { name: 'web', replicas: 'hpa_replicas{hpa:web}', desired: 'hpa_desired_replicas{hpa:web}' },
+    ]);
+  });
+
+  test('table rows from the gauges, null for what is not reported', () => {
+    assert.deepEqual(hpaRows({ 'hpa_replicas{hpa:web}': 3, 'hpa_desired_replicas{hpa:web}': 5, 'hpa_cpu_utilization{hpa:web}': 81.5,
+      'hpa_replicas{hpa:api}': 1, 'hpa_desired_replicas{hpa:api}': 1 }), [
+      { name: 'api', replicas: 1, desired: 1, cpu: null },
+      { name: 'web', replicas: 3, desired: 5, cpu: 81.5 },
+    ]);
+    assert.deepEqual(hpaRows(null), []);
   });
 });
 
@@ -78,6 +159,7 @@ describe('format', () => {
     ['ago in the future', fmt.ago('2026-01-01T00:00:05Z', Date.parse('2026-01-01T00:00:03Z')), '0s ago'],
     ['group', fmt.group('::browse::cart'), 'browse › cart'],
     ['no group', fmt.group(''), ''],
+    ['fleet', fmt.fleet({ name: 'deployment lt/w', desired: 5, spec: 5, ready: 3 }), 'deployment lt/w: 3 of 5 pods ready (spec 5)'],
   ];
   for (const [name, got, want] of cases) {
     test(name, () => assert.equal(got, want));
@@ -91,6 +173,10 @@ describe('thresholds', () => {
     { t: { metric: 'http_req_failed', source: 'rate<0.01', observed: 0.0123, has_data: true }, want: /%$/ },
     { t: { metric: 'http_reqs', source: 'rate>100', observed: 153.3, has_data: true }, want: /\/s$/ },
     { t: { metric: 'orders', source: 'count>0', observed: 0, has_data: false }, want: /^no samples$/ },
+    // The HPA gauges are trends of counts and percentages, one sample per second: never ms.
+    { t: { metric: 'hpa_replicas{hpa:web}', source: 'max>=3', observed: 4, has_data: true }, want: /^4$/ },
+    { t: { metric: 'hpa_desired_replicas{hpa:web}', source: 'p(95)<=10', observed: 7.5, has_data: true }, want: /^7\.5$/ },
+    { t: { metric: 'hpa_cpu_utilization{hpa:web_duration}', source: 'avg<80', observed: 72.25, has_data: true }, want: /^72\.25$/ },
   ];
   for (const c of cases) {
     test(`${c.t.metric}: ${c.t.source}`, () => {
