@@ -1,0 +1,143 @@
+// Command stampede-image puts one static binary into a container image tarball, without a
+// container engine (`make images` runs it; see docs/images.md):
+//
+//	stampede-image --binary dist/images/linux-amd64/stampede-target \
+//		--ref ghcr.io/stampede-load/stampede-target:0.1.0 --port 8080/tcp \
+//		--out dist/images/stampede-target.tar
+//
+// The binary goes to /usr/local/bin/<its name>, the image's entrypoint, and runs as 65532:65532.
+// The tarball loads with docker load, ctr images import, kind load image-archive and skopeo. It
+// prints the tarball's path, reference and digests. Every time in the image is --epoch (default
+// $SOURCE_DATE_EPOCH, else 0), so the same binary gives the same digests.
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/cli"
+	"github.com/stampede-load/stampede/internal/ociimage"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("stampede-image", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	binary := fs.String("binary", "", "the static linux binary to put in the image (required)")
+	ref := fs.String("ref", "", "the image reference, NAME:TAG (required)")
+	out := fs.String("out", "", "the tarball to write (required)")
+	goos := fs.String("os", "linux", "the image's OS")
+	arch := fs.String("arch", "amd64", "the image's architecture, as GOARCH")
+	variant := fs.String("variant", "", `the architecture variant, e.g. "v7" for arm`)
+	caCerts := fs.String("ca-certs", "/etc/ssl/certs/ca-certificates.crt", `the CA bundle to include ("" for none)`)
+	version := fs.String("version", "", "the org.opencontainers.image.version label")
+	revision := fs.String("revision", "", "the org.opencontainers.image.revision label (a commit)")
+	source := fs.String("source", "https://github.com/stampede-load/stampede", "the org.opencontainers.image.source label")
+	epochDefault, err := sourceDateEpoch(os.Getenv("SOURCE_DATE_EPOCH"))
+	if err != nil {
+		fmt.Fprintln(stderr, "stampede-image:", err)
+		return 2
+	}
+	epoch := fs.Int64("epoch", epochDefault, "the image's time in Unix seconds (default $SOURCE_DATE_EPOCH, else 0)")
+	var ports, env cli.Strings
+	fs.Var(&ports, "port", "a port the image exposes, e.g. 8080/tcp (repeatable)")
+	fs.Var(&env, "env", "KEY=VALUE in the image's environment, after PATH (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *binary == "" || *ref == "" || *out == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "stampede-image: --binary, --ref and --out are required, and nothing else")
+		return 2
+	}
+
+	img, err := build(*binary, *caCerts, *arch)
+	if err != nil {
+		fmt.Fprintln(stderr, "stampede-image:", err)
+		return 1
+	}
+	name := filepath.Base(*binary)
+	img.Ref = *ref
+	img.OS, img.Architecture, img.Variant = *goos, *arch, *variant
+	img.Created = time.Unix(*epoch, 0)
+	img.CreatedBy = "stampede-image: /usr/local/bin/" + name + " on a static base"
+	img.Config = ociimage.Config{
+		User:         fmt.Sprintf("%d:%d", ociimage.Nonroot, ociimage.Nonroot),
+		Entrypoint:   []string{"/usr/local/bin/" + name},
+		Env:          append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, env...),
+		WorkingDir:   "/home/nonroot",
+		ExposedPorts: ports,
+		Labels:       map[string]string{"org.opencontainers.image.title": name},
+	}
+	for k, v := range map[string]string{"source": *source, "version": *version, "revision": *revision} {
+		if v != "" {
+			img.Config.Labels["org.opencontainers.image."+k] = v
+		}
+	}
+	d, err := writeFile(*out, img)
+	if err != nil {
+		fmt.Fprintln(stderr, "stampede-image:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s %s manifest %s config %s\n", *out, *ref, d.Manifest, d.Config)
+	return 0
+}
+
+// build reads the binary and the CA bundle into the image's files.
+func build(binary, caCerts, arch string) (ociimage.Image, error) {
+	data, err := os.ReadFile(binary)
+	if err != nil {
+		return ociimage.Image{}, err
+	}
+	if err := ociimage.CheckStatic(bytes.NewReader(data), arch); err != nil {
+		return ociimage.Image{}, fmt.Errorf("%s: %w", binary, err)
+	}
+	var certs []byte
+	if caCerts != "" {
+		if certs, err = os.ReadFile(caCerts); err != nil {
+			return ociimage.Image{}, fmt.Errorf("CA certificates (--ca-certs, Debian: apt-get install ca-certificates): %w", err)
+		}
+	}
+	files := append(ociimage.StaticBase(certs),
+		ociimage.File{Path: "/usr/local/bin/" + filepath.Base(binary), Mode: 0o755, Data: data})
+	return ociimage.Image{Files: files}, nil
+}
+
+// writeFile writes the tarball next to path and renames it, so a failed run leaves no partial image.
+func writeFile(path string, img ociimage.Image) (ociimage.Digests, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return ociimage.Digests{}, err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return ociimage.Digests{}, err
+	}
+	d, err := ociimage.Write(f, img)
+	err = errors.Join(err, f.Close())
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return ociimage.Digests{}, err
+	}
+	return d, nil
+}
+
+func sourceDateEpoch(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want Unix seconds", s)
+	}
+	return n, nil
+}
