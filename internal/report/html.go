@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,7 +32,8 @@ var defaultExport = regexp.MustCompile(`(?m)^export\s*(?:\{\s*([A-Za-z_$][\w$]*)
 
 // WriteHTML writes res as one self-contained HTML page that opens offline: the verdict, the
 // thresholds, charts of the series (requests and failures per second, p50/p95/p99, users and
-// workers), the request table, errors, checks and workers. The styles, the chart library from
+// workers, and the watched HPAs' replicas and CPU when the points carry them), the request table,
+// errors, checks, HPAs and workers. The styles, the chart library from
 // assets and the run's data (the JSON summary, as --summary-json writes it) are inline; the page
 // requests nothing. Everything from the script is escaped by html/template.
 func WriteHTML(w io.Writer, res *master.Result, assets HTMLAssets) error {
@@ -78,7 +82,77 @@ func WriteHTML(w io.Writer, res *master.Result, assets HTMLAssets) error {
 		page.Checks = append(page.Checks, htmlCheck{Name: checkName(c), Passes: c.Passes, Fails: c.Fails,
 			Rate: fmt.Sprintf("%.2f%%", 100*c.Rate)})
 	}
+	page.HPAs = hpaSummaries(res.Points)
 	return htmlTemplate.Execute(w, page)
+}
+
+// hpaColumns are the points' extra values the report reads, by metric: the keys of
+// internal/kube.Extras, "hpa_replicas{hpa:web}".
+var hpaColumns = map[string]int{"hpa_replicas": hpaReplicas, "hpa_desired_replicas": hpaDesired, "hpa_cpu_utilization": hpaCPU}
+
+const (
+	hpaReplicas = iota
+	hpaDesired
+	hpaCPU
+)
+
+// hpaKey splits an extra key into its HPA and column; ok is false for a key of something else.
+func hpaKey(key string) (hpa string, column int, ok bool) {
+	metric, rest, found := strings.Cut(key, "{hpa:")
+	if !found || !strings.HasSuffix(rest, "}") || len(rest) < 2 {
+		return "", 0, false
+	}
+	column, ok = hpaColumns[metric]
+	return strings.TrimSuffix(rest, "}"), column, ok
+}
+
+// hpaSummaries sums up, per HPA by name, the values the points carry (nil when none carries any).
+func hpaSummaries(points []stats.Point) []htmlHPA {
+	type acc struct {
+		n          [3]int
+		lo, hi     [3]float64
+		sum, first [3]float64
+	}
+	byName := map[string]*acc{}
+	for _, p := range points {
+		for k, v := range p.Extra {
+			name, col, ok := hpaKey(k)
+			if !ok {
+				continue
+			}
+			a := byName[name]
+			if a == nil {
+				a = &acc{}
+				byName[name] = a
+			}
+			if a.n[col] == 0 {
+				a.lo[col], a.hi[col], a.first[col] = v, v, v
+			}
+			a.n[col]++
+			a.lo[col], a.hi[col] = min(a.lo[col], v), max(a.hi[col], v)
+			a.sum[col] += v
+		}
+	}
+	var out []htmlHPA
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
+		a := byName[name]
+		count := func(col int, v float64) string {
+			if a.n[col] == 0 {
+				return "-"
+			}
+			return strconv.FormatFloat(v, 'f', -1, 64)
+		}
+		percent := func(v float64) string {
+			if a.n[hpaCPU] == 0 {
+				return "-"
+			}
+			return strconv.FormatFloat(v, 'f', 1, 64) + "%"
+		}
+		out = append(out, htmlHPA{Name: name, ReplicasFirst: count(hpaReplicas, a.first[hpaReplicas]),
+			ReplicasMax: count(hpaReplicas, a.hi[hpaReplicas]), DesiredMax: count(hpaDesired, a.hi[hpaDesired]),
+			CPUAvg: percent(a.sum[hpaCPU] / float64(max(a.n[hpaCPU], 1))), CPUMax: percent(a.hi[hpaCPU])})
+	}
+	return out
 }
 
 var (
@@ -96,6 +170,7 @@ type htmlPage struct {
 	Rows       []htmlRow
 	Total      htmlRow
 	Checks     []htmlCheck
+	HPAs       []htmlHPA
 	ChartCSS   template.CSS
 	Script     template.JS
 }
@@ -112,6 +187,14 @@ type htmlRow struct {
 	RPS                               string
 }
 
+// htmlHPA is one watched HPA over the run: replicas at the start and at most, the most desired,
+// and the CPU utilisation (percent of requests) on average and at most; "-" where it reported none.
+type htmlHPA struct {
+	Name                                   string
+	ReplicasFirst, ReplicasMax, DesiredMax string
+	CPUAvg, CPUMax                         string
+}
+
 type htmlCheck struct {
 	Name          string
 	Passes, Fails uint64
@@ -120,12 +203,34 @@ type htmlCheck struct {
 
 // chartScript draws the charts from the summary's series with the chart library's default
 // export, bound to Chart by WriteHTML in a block of its own, so no name clashes with the library's.
-// Each chart's element gets data-points once drawn.
+// Each chart's element gets data-points once drawn. The autoscaling chart groups the points' extra
+// values per HPA as the live UI does (web/static/autoscaling.js); its element is there only when
+// WriteHTML found HPAs.
 const chartScript = `
 const summary = JSON.parse(document.getElementById('run-data').textContent);
 const series = summary.series || [];
 const col = (f) => series.map(f);
 const x = col((p) => p.time);
+const hpaColumns = { hpa_replicas: 'replicas', hpa_desired_replicas: 'desired', hpa_cpu_utilization: 'cpu' };
+const hpas = new Map();
+for (const p of series) {
+  for (const k of Object.keys(p.extra || {})) {
+    const m = /^(\w+)\{hpa:(.+)\}$/s.exec(k);
+    if (!m || !Object.hasOwn(hpaColumns, m[1])) continue;
+    if (!hpas.has(m[2])) hpas.set(m[2], {});
+    hpas.get(m[2])[hpaColumns[m[1]]] = k;
+  }
+}
+const extra = (k) => col((p) => (p.extra && Object.hasOwn(p.extra, k) ? p.extra[k] : null));
+const palette = ['#2563eb', '#d97706', '#9333ea', '#16a34a', '#dc2626', '#0891b2'];
+const hpaSeries = [];
+[...hpas.keys()].sort().forEach((name, i) => {
+  const h = hpas.get(name);
+  const stroke = palette[i % palette.length];
+  if (h.replicas) hpaSeries.push({ label: name + ' replicas', stroke, values: extra(h.replicas), scale: 'count', stepped: true });
+  if (h.desired) hpaSeries.push({ label: name + ' desired', stroke, values: extra(h.desired), scale: 'count', stepped: true, dash: [6, 4] });
+  if (h.cpu) hpaSeries.push({ label: name + ' CPU', stroke, values: extra(h.cpu), scale: 'pct', dash: [2, 3], width: 1, unit: '%' });
+});
 const charts = [
   { id: 'chart-rps', unit: '/s', series: [
     { label: 'requests/s', stroke: '#2563eb', values: col((p) => p.requests) },
@@ -137,23 +242,37 @@ const charts = [
   { id: 'chart-users', unit: '', series: [
     { label: 'users', stroke: '#0891b2', values: col((p) => p.users) },
     { label: 'workers', stroke: '#64748b', values: col((p) => p.workers), scale: 'workers' } ] },
+  { id: 'chart-hpa', unit: '', left: 'count', series: hpaSeries },
 ];
+const stepped = Chart.paths.stepped({ align: 1 });
+const counts = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+const rightAxes = {
+  workers: { scale: 'workers', side: 1, grid: { show: false } },
+  pct: { scale: 'pct', side: 1, grid: { show: false }, values: (u, splits) => splits.map((v) => v + '%') },
+};
 const drawn = [];
 for (const c of charts) {
   const el = document.getElementById(c.id);
-  if (x.length === 0) {
+  if (!el) continue;
+  if (x.length === 0 || c.series.length === 0) {
     el.textContent = 'No data: the run has no closed seconds.';
     el.dataset.points = '0';
     continue;
   }
+  const left = c.left || 'y';
+  const right = [...new Set(c.series.map((s) => s.scale).filter((s) => s && s !== left))];
+  const leftAxis = left === 'count' ? { scale: left, incrs: counts, values: (u, splits) => splits.map(String) } : { scale: left, label: c.unit };
   const opts = {
     width: Math.max(el.clientWidth, 300),
     height: 240,
-    series: [{}].concat(c.series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, scale: s.scale || 'y',
-      value: (u, v) => v == null ? '-' : (Math.round(v * 100) / 100) + (c.unit === '/s' ? '' : ' ' + c.unit) }))),
+    series: [{}].concat(c.series.map((s) => ({ label: s.label, stroke: s.stroke, width: s.width || 2, dash: s.dash,
+      scale: s.scale || left, paths: s.stepped ? stepped : undefined,
+      value: (u, v) => v == null ? '-' : (Math.round(v * 100) / 100) + (s.unit || (c.unit && c.unit !== '/s' ? ' ' + c.unit : '')) }))),
     scales: { x: { time: true }, y: { range: (u, lo, hi) => [0, Math.max(hi, 1)] },
-      workers: { range: (u, lo, hi) => [0, Math.max(hi, 1)] } },
-    axes: [{}, { scale: 'y', label: c.unit }].concat(c.series.some((s) => s.scale) ? [{ scale: 'workers', side: 1, grid: { show: false } }] : []),
+      workers: { range: (u, lo, hi) => [0, Math.max(hi, 1)] },
+      count: { range: (u, lo, hi) => [0, Math.max(hi, 1) + 1] },
+      pct: { range: (u, lo, hi) => [0, Math.max(hi, 100)] } },
+    axes: [{}, leftAxis].concat(right.map((r) => rightAxes[r])),
   };
   drawn.push([el, new Chart(opts, [x].concat(c.series.map((s) => s.values)), el)]);
   el.dataset.points = String(x.length);
@@ -207,6 +326,8 @@ tr.total td { font-weight: 600; border-top: 2px solid #94a3b8; }
 <div class="chart"><h3>Requests and failures per second</h3><div id="chart-rps" data-testid="chart-rps"></div></div>
 <div class="chart"><h3>Response times (ms)</h3><div id="chart-latency" data-testid="chart-latency"></div></div>
 <div class="chart"><h3>Users and workers</h3><div id="chart-users" data-testid="chart-users"></div></div>
+{{if .HPAs}}<div class="chart"><h3>Autoscaling</h3><div id="chart-hpa" data-testid="chart-hpa"></div>
+<p class="note">Per HPA: current replicas (solid), desired replicas (dashed), CPU utilisation in % of requests (dotted, right axis).</p></div>{{end}}
 </div>
 <h2>Requests</h2>
 <table data-testid="requests">
@@ -234,6 +355,16 @@ tr.total td { font-weight: 600; border-top: 2px solid #94a3b8; }
 {{range .Checks}}<tr><td class="{{if .Fails}}fail{{else}}pass{{end}}">{{if .Fails}}✗{{else}}✓{{end}} {{.Name}}</td><td class="num">{{.Passes}}</td><td class="num">{{.Fails}}</td><td class="num">{{.Rate}}</td></tr>
 {{end}}</tbody>
 </table>
+{{end}}
+{{if .HPAs}}
+<h2>Autoscaling</h2>
+<table data-testid="hpas">
+<thead><tr><th>HPA</th><th class="num">Replicas at the start</th><th class="num">Replicas at most</th><th class="num">Desired at most</th><th class="num">CPU avg</th><th class="num">CPU max</th></tr></thead>
+<tbody>
+{{range .HPAs}}<tr data-testid="hpa-row"><td class="name">{{.Name}}</td><td class="num">{{.ReplicasFirst}}</td><td class="num">{{.ReplicasMax}}</td><td class="num">{{.DesiredMax}}</td><td class="num">{{.CPUAvg}}</td><td class="num">{{.CPUMax}}</td></tr>
+{{end}}</tbody>
+</table>
+<p class="note">Sampled once per second of the run; CPU in % of the pods' requests.</p>
 {{end}}
 {{if .Summary.Workers}}
 <h2>Workers</h2>

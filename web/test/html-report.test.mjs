@@ -34,7 +34,9 @@ await step('open the report from disk', async () => {
 });
 
 await step('the charts render', async () => {
-  for (const id of ['chart-rps', 'chart-latency', 'chart-users']) {
+  // The autoscaling chart is there only when the run watched HPAs; then it must draw too.
+  const hpa = (await testid('chart-hpa').count()) > 0 ? ['chart-hpa'] : [];
+  for (const id of ['chart-rps', 'chart-latency', 'chart-users', ...hpa]) {
     await waitFor(`${id} to be drawn`, () => testid(id).getAttribute('data-points'), (n) => Number(n) > 0, 10_000);
     const sizes = await testid(id).locator('.uplot canvas').evaluateAll((cs) => cs.map((c) => [c.width, c.height]));
     if (sizes.length === 0 || sizes.some(([w, h]) => w === 0 || h === 0)) {
