@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -55,3 +56,5 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, cond func(conte
 }
 
 func isKwokNode(cp *kubetest.ControlPlane, name string) bool { return slices.Contains(cp.Nodes, name) }
+
+func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }
