@@ -13,7 +13,7 @@ PROTO_SRC                  := proto/stampede/v1/stampede.proto
 
 BINARIES := bin/stampede-master bin/stampede-worker bin/stampede-target
 
-.PHONY: all build demo demo-ui test unit e2e proto proto-check lint bench tools clean web web-check web-deps FORCE
+.PHONY: all build demo demo-ui test unit e2e proto proto-check lint bench tools clean web web-check web-deps images FORCE
 
 all: build
 
@@ -36,8 +36,13 @@ demo-ui: build
 
 # Everything CI checks: generated code is current, the code is clean, and every test passes
 # with the race detector (unit tests, real-gRPC tests and end-to-end runs of real processes).
+# The Kubernetes tests (internal/kubetest) start a real control plane from the tools .ci/k8s-tools.sh
+# builds and caches (about 20 minutes the first time, a second after); with STAMPEDE_REQUIRE_K8S=1 a
+# missing tool fails them instead of skipping them.
 test: proto-check lint web-check web-deps build
-	$(GO) test -race -count=1 -timeout 20m ./...
+	@mkdir -p $(TOOLS) && .ci/k8s-tools.sh --env-file $(TOOLS)/k8s.env >/dev/null
+	set -a && . $(TOOLS)/k8s.env && set +a && STAMPEDE_REQUIRE_K8S=1 \
+		$(GO) test -race -count=1 -timeout 20m ./...
 
 unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /internal/e2e)
@@ -116,6 +121,32 @@ web-check: $(WEB_DEPS)
 	@diff -r $(WEB_VENDOR) tmp/web-check \
 		|| { echo "web/static/vendor is stale: run 'make web' and commit"; exit 1; }
 	node --test --test-reporter=dot web/test/unit.test.mjs
+
+# Container images without a Docker engine (docs/images.md): per binary a static linux build in a
+# one-layer image, written to dist/images/stampede-*.tar for docker load, ctr images import, kind load
+# image-archive and skopeo. Tagged with the chart's appVersion so the chart's defaults find them; the
+# same commit and toolchain give the same digests. IMAGE_ARCH (or GOARCH) picks the architecture.
+IMAGE_REPO  ?= ghcr.io/stampede-load
+IMAGE_TAG   ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$$/\1/p' deploy/helm/stampede/Chart.yaml)
+IMAGE_ARCH  ?= $(or $(GOARCH),amd64)
+IMAGE_EPOCH ?= $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null),0)
+IMAGE_REV   ?= $(shell git rev-parse HEAD 2>/dev/null)
+IMAGE_DIR   := dist/images
+
+# image builds stampede-$(1) from package $(2) into an image; $(3) are more stampede-image flags.
+# The tool itself is built for this machine whatever GOOS/GOARCH say.
+define image
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+		-o $(IMAGE_DIR)/linux-$(IMAGE_ARCH)/stampede-$(1) $(2)
+	GOOS= GOARCH= $(GO) run ./internal/ociimage/cmd/stampede-image --binary $(IMAGE_DIR)/linux-$(IMAGE_ARCH)/stampede-$(1) \
+		--ref $(IMAGE_REPO)/stampede-$(1):$(IMAGE_TAG) --arch $(IMAGE_ARCH) --epoch $(IMAGE_EPOCH) \
+		--version '$(VERSION)' --revision '$(IMAGE_REV)' $(3) --out $(IMAGE_DIR)/stampede-$(1).tar
+endef
+
+images:
+	$(call image,master,./cmd/master,--port 5557/tcp --port 8089/tcp)
+	$(call image,worker,./cmd/worker,--port 9100/tcp)
+	$(call image,target,./examples/target,--port 8080/tcp --env STAMPEDE_TARGET_LISTEN=0.0.0.0:8080)
 
 clean:
 	rm -rf bin tmp test-artifacts .proto-check

@@ -120,7 +120,7 @@ func writeFile(path string, img ociimage.Image) (ociimage.Digests, error) {
 		return ociimage.Digests{}, err
 	}
 	d, err := ociimage.Write(f, img)
-	err = errors.Join(err, f.Close())
+	err = errors.Join(err, f.Chmod(0o644), f.Close())
 	if err == nil {
 		err = os.Rename(f.Name(), path)
 	}
