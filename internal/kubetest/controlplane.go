@@ -355,6 +355,17 @@ func (cp *ControlPlane) DumpLogs(w io.Writer, lines int) {
 	}
 }
 
+// Running returns the names of the components still running.
+func (cp *ControlPlane) Running() []string {
+	var names []string
+	for _, p := range cp.procs {
+		if p.exited() == nil {
+			names = append(names, p.name)
+		}
+	}
+	return names
+}
+
 // Exited reports the first component that is no longer running, nil if all are.
 func (cp *ControlPlane) Exited() error {
 	for _, p := range cp.procs {

@@ -2,6 +2,7 @@ package kubetest_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -10,6 +11,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/stampede-load/stampede/internal/kubetest"
 )
 
 // The harness itself: a pod is scheduled on a kwok Node and Running; a ServiceAccount token minted
@@ -52,5 +55,35 @@ func TestControlPlane(t *testing.T) {
 	}
 	if _, err := sa.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
 		t.Errorf("a ServiceAccount without a Role listed pods: err = %v, want Forbidden", err)
+	}
+}
+
+// Start gives a test a control plane of its own and takes it down when the test ends: every
+// component stopped, the directory gone.
+func TestStartStop(t *testing.T) {
+	t.Parallel()
+	tools := kubetest.NeedTools(t)
+	var cp *kubetest.ControlPlane
+	t.Run("start", func(t *testing.T) {
+		cp = kubetest.Start(t, kubetest.Options{Tools: tools, Nodes: 1})
+		if got := cp.Running(); len(got) != 5 {
+			t.Fatalf("running: %v, want etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok", got)
+		}
+		if _, err := os.Stat(cp.Kubeconfig); err != nil {
+			t.Fatal(err)
+		}
+		n, err := cp.Client.CoreV1().Nodes().Get(context.Background(), cp.Nodes[0], metav1.GetOptions{})
+		if err != nil || n.Annotations[kubetest.KwokNodeAnnotation] != "fake" {
+			t.Fatalf("node %s: %v %v", cp.Nodes[0], err, n.Annotations)
+		}
+	})
+	if cp == nil {
+		t.Fatal("Start returned nothing")
+	}
+	if got := cp.Running(); len(got) != 0 {
+		t.Errorf("still running after the test: %v", got)
+	}
+	if _, err := os.Stat(cp.Dir); !os.IsNotExist(err) {
+		t.Errorf("%s still there after the test: %v", cp.Dir, err)
 	}
 }
