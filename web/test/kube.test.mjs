@@ -37,13 +37,19 @@ async function formError() {
 await step('open the UI', () => openUI(page, uiURL));
 
 await step('the Workers input offers the default', async () => {
-  const { defaults } = await getJSON(new URL('api/v1/config', uiURL));
+  const defaults = await getJSON(new URL('api/v1/config', uiURL));
   if (!defaults.scaling) throw new Error(`GET /api/v1/config: defaults.scaling is false: is the master started with --kube-deployment? ${JSON.stringify(defaults)}`);
   if (workers > defaults.max_workers) throw new Error(`STAMPEDE_TEST_WORKERS=${workers} is over the master's max_workers ${defaults.max_workers}`);
   const input = testid('start-workers');
   await input.waitFor({ state: 'visible' });
+  // Before the first run the form offers the master's default; after one, that run's workers.
+  const res = await fetch(new URL('api/v1/runs/current', uiURL));
+  const last = res.ok ? await res.json() : null;
+  const want = last ? last.workers_asked : defaults.workers;
   const value = await input.inputValue();
-  if (value !== String(defaults.workers)) throw new Error(`the Workers input reads ${JSON.stringify(value)}, want the default ${defaults.workers}`);
+  if (value !== String(want)) {
+    throw new Error(`the Workers input reads ${JSON.stringify(value)}, want ${last ? 'the last run\'s' : 'the default'} ${want}`);
+  }
   const max = await input.getAttribute('max');
   if (max !== String(defaults.max_workers)) throw new Error(`the Workers input's max is ${max}, want max_workers ${defaults.max_workers}`);
 });
