@@ -35,10 +35,10 @@ const (
 	NodeLabel = "kubetest.stampede.dev/node"
 )
 
-// Controllers are the kube-controller-manager controllers the harness runs: enough for
+// controllers are the kube-controller-manager controllers the harness runs: enough for
 // Deployments, Jobs, HPAs, namespaces and ServiceAccounts, and no node lifecycle (kwok's nodes send
 // no heartbeats, so it would taint and evict them).
-var Controllers = []string{
+var controllers = []string{
 	"deployment-controller",
 	"replicaset-controller",
 	"horizontal-pod-autoscaler-controller",
@@ -220,7 +220,7 @@ func New(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	kcm, err := cp.start("kube-controller-manager", opts.Tools.ControllerManager,
 		"--kubeconfig="+cp.Kubeconfig,
 		"--secure-port=0", "--leader-elect=false",
-		"--controllers="+strings.Join(Controllers, ","),
+		"--controllers="+strings.Join(controllers, ","),
 		"--use-service-account-credentials=false",
 		"--root-ca-file="+cp.pki.CertFile,
 		"--horizontal-pod-autoscaler-sync-period=1s",

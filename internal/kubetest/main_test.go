@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ var shared struct {
 	once   sync.Once
 	cp     *kubetest.ControlPlane
 	err    error
-	failed bool
+	failed atomic.Bool // a test using it failed: dump the logs at the end
 }
 
 // cluster returns the package's control plane, starting it on first use. It skips or fails t as
@@ -37,7 +38,7 @@ func cluster(t *testing.T) *kubetest.ControlPlane {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			shared.failed = true
+			shared.failed.Store(true)
 		}
 	})
 	return shared.cp
@@ -46,7 +47,7 @@ func cluster(t *testing.T) *kubetest.ControlPlane {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if shared.cp != nil {
-		if code != 0 || shared.failed {
+		if code != 0 || shared.failed.Load() {
 			shared.cp.DumpLogs(os.Stderr, 60)
 		}
 		shared.cp.Stop()
