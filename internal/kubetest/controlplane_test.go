@@ -3,6 +3,7 @@ package kubetest_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/stampede-load/stampede/internal/kubetest"
 )
@@ -55,6 +57,20 @@ func TestControlPlane(t *testing.T) {
 	}
 	if _, err := sa.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
 		t.Errorf("a ServiceAccount without a Role listed pods: err = %v, want Forbidden", err)
+	}
+
+	// The same as a kubeconfig file (what helm or a binary under test would be given).
+	path := filepath.Join(t.TempDir(), "sa.kubeconfig")
+	if err := cp.ServiceAccountKubeconfig(ctx, ns, "sa", path); err != nil {
+		t.Fatal(err)
+	}
+	fromFile, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	who, err = kubernetes.NewForConfigOrDie(fromFile).AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil || who.Status.UserInfo.Username != "system:serviceaccount:"+ns+":sa" {
+		t.Errorf("the kubeconfig authenticates as %v (err %v)", who, err)
 	}
 }
 
