@@ -58,23 +58,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	img, err := build(*binary, *caCerts, *arch)
+	files, err := layerFiles(*binary, *caCerts, *arch)
 	if err != nil {
 		fmt.Fprintln(stderr, "stampede-image:", err)
 		return 1
 	}
 	name := filepath.Base(*binary)
-	img.Ref = *ref
-	img.OS, img.Architecture, img.Variant = *goos, *arch, *variant
-	img.Created = time.Unix(*epoch, 0)
-	img.CreatedBy = "stampede-image: /usr/local/bin/" + name + " on a static base"
-	img.Config = ociimage.Config{
-		User:         fmt.Sprintf("%d:%d", ociimage.Nonroot, ociimage.Nonroot),
-		Entrypoint:   []string{"/usr/local/bin/" + name},
-		Env:          append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, env...),
-		WorkingDir:   "/home/nonroot",
-		ExposedPorts: ports,
-		Labels:       map[string]string{"org.opencontainers.image.title": name},
+	img := ociimage.Image{
+		Ref:          *ref,
+		OS:           *goos,
+		Architecture: *arch,
+		Variant:      *variant,
+		Created:      time.Unix(*epoch, 0),
+		CreatedBy:    "stampede-image: /usr/local/bin/" + name + " on a static base",
+		Files:        files,
+		Config: ociimage.Config{
+			User:         fmt.Sprintf("%d:%d", ociimage.Nonroot, ociimage.Nonroot),
+			Entrypoint:   []string{"/usr/local/bin/" + name},
+			Env:          append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, env...),
+			WorkingDir:   "/home/nonroot",
+			ExposedPorts: ports,
+			Labels:       map[string]string{"org.opencontainers.image.title": name},
+		},
 	}
 	for k, v := range map[string]string{"source": *source, "version": *version, "revision": *revision} {
 		if v != "" {
@@ -90,24 +95,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// build reads the binary and the CA bundle into the image's files.
-func build(binary, caCerts, arch string) (ociimage.Image, error) {
+// layerFiles are the image's contents: the binary in /usr/local/bin on the static base.
+func layerFiles(binary, caCerts, arch string) ([]ociimage.File, error) {
 	data, err := os.ReadFile(binary)
 	if err != nil {
-		return ociimage.Image{}, err
+		return nil, err
 	}
 	if err := ociimage.CheckStatic(bytes.NewReader(data), arch); err != nil {
-		return ociimage.Image{}, fmt.Errorf("%s: %w", binary, err)
+		return nil, fmt.Errorf("%s: %w", binary, err)
 	}
 	var certs []byte
 	if caCerts != "" {
 		if certs, err = os.ReadFile(caCerts); err != nil {
-			return ociimage.Image{}, fmt.Errorf("CA certificates (--ca-certs, Debian: apt-get install ca-certificates): %w", err)
+			return nil, fmt.Errorf("CA certificates (--ca-certs; Debian: apt-get install ca-certificates): %w", err)
 		}
 	}
-	files := append(ociimage.StaticBase(certs),
-		ociimage.File{Path: "/usr/local/bin/" + filepath.Base(binary), Mode: 0o755, Data: data})
-	return ociimage.Image{Files: files}, nil
+	return append(ociimage.StaticBase(certs),
+		ociimage.File{Path: "/usr/local/bin/" + filepath.Base(binary), Mode: 0o755, Data: data}), nil
 }
 
 // writeFile writes the tarball next to path and renames it, so a failed run leaves no partial image.
