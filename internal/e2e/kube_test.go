@@ -252,10 +252,9 @@ func testKubeHeadlessGate(t *testing.T, k *kubeCluster) {
 func testKubeUI(t *testing.T, k *kubeCluster) {
 	node, chromium := browserDeps(t)
 	tg := startTarget(t)
-	addr := freeAddr(t)
-	peak := runKubelet(t, k.cp.Client, addr)
 	m := startUIMasterWithEnv(t, append(k.env(t), "KUBECONFIG=/nonexistent"), "-f", "examples/quickstart.js",
-		"--master-bind", addr, "--kubeconfig", k.saConfig)
+		"--kubeconfig", k.saConfig)
+	peak := runKubelet(t, k.cp.Client, m.Addr)
 	eventually(t, 30*time.Second, "the idle worker to connect", func() bool { return len(m.workers(t)) == 1 })
 	runBrowserScript(t, node, chromium, "kube.test.mjs", m.URL, tg.URL, "ui-kube",
 		"STAMPEDE_TEST_HPA="+kubeTargetHPA, "STAMPEDE_TEST_WORKERS=2")
