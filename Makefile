@@ -149,6 +149,6 @@ images:
 	$(call image,target,./examples/target,--port 8080/tcp --env STAMPEDE_TARGET_LISTEN=0.0.0.0:8080)
 
 clean:
-	rm -rf bin tmp test-artifacts .proto-check
+	rm -rf bin dist tmp test-artifacts .proto-check
 
 FORCE:

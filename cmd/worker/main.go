@@ -49,6 +49,9 @@ func run() int {
 		`address of /metrics, /healthz and /readyz ("" to turn them off)`)
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0 // asked for: not a usage error
+		}
 		return 2
 	}
 	if err := cli.ApplyEnv(fs, os.LookupEnv); err != nil {

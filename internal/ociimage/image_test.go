@@ -269,3 +269,57 @@ func extract(t *testing.T, layer []byte, root string) map[string]*tar.Header {
 	}
 	return headers
 }
+
+// TestImagesOfMasterAndWorker makes the master's and the worker's images as `make images` does
+// (static, -trimpath) and runs each extracted entrypoint with --help as the image's user would: the
+// shipped binaries, not only the demo target's, start from an image that holds nothing else.
+func TestImagesOfMasterAndWorker(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("runs a linux binary extracted from the image")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("needs the go command:", err)
+	}
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	tool := filepath.Join(dir, "stampede-image")
+	goBuild(ctx, t, goTool, tool, "github.com/stampede-load/stampede/internal/ociimage/cmd/stampede-image")
+	for _, tc := range []struct{ name, pkg, port string }{
+		{"stampede-master", "github.com/stampede-load/stampede/cmd/master", "8089/tcp"},
+		{"stampede-worker", "github.com/stampede-load/stampede/cmd/worker", "9100/tcp"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin := filepath.Join(dir, "bin", tc.name)
+			goBuild(ctx, t, goTool, bin, tc.pkg)
+			tarball := filepath.Join(dir, tc.name+".tar")
+			cmd := exec.CommandContext(ctx, tool, "--binary", bin, "--out", tarball,
+				"--ref", "ghcr.io/stampede-load/"+tc.name+":test", "--arch", runtime.GOARCH, "--port", tc.port)
+			cmd.Env = []string{"PATH=" + t.TempDir(), "SOURCE_DATE_EPOCH=1700000000"}
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("stampede-image: %v\n%s", err, out)
+			}
+			data, err := os.ReadFile(tarball)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := readLayout(t, data)
+			if l.config.Config.User != "65532:65532" {
+				t.Errorf("user %q, want the non-root 65532:65532", l.config.Config.User)
+			}
+			root := t.TempDir()
+			headers := extract(t, l.layer, root)
+			if h := headers["usr/local/bin/"+tc.name]; h == nil || h.Mode != 0o755 {
+				t.Fatalf("usr/local/bin/%s: %+v, want a 0755 file", tc.name, h)
+			}
+			help := exec.CommandContext(ctx, filepath.Join(root, l.config.Config.Entrypoint[0]), "--help")
+			help.Env, help.Dir = l.config.Config.Env, root
+			out, err := help.CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "Usage of "+tc.name) {
+				t.Fatalf("%s --help: %v\n%s", tc.name, err, out)
+			}
+		})
+	}
+}
