@@ -89,7 +89,9 @@ func TestScalerAsChartServiceAccount(t *testing.T) {
 	converged(4)
 	runningPods(t, cp, ns, 4+1) // and the master
 
-	// Another writer sets 6: the Scaler's next pass puts 4 back.
+	// Another writer sets 6: the Scaler's next pass puts 4 back. The watch starts first: the Scaler
+	// may heal within its 200 ms resync, before a watch started afterwards would see the 6.
+	seen := watchReplicas(t, cp, ns, worker)
 	sc, err := cp.Client.AppsV1().Deployments(ns).GetScale(ctx, worker, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +100,6 @@ func TestScalerAsChartServiceAccount(t *testing.T) {
 	if _, err := cp.Client.AppsV1().Deployments(ns).UpdateScale(ctx, worker, sc, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	seen := watchReplicas(t, cp, ns, worker)
 	converged(4)
 	if !seen(6) {
 		t.Error("the other writer's 6 replicas never reached the Deployment: the healing shown is not one")
