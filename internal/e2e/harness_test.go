@@ -262,20 +262,25 @@ func startWorker(t *testing.T, addr string) *exec.Cmd {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		stopProcess(cmd)
 		if t.Failed() {
 			t.Logf("worker %d stderr:\n%s", cmd.Process.Pid, stderr.String())
 		}
 	})
 	return cmd
+}
+
+// stopProcess stops a started process as Kubernetes stops a pod: SIGTERM, then SIGKILL after 20 s.
+func stopProcess(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
 }
 
 // eventually polls cond until it holds or the deadline passes.

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -90,15 +89,7 @@ func runKubelet(t *testing.T, client kubernetes.Interface, addr string) (peak fu
 	procs := map[string]*exec.Cmd{}
 	most := 0
 	stop := func(name string, cmd *exec.Cmd) {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		stopProcess(cmd)
 		delete(procs, name)
 	}
 	finished := make(chan struct{})

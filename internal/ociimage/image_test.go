@@ -16,11 +16,10 @@ import (
 	"time"
 )
 
-// TestImageOfRealBinary builds stampede-target and the stampede-image command, makes an image the
-// way `make images` does, and checks it from the outside: the tarball is consistent, the same
-// inputs give the same bytes, the extracted layer has what the config says and its entrypoint runs,
-// and skopeo (when installed) reads it as both oci-archive: and docker-archive:.
-func TestImageOfRealBinary(t *testing.T) {
+// imageTest starts a test that builds binaries and runs them from an image: it needs linux and the
+// go command, runs in parallel and is bounded to 5 minutes.
+func imageTest(t *testing.T) (goTool string, ctx context.Context) {
+	t.Helper()
 	if runtime.GOOS != "linux" {
 		t.Skip("runs a linux binary extracted from the image")
 	}
@@ -30,7 +29,16 @@ func TestImageOfRealBinary(t *testing.T) {
 	}
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
+	return goTool, ctx
+}
+
+// TestImageOfRealBinary builds stampede-target and the stampede-image command, makes an image the
+// way `make images` does, and checks it from the outside: the tarball is consistent, the same
+// inputs give the same bytes, the extracted layer has what the config says and its entrypoint runs,
+// and skopeo (when installed) reads it as both oci-archive: and docker-archive:.
+func TestImageOfRealBinary(t *testing.T) {
+	goTool, ctx := imageTest(t)
 	dir := t.TempDir()
 	target := filepath.Join(dir, "bin", "stampede-target")
 	tool := filepath.Join(dir, "stampede-image")
@@ -274,16 +282,7 @@ func extract(t *testing.T, layer []byte, root string) map[string]*tar.Header {
 // (static, -trimpath) and runs each extracted entrypoint with --help as the image's user would: the
 // shipped binaries, not only the demo target's, start from an image that holds nothing else.
 func TestImagesOfMasterAndWorker(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("runs a linux binary extracted from the image")
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("needs the go command:", err)
-	}
-	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
+	goTool, ctx := imageTest(t)
 	dir := t.TempDir()
 	tool := filepath.Join(dir, "stampede-image")
 	goBuild(ctx, t, goTool, tool, "github.com/stampede-load/stampede/internal/ociimage/cmd/stampede-image")
