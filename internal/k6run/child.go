@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -51,6 +52,9 @@ type RunOptions struct {
 	Logs func(LogLine)
 	// Stdout receives k6's standard output; nil discards it.
 	Stdout io.Writer
+	// BlockedIPs are CIDR ranges k6 refuses to dial (its blacklistIPs). They travel as a command-line
+	// flag, which takes precedence over the script's options, so a script cannot lift them.
+	BlockedIPs []string
 }
 
 // LogLine is one line k6 logged.
@@ -94,6 +98,9 @@ func Start(ctx context.Context, opts RunOptions) (*Child, error) {
 	if opts.Segment != "" {
 		args = append(args, "--execution-segment", opts.Segment,
 			"--execution-segment-sequence", opts.SegmentSequence)
+	}
+	if len(opts.BlockedIPs) > 0 {
+		args = append(args, "--blacklist-ip", strings.Join(opts.BlockedIPs, ","))
 	}
 	for k, v := range opts.Env {
 		args = append(args, "--env", k+"="+v)
