@@ -19,10 +19,12 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/allowlist"
 	"github.com/stampede-load/stampede/internal/cli"
 	"github.com/stampede-load/stampede/internal/k6run"
 	"github.com/stampede-load/stampede/internal/rpc"
@@ -47,6 +49,8 @@ func run() int {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	metricsListen := fs.String("metrics-listen", defaultMetricsListen,
 		`address of /metrics, /healthz and /readyz ("" to turn them off)`)
+	allowHosts := fs.String("allow-hosts", "",
+		"comma-separated targets k6 may reach: IPs, CIDRs, hostnames (resolved per run); empty allows any (docs/limits.md)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -67,6 +71,11 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "stampede-worker:", err)
 		return 2
 	}
+	allow, err := allowlist.Parse(strings.Split(*allowHosts, ","))
+	if err != nil {
+		log.Error("--allow-hosts", "err", err)
+		return 2
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		log.Error("cannot find my own binary", "err", err)
@@ -82,7 +91,7 @@ func run() int {
 	}
 	host, _ := os.Hostname()
 	w, err := worker.New(worker.Options{Host: host, CPUs: runtime.NumCPU(), Version: version, Exe: exe, Dir: dir,
-		MasterTimeout: *masterTimeout, Logger: log})
+		MasterTimeout: *masterTimeout, Allow: allow, Logger: log})
 	if err != nil {
 		log.Error("invalid options", "err", err)
 		return 2
@@ -124,6 +133,10 @@ func run() int {
 	d := rpc.NewDialer(*masterAddr, log)
 	defer d.Close()
 	log.Info("worker starting", "id", w.ID(), "master", *masterAddr, "version", version)
+	if !allow.Empty() {
+		log.Info("k6 may only reach the allowed targets; requests elsewhere fail with \"ip is blacklisted\"",
+			"allow_hosts", allow.String())
+	}
 	err = w.Run(runCtx, d)
 	cancel()
 	wg.Wait()

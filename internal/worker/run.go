@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/allowlist"
 	"github.com/stampede-load/stampede/internal/k6run"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/scenario"
@@ -156,6 +158,10 @@ func (r *run) launch(ctx context.Context) (Child, <-chan struct{}, error) {
 	if r.part.Mode == scenario.Swarm {
 		b = b.WithSwarmWrapper(int(max(r.part.MaxUsers, 1)), r.part.MaxDuration)
 	}
+	blocked, err := r.w.opts.Allow.Blocked(ctx, net.DefaultResolver)
+	if err != nil {
+		return nil, nil, err
+	}
 	dir := r.dir()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("run directory: %w", err)
@@ -169,6 +175,7 @@ func (r *run) launch(ctx context.Context) (Child, <-chan struct{}, error) {
 		Exe: r.w.opts.Exe, Dir: dir, Entry: entry,
 		Segment: r.part.Segment, SegmentSequence: r.part.SegmentSequence,
 		Env: r.part.Env, Submetrics: r.part.Submetrics, Logs: r.w.logSink(r.part.RunID),
+		BlockedIPs: allowlist.Strings(blocked),
 	})
 	if err != nil {
 		os.RemoveAll(dir)

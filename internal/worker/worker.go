@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/allowlist"
 	"github.com/stampede-load/stampede/internal/k6run"
 )
 
@@ -33,6 +34,9 @@ type Options struct {
 	ReconnectMin, ReconnectMax time.Duration
 	// LogRate is how many script log lines per second reach the master; the rest are counted. Default 20.
 	LogRate int
+	// Allow limits where k6 may send requests (see package allowlist; hostnames are resolved at the
+	// start of each run); nil allows everything.
+	Allow *allowlist.List
 	// Launch starts a k6 child; nil means k6run.Start. Tests replace it.
 	Launch func(context.Context, k6run.RunOptions) (Child, error)
 	// Logger defaults to slog.Default().
@@ -58,6 +62,8 @@ type Worker struct {
 	// lastLoop is when Run's loop last made progress (see Snapshot); a time.Time rather than Unix
 	// nanoseconds so it keeps its monotonic reading and wall clock steps do not age it.
 	lastLoop atomic.Pointer[time.Time]
+	// closing is set once Run's context ended: the worker takes no new run while it flushes.
+	closing atomic.Bool
 }
 
 // New validates opts and returns a Worker with a fresh id (host_random, as Locust names workers).
@@ -105,17 +111,28 @@ func (w *Worker) Run(ctx context.Context, d Dialer) error {
 		w.mu.Lock()
 		last := w.out.lastSeq
 		w.mu.Unlock()
-		sess, wel, err := d.Dial(ctx, Hello{
+		// The session outlives ctx, so that a worker told to stop (SIGTERM: a pod being deleted)
+		// can still send its last deltas; serve ends it. Only the dial itself is cut short by ctx.
+		sctx, endSession := context.WithCancel(context.WithoutCancel(ctx))
+		stopDial := context.AfterFunc(ctx, endSession)
+		sess, wel, err := d.Dial(sctx, Hello{
 			ProtocolMajor: ProtocolMajor, ProtocolMinor: ProtocolMinor,
 			WorkerID: w.id, Host: w.opts.Host, CPUs: w.opts.CPUs, Version: w.opts.Version,
 			LastStatsSeq: last,
 		})
+		stopDial()
 		switch {
 		case ctx.Err() != nil:
+			if err == nil {
+				_ = sess.Close()
+			}
+			endSession()
 			return nil
 		case errors.Is(err, ErrRejected):
+			endSession()
 			return err
 		case err != nil:
+			endSession()
 			w.log.Warn("cannot reach the master; retrying", "err", err, "in", backoff)
 			select {
 			case <-ctx.Done():
@@ -129,6 +146,7 @@ func (w *Worker) Run(ctx context.Context, d Dialer) error {
 		w.log.Info("connected to the master", "index", wel.Index)
 		err = w.serve(ctx, sess, wel)
 		_ = sess.Close()
+		endSession()
 		// Whatever ended the session, this worker's load must not go on without a master.
 		w.abandonRun("lost the master")
 		if ctx.Err() != nil {
@@ -192,9 +210,30 @@ func (w *Worker) serve(ctx context.Context, sess Session, wel Welcome) error {
 	defer beat.Stop()
 	quiet := time.NewTimer(timeout)
 	defer quiet.Stop()
+	stopping := ctx.Done()
+	var stopped <-chan struct{}    // closed once the run is stopped and its last deltas queued
+	var flushPoll <-chan time.Time // while waiting for the master to acknowledge them
+	var giveUp <-chan time.Time
 	for {
 		select {
-		case <-ctx.Done():
+		case <-stopping:
+			// Stop the load, then flush: the last deltas and Finished go out on this session.
+			stopping = nil
+			w.closing.Store(true)
+			ch := make(chan struct{})
+			go func() { w.abandonRun("the worker is stopping"); close(ch) }()
+			stopped = ch
+		case <-stopped:
+			stopped = nil
+			poll := time.NewTicker(50 * time.Millisecond)
+			defer poll.Stop()
+			flushPoll, giveUp = poll.C, time.After(flushTimeout)
+		case <-flushPoll:
+			if w.Snapshot().PendingStats == 0 {
+				return ctx.Err()
+			}
+		case <-giveUp:
+			w.log.Warn("the master did not acknowledge the last stats in time", "waited", flushTimeout)
 			return ctx.Err()
 		case err := <-errc:
 			return err
@@ -205,12 +244,18 @@ func (w *Worker) serve(ctx context.Context, sess Session, wel Welcome) error {
 			return fmt.Errorf("no word from the master for %s", timeout)
 		case <-beat.C:
 			w.tick()
-			if err := w.send(w.heartbeat()); err != nil {
+			// Straight to the session's priority lane, never behind sendMu: a stats backlog
+			// waiting for room must not delay liveness.
+			if err := sess.Send(w.heartbeat()); err != nil {
 				return err
 			}
 		}
 	}
 }
+
+// flushTimeout bounds how long a stopping worker waits for the master to acknowledge its last
+// deltas, after its k6 child exited (exitGrace bounds that): well within a pod's 30 s grace period.
+const flushTimeout = 5 * time.Second
 
 func (w *Worker) heartbeat() Heartbeat {
 	w.mu.Lock()
@@ -267,6 +312,9 @@ func (w *Worker) handle(ctx context.Context, cmd Command) {
 		w.out.ack(c.AckStatsSeq)
 		w.mu.Unlock()
 	case Assign:
+		if w.closing.Load() {
+			return // stopping: no new load
+		}
 		w.abandonRun("a new run was assigned")
 		r := newRun(w, c.Part)
 		w.mu.Lock()
