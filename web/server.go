@@ -48,15 +48,19 @@ type Options struct {
 	MaxBody int64
 	// Assets are the UI's files. Default Static().
 	Assets fs.FS
+	// Auth (optional) is who may use the server; the zero value lets everyone in.
+	Auth   Auth
 	Logger *slog.Logger
 }
 
 // Server is the master's HTTP face: UI, API, websocket and metrics.
 type Server struct {
-	opts Options
-	log  *slog.Logger
-	hub  *Hub
-	mux  *http.ServeMux
+	opts  Options
+	log   *slog.Logger
+	hub   *Hub
+	mux   *http.ServeMux
+	guard *guard
+	h     http.Handler
 }
 
 // New returns a Server; call Run to feed the websocket clients and serve Handler.
@@ -82,7 +86,11 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{opts: opts, log: opts.Logger}
+	g, err := newGuard(opts.Auth)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, log: opts.Logger, guard: g}
 	s.hub = newHub(opts.Core, opts.Defaults, opts.ClientQueue, opts.Logger)
 	if opts.Registerer != nil {
 		if err := s.hub.register(opts.Registerer); err != nil {
@@ -90,11 +98,12 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.routes()
+	s.h = s.protect(s.mux)
 	return s, nil
 }
 
-// Handler serves every route.
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler serves every route, behind cross-origin protection and Options.Auth.
+func (s *Server) Handler() http.Handler { return s.h }
 
 // Hub is the server's websocket hub.
 func (s *Server) Hub() *Hub { return s.hub }
@@ -129,6 +138,9 @@ func (s *Server) routes() {
 	if s.opts.Metrics != nil {
 		m.Handle("GET /metrics", s.opts.Metrics)
 	}
+	m.HandleFunc("GET /login", s.loginPage)
+	m.HandleFunc("POST /login", s.login)
+	m.HandleFunc("POST /logout", s.logout)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	s.mux = m
 }

@@ -252,6 +252,10 @@ async function api(method, path, body) {
   } catch (err) {
     throw new Error(`cannot reach the master: ${err.message}`);
   }
+  if (res.status === 401) {
+    location.assign('login'); // the session ended (the master restarted, or it expired)
+    throw new Error('logged out');
+  }
   const data = await res.json().catch(() => null);
   if (!res.ok) throw new Error(data?.error || `${method} ${path}: HTTP ${res.status}`);
   return data;
