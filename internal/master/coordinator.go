@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,6 +60,7 @@ type Coordinator struct {
 type workerRec struct {
 	id, host, version string
 	cpus              int
+	allowHosts        []string
 	index             int
 	conn              WorkerConn // nil while disconnected
 	joined, lastSeen  time.Time
@@ -111,13 +113,14 @@ func (c *Coordinator) Join(h Hello, conn WorkerConn) (Welcome, error) {
 		// its part of any run with that session.
 		c.disconnect(w, "replaced by a new connection", nil)
 	}
-	w.host, w.version, w.cpus = h.Host, h.Version, h.CPUs
+	w.host, w.version, w.cpus, w.allowHosts = h.Host, h.Version, h.CPUs, h.AllowHosts
 	w.conn, w.joined, w.lastSeen = conn, now, now
 	w.hb = Heartbeat{State: "idle"}
 	if w.index < 0 || c.indexTaken(w) {
 		w.index = c.freeIndex()
 	}
-	c.log.Info("worker connected", "index", w.index, "id", w.id, "host", w.host, "cpus", w.cpus)
+	c.log.Info("worker connected", "index", w.index, "id", w.id, "host", w.host, "cpus", w.cpus,
+		"allow_hosts", strings.Join(w.allowHosts, ","))
 	c.notify()
 	return Welcome{Index: w.index, AckStatsSeq: w.mergedSeq}, nil
 }
@@ -264,6 +267,8 @@ type WorkerInfo struct {
 	CPUPercent float64   `json:"cpu_percent"`
 	Memory     uint64    `json:"memory_bytes"`
 	LastSeen   time.Time `json:"last_heartbeat"`
+	// AllowHosts is the worker's --allow-hosts (docs/limits.md); empty: it may reach any target.
+	AllowHosts []string `json:"allow_hosts,omitempty"`
 }
 
 // Workers lists the connected workers by index.
@@ -280,7 +285,8 @@ func (c *Coordinator) workerInfos() []WorkerInfo {
 			continue
 		}
 		out = append(out, WorkerInfo{Index: w.index, ID: w.id, Host: w.host, CPUs: w.cpus, Connected: true,
-			State: w.hb.State, Users: w.hb.Users, CPUPercent: w.hb.CPUPercent, Memory: w.hb.Memory, LastSeen: w.lastSeen})
+			State: w.hb.State, Users: w.hb.Users, CPUPercent: w.hb.CPUPercent, Memory: w.hb.Memory, LastSeen: w.lastSeen,
+			AllowHosts: w.allowHosts})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
 	return out

@@ -47,6 +47,8 @@ type Hello struct {
 	ProtocolMajor, ProtocolMinor uint32
 	WorkerID, Host, Version      string
 	CPUs                         int
+	// AllowHosts is the worker's --allow-hosts: the only targets its k6 may reach (empty: any).
+	AllowHosts []string
 }
 
 // Welcome is the master's answer.

@@ -88,11 +88,16 @@ func (d *Dialer) Dial(ctx context.Context, h worker.Hello) (worker.Session, work
 	}
 	err = stream.Send(&pb.WorkerMessage{Msg: &pb.WorkerMessage_Hello{Hello: &pb.Hello{
 		ProtocolMajor: major, ProtocolMinor: h.ProtocolMinor, WorkerId: h.WorkerID, Host: h.Host,
-		Cpus: uint32(h.CPUs), Version: h.Version, LastStatsSeq: h.LastStatsSeq,
+		Cpus: uint32(h.CPUs), Version: h.Version, LastStatsSeq: h.LastStatsSeq, AllowHosts: h.AllowHosts,
 	}}})
 	var first *pb.MasterMessage
 	if err == nil {
+		// A black-holed connection (a partition) would leave Recv waiting until keepalive gives up.
+		answered := time.AfterFunc(helloTimeout, cancel)
 		first, err = stream.Recv()
+		if !answered.Stop() {
+			err = fmt.Errorf("no Welcome within %s", helloTimeout)
+		}
 	}
 	if err != nil {
 		cancel()

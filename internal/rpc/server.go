@@ -84,7 +84,7 @@ func (s *service) Connect(stream pb.Coordinator_ConnectServer) error {
 	conn := newServerConn(ctx, cancel)
 
 	wel, err := s.core.Join(master.Hello{ProtocolMajor: h.ProtocolMajor, ProtocolMinor: h.ProtocolMinor,
-		WorkerID: h.WorkerId, Host: h.Host, Version: h.Version, CPUs: int(h.Cpus)}, conn)
+		WorkerID: h.WorkerId, Host: h.Host, Version: h.Version, CPUs: int(h.Cpus), AllowHosts: h.AllowHosts}, conn)
 	if err != nil {
 		s.log.Warn("refused a worker", "host", h.Host, "err", err)
 		_ = stream.Send(&pb.MasterMessage{Msg: &pb.MasterMessage_Reject{Reject: &pb.Reject{Reason: err.Error()}}})

@@ -30,6 +30,7 @@ type Hello struct {
 	CPUs                         int
 	Version                      string
 	LastStatsSeq                 uint64
+	AllowHosts                   []string // Options.Allow, for the master to show
 }
 
 // Welcome is the master's answer to Hello.

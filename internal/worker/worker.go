@@ -118,6 +118,7 @@ func (w *Worker) Run(ctx context.Context, d Dialer) error {
 		sess, wel, err := d.Dial(sctx, Hello{
 			ProtocolMajor: ProtocolMajor, ProtocolMinor: ProtocolMinor,
 			WorkerID: w.id, Host: w.opts.Host, CPUs: w.opts.CPUs, Version: w.opts.Version,
+			AllowHosts:   w.opts.Allow.Entries(),
 			LastStatsSeq: last,
 		})
 		stopDial()

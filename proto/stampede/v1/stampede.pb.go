@@ -550,7 +550,9 @@ type Hello struct {
 	Version      string   `protobuf:"bytes,6,opt,name=version,proto3" json:"version,omitempty"`
 	Capabilities []string `protobuf:"bytes,7,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
 	// The highest stats sequence number this worker has sent, so the master can tell what it missed.
-	LastStatsSeq  uint64 `protobuf:"varint,8,opt,name=last_stats_seq,json=lastStatsSeq,proto3" json:"last_stats_seq,omitempty"`
+	LastStatsSeq uint64 `protobuf:"varint,8,opt,name=last_stats_seq,json=lastStatsSeq,proto3" json:"last_stats_seq,omitempty"`
+	// The worker's --allow-hosts: the only targets its k6 children may reach (empty: any).
+	AllowHosts    []string `protobuf:"bytes,9,rep,name=allow_hosts,json=allowHosts,proto3" json:"allow_hosts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -639,6 +641,13 @@ func (x *Hello) GetLastStatsSeq() uint64 {
 		return x.LastStatsSeq
 	}
 	return 0
+}
+
+func (x *Hello) GetAllowHosts() []string {
+	if x != nil {
+		return x.AllowHosts
+	}
+	return nil
 }
 
 type Welcome struct {
@@ -2159,7 +2168,7 @@ const file_stampede_v1_stampede_proto_rawDesc = "" +
 	"\acontrol\x18\a \x01(\v2\x14.stampede.v1.ControlH\x00R\acontrol\x12=\n" +
 	"\frun_teardown\x18\b \x01(\v2\x18.stampede.v1.RunTeardownH\x00R\vrunTeardown\x12-\n" +
 	"\x06finish\x18\t \x01(\v2\x13.stampede.v1.FinishH\x00R\x06finishB\x05\n" +
-	"\x03msg\"\xfe\x01\n" +
+	"\x03msg\"\x9f\x02\n" +
 	"\x05Hello\x12%\n" +
 	"\x0eprotocol_major\x18\x01 \x01(\rR\rprotocolMajor\x12%\n" +
 	"\x0eprotocol_minor\x18\x02 \x01(\rR\rprotocolMinor\x12\x1b\n" +
@@ -2168,7 +2177,9 @@ const file_stampede_v1_stampede_proto_rawDesc = "" +
 	"\x04cpus\x18\x05 \x01(\rR\x04cpus\x12\x18\n" +
 	"\aversion\x18\x06 \x01(\tR\aversion\x12\"\n" +
 	"\fcapabilities\x18\a \x03(\tR\fcapabilities\x12$\n" +
-	"\x0elast_stats_seq\x18\b \x01(\x04R\flastStatsSeq\"\x90\x02\n" +
+	"\x0elast_stats_seq\x18\b \x01(\x04R\flastStatsSeq\x12\x1f\n" +
+	"\vallow_hosts\x18\t \x03(\tR\n" +
+	"allowHosts\"\x90\x02\n" +
 	"\aWelcome\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12%\n" +
 	"\x0eprotocol_major\x18\x02 \x01(\rR\rprotocolMajor\x12%\n" +
