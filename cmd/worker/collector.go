@@ -27,6 +27,7 @@ type collector struct {
 	src statusSource
 
 	connected, users, state, runs, sessions, pending, dropped, lastLoop, info *prometheus.Desc
+	logsDropped                                                               *prometheus.Desc
 }
 
 func newCollector(src statusSource) *collector {
@@ -45,12 +46,14 @@ func newCollector(src statusSource) *collector {
 		lastLoop: d("last_loop_timestamp_seconds",
 			"When the worker's main loop last made progress (Unix time); /healthz fails when it is too old."),
 		info: d("info", "This worker's id and version: always 1.", "worker_id", "version"),
+		logsDropped: d("log_lines_dropped_total",
+			"Script log lines the worker's rate limit (--log-rate) dropped; a marker line in the run's log says how many."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.connected, c.users, c.state, c.runs, c.sessions, c.pending, c.dropped,
-		c.lastLoop, c.info} {
+		c.lastLoop, c.info, c.logsDropped} {
 		ch <- d
 	}
 }
@@ -83,6 +86,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.sessions, float64(s.Sessions))
 	gauge(c.pending, float64(s.PendingStats))
 	counter(c.dropped, float64(s.DroppedStats))
+	counter(c.logsDropped, float64(s.DroppedLogs))
 	if !s.LastLoop.IsZero() {
 		gauge(c.lastLoop, float64(s.LastLoop.UnixNano())/1e9)
 	}

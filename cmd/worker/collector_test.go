@@ -29,6 +29,8 @@ const collectorHelp = `
 # TYPE stampede_worker_last_loop_timestamp_seconds gauge
 # HELP stampede_worker_info This worker's id and version: always 1.
 # TYPE stampede_worker_info gauge
+# HELP stampede_worker_log_lines_dropped_total Script log lines the worker's rate limit (--log-rate) dropped; a marker line in the run's log says how many.
+# TYPE stampede_worker_log_lines_dropped_total counter
 `
 
 func TestCollector(t *testing.T) {
@@ -40,7 +42,7 @@ func TestCollector(t *testing.T) {
 		want string
 	}{
 		{"running", worker.Snapshot{ID: "pod-1_ab12", Version: "v1.2.3", Connected: true, Index: 2, State: "running",
-			Users: 40, Runs: 3, Sessions: 2, PendingStats: 5, DroppedStats: 1, LastLoop: loop}, `
+			Users: 40, Runs: 3, Sessions: 2, PendingStats: 5, DroppedStats: 1, DroppedLogs: 7, LastLoop: loop}, `
 stampede_worker_connected 1
 stampede_worker_users 40
 stampede_worker_state{state="idle"} 0
@@ -56,6 +58,7 @@ stampede_worker_stats_pending 5
 stampede_worker_stats_dropped_total 1
 stampede_worker_last_loop_timestamp_seconds 1.7408304005e+09
 stampede_worker_info{version="v1.2.3",worker_id="pod-1_ab12"} 1
+stampede_worker_log_lines_dropped_total 7
 `},
 		{"not started, unknown state", worker.Snapshot{ID: "h\xff_1", Version: "dev", Index: -1, State: "paused"}, `
 stampede_worker_connected 0
@@ -73,6 +76,7 @@ stampede_worker_sessions_total 0
 stampede_worker_stats_pending 0
 stampede_worker_stats_dropped_total 0
 stampede_worker_info{version="dev",worker_id="h` + "\uFFFD" + `_1"} 1
+stampede_worker_log_lines_dropped_total 0
 `},
 	}
 	for _, tt := range tests {

@@ -51,6 +51,8 @@ func run() int {
 		`address of /metrics, /healthz and /readyz ("" to turn them off)`)
 	allowHosts := fs.String("allow-hosts", "",
 		"comma-separated targets k6 may reach: IPs, CIDRs, hostnames (resolved per run); empty allows any (docs/limits.md)")
+	logRate := fs.Int("log-rate", worker.DefaultLogRate,
+		"script log lines per second this worker forwards; the rest are counted and replaced by a marker line")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -91,7 +93,7 @@ func run() int {
 	}
 	host, _ := os.Hostname()
 	w, err := worker.New(worker.Options{Host: host, CPUs: runtime.NumCPU(), Version: version, Exe: exe, Dir: dir,
-		MasterTimeout: *masterTimeout, Allow: allow, Logger: log})
+		MasterTimeout: *masterTimeout, Allow: allow, LogRate: *logRate, Logger: log})
 	if err != nil {
 		log.Error("invalid options", "err", err)
 		return 2

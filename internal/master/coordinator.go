@@ -232,12 +232,9 @@ func (c *Coordinator) PhaseResult(workerID string, r PhaseResult) {
 	c.notify()
 }
 
-// Logs passes a worker's script log lines on.
+// Logs passes a worker's script log lines on. The worker's rate limit dropped the dropped lines; it
+// also sent a marker line in their place ("N log lines dropped (limit R/s)"), passed on like the rest.
 func (c *Coordinator) Logs(workerID string, lines []LogLine, dropped uint64) {
-	if dropped > 0 {
-		lines = append(lines, LogLine{Time: time.Now(), Level: "warning", Source: "stampede",
-			Message: fmt.Sprintf("%d log lines dropped by the worker's rate limit", dropped)})
-	}
 	c.mu.Lock()
 	idx := -1
 	if w := c.workers[workerID]; w != nil {

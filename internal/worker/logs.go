@@ -1,22 +1,49 @@
 package worker
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/k6run"
 )
 
+// logLimiter passes at most rate lines in each one-second window; the window starts at the first line
+// after the previous one ended. It is a pure function of the times it is given.
+type logLimiter struct {
+	rate   int
+	window time.Time
+	inWin  int
+}
+
+// allow reports whether a line logged at now may pass.
+func (l *logLimiter) allow(now time.Time) bool {
+	if now.Sub(l.window) >= time.Second {
+		l.window, l.inWin = now, 0
+	}
+	if l.inWin >= l.rate {
+		return false
+	}
+	l.inWin++
+	return true
+}
+
+// droppedLine is the marker that stands for the lines the limit dropped, where they would have been.
+func droppedLine(n uint64, rate int, at time.Time) k6run.LogLine {
+	return k6run.LogLine{Time: at, Level: "warning", Source: "stampede",
+		Message: fmt.Sprintf("%d log lines dropped (limit %d/s)", n, rate)}
+}
+
 // logSink returns a function that forwards script log lines to the master, at most LogRate lines per
-// second; the rest are counted and the count travels with the next batch. Lines are batched for up to
-// 250 ms so a chatty script costs few messages.
+// second; the rest are counted, and each batch that lost lines ends with a marker line saying how
+// many (the count also travels as Logs.Dropped). Lines are batched for up to 250 ms so a chatty
+// script costs few messages.
 func (w *Worker) logSink(runID string) func(k6run.LogLine) {
 	var (
 		mu      sync.Mutex
 		batch   []k6run.LogLine
 		dropped uint64
-		window  time.Time
-		inWin   int
+		lim     = logLimiter{rate: w.opts.LogRate}
 		timer   *time.Timer
 	)
 	flush := func() {
@@ -24,22 +51,21 @@ func (w *Worker) logSink(runID string) func(k6run.LogLine) {
 		ev := Logs{RunID: runID, Lines: batch, Dropped: dropped}
 		batch, dropped, timer = nil, 0, nil
 		mu.Unlock()
-		if len(ev.Lines) > 0 || ev.Dropped > 0 {
+		if ev.Dropped > 0 {
+			w.logsDropped.Add(ev.Dropped)
+			ev.Lines = append(ev.Lines, droppedLine(ev.Dropped, w.opts.LogRate, time.Now()))
+		}
+		if len(ev.Lines) > 0 {
 			_ = w.send(ev)
 		}
 	}
 	return func(l k6run.LogLine) {
 		mu.Lock()
 		defer mu.Unlock()
-		now := time.Now()
-		if now.Sub(window) >= time.Second {
-			window, inWin = now, 0
-		}
-		if inWin >= w.opts.LogRate {
-			dropped++
-		} else {
-			inWin++
+		if lim.allow(time.Now()) {
 			batch = append(batch, l)
+		} else {
+			dropped++
 		}
 		if timer == nil {
 			timer = time.AfterFunc(250*time.Millisecond, flush)

@@ -22,6 +22,8 @@ type Snapshot struct {
 	// counts those given up because the outbox was full.
 	PendingStats int
 	DroppedStats uint64
+	// DroppedLogs counts script log lines the rate limit (Options.LogRate) dropped.
+	DroppedLogs uint64
 	// LastLoop is when Run's loop last made progress: a turn of the reconnect loop, a heartbeat
 	// tick or a message from the master, so at least every few seconds while Run is healthy. Zero
 	// until Run starts.
@@ -39,6 +41,7 @@ func (w *Worker) Snapshot() Snapshot {
 	if r != nil {
 		s.State, s.Users = r.snapshot()
 	}
+	s.DroppedLogs = w.logsDropped.Load()
 	if t := w.lastLoop.Load(); t != nil {
 		s.LastLoop = *t
 	}

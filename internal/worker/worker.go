@@ -32,7 +32,8 @@ type Options struct {
 	MasterTimeout time.Duration
 	// ReconnectMin and ReconnectMax bound the exponential reconnect backoff. Defaults 200ms and 5s.
 	ReconnectMin, ReconnectMax time.Duration
-	// LogRate is how many script log lines per second reach the master; the rest are counted. Default 20.
+	// LogRate is how many script log lines per second reach the master; the rest are counted and
+	// replaced by a marker line. Default DefaultLogRate.
 	LogRate int
 	// Allow limits where k6 may send requests (see package allowlist; hostnames are resolved at the
 	// start of each run); nil allows everything.
@@ -62,9 +63,14 @@ type Worker struct {
 	// lastLoop is when Run's loop last made progress (see Snapshot); a time.Time rather than Unix
 	// nanoseconds so it keeps its monotonic reading and wall clock steps do not age it.
 	lastLoop atomic.Pointer[time.Time]
+	// logsDropped counts script log lines the rate limit dropped (see logSink).
+	logsDropped atomic.Uint64
 	// closing is set once Run's context ended: the worker takes no new run while it flushes.
 	closing atomic.Bool
 }
+
+// DefaultLogRate is Options.LogRate's default: script log lines per second and worker.
+const DefaultLogRate = 100
 
 // New validates opts and returns a Worker with a fresh id (host_random, as Locust names workers).
 func New(opts Options) (*Worker, error) {
@@ -84,7 +90,7 @@ func New(opts Options) (*Worker, error) {
 		opts.ReconnectMax = 5 * time.Second
 	}
 	if opts.LogRate <= 0 {
-		opts.LogRate = 20
+		opts.LogRate = DefaultLogRate
 	}
 	if opts.Launch == nil {
 		opts.Launch = func(ctx context.Context, ro k6run.RunOptions) (Child, error) { return k6run.Start(ctx, ro) }

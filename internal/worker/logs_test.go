@@ -1,0 +1,96 @@
+package worker
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/k6run"
+)
+
+func TestLogLimiter(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1000, 0)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	tests := []struct {
+		name  string
+		rate  int
+		times []time.Time
+		want  []bool
+	}{
+		{name: "within the rate", rate: 3, times: []time.Time{ms(0), ms(10), ms(20)}, want: []bool{true, true, true}},
+		{name: "over the rate in one second", rate: 2, times: []time.Time{ms(0), ms(1), ms(2), ms(999)},
+			want: []bool{true, true, false, false}},
+		{name: "a new window after a second", rate: 1, times: []time.Time{ms(0), ms(500), ms(1000), ms(1001)},
+			want: []bool{true, false, true, false}},
+		{name: "the window starts at the first line after a pause", rate: 1,
+			times: []time.Time{ms(0), ms(5000), ms(5999), ms(6000)}, want: []bool{true, true, false, true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			l := logLimiter{rate: tt.rate}
+			for i, at := range tt.times {
+				if got := l.allow(at); got != tt.want[i] {
+					t.Errorf("line %d at +%s: allow = %v, want %v", i, at.Sub(t0), got, tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+// recordingSession keeps the Logs events the worker sends.
+type recordingSession struct {
+	fakeSession
+	mu   sync.Mutex
+	logs []Logs
+}
+
+func (s *recordingSession) Send(ev Event) error {
+	if l, ok := ev.(Logs); ok {
+		s.mu.Lock()
+		s.logs = append(s.logs, l)
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// A burst over the limit reaches the master as the first LogRate lines and a marker with the count.
+func TestLogSinkMarksDroppedLines(t *testing.T) {
+	t.Parallel()
+	w, err := New(Options{Exe: "k6", Dir: t.TempDir(), LogRate: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := &recordingSession{}
+	w.sess = sess
+	sink := w.logSink("run-1")
+	for range 12 {
+		sink(k6run.LogLine{Time: time.Now(), Level: "info", Message: "hello", Source: "console"})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	var got []Logs
+	for {
+		sess.mu.Lock()
+		got = append([]Logs(nil), sess.logs...)
+		sess.mu.Unlock()
+		if len(got) > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d Logs events, want 1 (the burst fits in one 250 ms batch)", len(got))
+	}
+	ev := got[0]
+	if ev.Dropped != 7 || len(ev.Lines) != 6 {
+		t.Fatalf("dropped %d, %d lines; want 7 dropped, 5 lines and a marker", ev.Dropped, len(ev.Lines))
+	}
+	marker := ev.Lines[5]
+	if marker.Message != "7 log lines dropped (limit 5/s)" || marker.Source != "stampede" || marker.Level != "warning" {
+		t.Errorf("marker %+v", marker)
+	}
+	if n := w.Snapshot().DroppedLogs; n != 7 {
+		t.Errorf("Snapshot().DroppedLogs = %d, want 7", n)
+	}
+}
