@@ -51,6 +51,7 @@ const (
 	exitSetupFailed    = 9
 	exitScriptAborted  = 10
 	exitThresholdAbort = 11
+	exitWorkersPartial = 12
 	exitThresholds     = 99
 	exitInterrupted    = 130
 )
@@ -373,6 +374,8 @@ func exitCode(err error) int {
 		return exitWorkersTimeout
 	case errors.Is(err, master.ErrWorkersLost):
 		return exitWorkersLost
+	case errors.Is(err, master.ErrWorkersPartial):
+		return exitWorkersPartial
 	case errors.Is(err, master.ErrSetupFailed):
 		return exitSetupFailed
 	case errors.Is(err, master.ErrScriptAborted):

@@ -18,7 +18,9 @@ type Options struct {
 	Inspector Inspector
 	// WorkDir is where scripts are inspected; it must be writable.
 	WorkDir string
-	// WorkerTimeout is how long a worker may stay silent before the master drops it. Default 10s.
+	// WorkerTimeout is how long a worker may stay silent before the master drops it. Default
+	// DefaultWorkerTimeout. Any message counts, and workers send a heartbeat every second on a
+	// lane that stats never delay, so a live worker is never silent for long.
 	WorkerTimeout time.Duration
 	// Version is reported to workers.
 	Version string
@@ -40,6 +42,15 @@ type Options struct {
 	Gauges func() map[string]float64
 	Logger *slog.Logger
 }
+
+// DefaultWorkerTimeout is three missed heartbeats: a worker cut off from the master (a partition; a
+// killed one's connection breaks at once) is marked missing and its users go to the others within
+// about 3 s.
+const DefaultWorkerTimeout = 3 * time.Second
+
+// sweepInterval is how often silent workers are looked for; it bounds how late past WorkerTimeout
+// one is dropped.
+const sweepInterval = 250 * time.Millisecond
 
 // Coordinator is the master's core: the worker registry, the current run and its aggregate.
 // Its methods are safe for concurrent use; internal/rpc calls the worker-facing ones from each
@@ -74,7 +85,7 @@ func New(opts Options) (*Coordinator, error) {
 		return nil, errors.New("master: Options.Inspector and Options.WorkDir are required")
 	}
 	if opts.WorkerTimeout <= 0 {
-		opts.WorkerTimeout = 10 * time.Second
+		opts.WorkerTimeout = DefaultWorkerTimeout
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -199,11 +210,14 @@ func (c *Coordinator) Stats(workerID, runID string, seq uint64, d *stats.Delta) 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	w := c.workers[workerID]
-	if w == nil || seq <= w.mergedSeq {
+	if w == nil {
+		return
+	}
+	w.lastSeen = time.Now()
+	if seq <= w.mergedSeq {
 		return
 	}
 	w.mergedSeq = seq
-	w.lastSeen = time.Now()
 	if c.run != nil && c.run.id == runID && !c.run.final {
 		c.run.merge(w, d)
 	}
@@ -304,7 +318,7 @@ func (c *Coordinator) connected() []*workerRec {
 // Sweep drops workers silent for longer than WorkerTimeout; their connection is closed so they
 // reconnect if they can. It returns when stop is closed; cmd/master runs it.
 func (c *Coordinator) Sweep(stop <-chan struct{}) {
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(sweepInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -314,7 +328,7 @@ func (c *Coordinator) Sweep(stop <-chan struct{}) {
 			c.mu.Lock()
 			for _, w := range c.workers {
 				if w.conn != nil && now.Sub(w.lastSeen) > c.opts.WorkerTimeout {
-					c.disconnect(w, fmt.Sprintf("no heartbeat for %s", now.Sub(w.lastSeen).Round(time.Second)), nil)
+					c.disconnect(w, fmt.Sprintf("no heartbeat for %s", now.Sub(w.lastSeen).Round(100*time.Millisecond)), nil)
 				}
 			}
 			c.mu.Unlock()

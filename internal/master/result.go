@@ -50,6 +50,8 @@ type WorkerResult struct {
 	ExitCode int    `json:"exit_code"`
 	Error    string `json:"error,omitempty"`
 	Lost     bool   `json:"lost"`
+	// Segment is the worker's execution segment (script mode), e.g. "1/2:1".
+	Segment string `json:"segment,omitempty"`
 }
 
 // Duration is how long the load ran.

@@ -94,9 +94,10 @@ type member struct {
 	err      string
 	gone     bool
 	requests uint64
-	users    int64 // last share sent
-	from     int64 // users when the current ramp began
-	started  bool  // resumed with the run's setup data: it takes part in the dispatch
+	users    int64  // last share sent
+	from     int64  // users when the current ramp began
+	started  bool   // resumed with the run's setup data: it takes part in the dispatch
+	segment  string // script mode: the execution segment it runs
 }
 
 func newRunID() string {
@@ -184,7 +185,7 @@ func (r *run) workerResults() []WorkerResult {
 	out := make([]WorkerResult, 0, len(r.order))
 	for _, m := range r.order {
 		out = append(out, WorkerResult{Index: m.w.index, ID: m.w.id, Host: m.w.host,
-			Requests: m.requests, ExitCode: m.exitCode, Error: m.err, Lost: m.gone})
+			Requests: m.requests, ExitCode: m.exitCode, Error: m.err, Lost: m.gone, Segment: m.segment})
 	}
 	return out
 }
@@ -396,6 +397,9 @@ func (c *Coordinator) execute(ctx context.Context, r *run, bundle *scenario.Bund
 		if runErr == nil && len(r.live()) == 0 {
 			runErr = ErrWorkersLost
 		}
+		if runErr == nil {
+			runErr = r.lostSegments()
+		}
 		c.mu.Unlock()
 	}
 	return runErr
@@ -416,7 +420,7 @@ func (c *Coordinator) assign(r *run, bundle *scenario.Bundle) error {
 		if r.mode == scenario.Script {
 			p.Segment, p.SegmentSequence = scenario.Segment(i, n), seq
 		}
-		r.enlist(w, p)
+		r.enlist(w, p).segment = p.Segment
 	}
 	c.log.Info("run assigned", "run", r.id, "mode", r.mode, "workers", n)
 	c.notify()
@@ -616,6 +620,35 @@ loop:
 		return ErrInterrupted
 	}
 	return nil
+}
+
+// lostSegments is ErrWorkersPartial when a script-mode member was lost before its test ended: its
+// segment of the load never completed. (Swarm mode hands a lost worker's users to the others.)
+func (r *run) lostSegments() error {
+	if r.mode != scenario.Script {
+		return nil
+	}
+	var lost []string
+	for _, m := range r.order {
+		if m.gone && m.state < WorkerDone {
+			lost = append(lost, fmt.Sprintf("worker %d (segment %s)", m.w.index, m.segment))
+		}
+	}
+	if len(lost) == 0 {
+		return nil
+	}
+	// Segments are equal parts of the fleet the run started with.
+	k, n := len(lost), len(r.order)
+	g := gcd(k, n)
+	return fmt.Errorf("%w: %s lost before its segment completed; %d/%d of the script's load did not run",
+		ErrWorkersPartial, strings.Join(lost, ", "), k/g, n/g)
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // testEnded: every live member's test is over (or the fleet is gone).

@@ -29,6 +29,10 @@ var (
 	ErrProtocolVersion = errors.New("protocol version mismatch")
 )
 
+// ErrWorkersPartial: a script-mode run lost a worker before its execution segment completed, so the
+// results miss that share of the load (segments are fixed at the start; nobody takes it over).
+var ErrWorkersPartial = errors.New("a worker was lost mid-run: the results are partial")
+
 // WorkerConn is how the master talks to one connected worker. Every method only queues the message
 // and never blocks for long; an error means the connection is gone.
 type WorkerConn interface {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -107,6 +108,8 @@ func WriteText(w io.Writer, res *master.Result) error {
 		for _, wr := range res.Workers {
 			state := "ok"
 			switch {
+			case wr.Lost && wr.Segment != "":
+				state = "lost (segment " + wr.Segment + ")"
 			case wr.Lost:
 				state = "lost"
 			case wr.Error != "":
@@ -114,6 +117,9 @@ func WriteText(w io.Writer, res *master.Result) error {
 			}
 			fmt.Fprintf(&b, "  #%d %-24s %8d requests  %s\n", wr.Index, wr.Host, wr.Requests, state)
 		}
+	}
+	if errors.Is(res.Err, master.ErrWorkersPartial) {
+		fmt.Fprintf(&b, "\nPartial results: %v\n", res.Err)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
