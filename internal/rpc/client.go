@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 
 	pb "github.com/stampede-load/stampede/proto/stampede/v1"
@@ -26,6 +26,7 @@ type Dialer struct {
 	log  *slog.Logger
 	// protocolMajor overrides the protocol version sent in Hello (tests of version refusal).
 	protocolMajor uint32
+	dial          dialConfig
 
 	mu   sync.Mutex
 	conn *grpc.ClientConn
@@ -33,12 +34,16 @@ type Dialer struct {
 
 var _ worker.Dialer = (*Dialer)(nil)
 
-// NewDialer returns a Dialer for the master at addr (host:port).
-func NewDialer(addr string, log *slog.Logger) *Dialer {
+// NewDialer returns a Dialer for the master at addr (host:port), with opts' join token and TLS.
+func NewDialer(addr string, log *slog.Logger, opts ...DialOption) *Dialer {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Dialer{addr: addr, log: log}
+	d := &Dialer{addr: addr, log: log}
+	for _, o := range opts {
+		o(&d.dial)
+	}
+	return d
 }
 
 // Close releases the gRPC connection.
@@ -57,11 +62,10 @@ func (d *Dialer) client() (pb.CoordinatorClient, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.conn == nil {
-		conn, err := grpc.NewClient(d.addr,
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
+		conn, err := grpc.NewClient(d.addr, append(d.dial.options(),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes)),
 			grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}),
-		)
+		)...)
 		if err != nil {
 			return nil, fmt.Errorf("master address %q: %w", d.addr, err)
 		}
@@ -91,7 +95,7 @@ func (d *Dialer) Dial(ctx context.Context, h worker.Hello) (worker.Session, work
 		Cpus: uint32(h.CPUs), Version: h.Version, LastStatsSeq: h.LastStatsSeq, AllowHosts: h.AllowHosts,
 	}}})
 	var first *pb.MasterMessage
-	if err == nil {
+	if err == nil || errors.Is(err, io.EOF) { // io.EOF: the master ended the stream, and Recv says why
 		// A black-holed connection (a partition) would leave Recv waiting until keepalive gives up.
 		answered := time.AfterFunc(helloTimeout, cancel)
 		first, err = stream.Recv()

@@ -30,17 +30,18 @@ const helloTimeout = 10 * time.Second
 const heartbeatInterval = time.Second
 
 // NewServer returns a gRPC server with the Coordinator service, health checking, size limits and
-// keepalive enforcement. The caller serves it on a listener and stops it.
-func NewServer(core *master.Coordinator, log *slog.Logger) *grpc.Server {
+// keepalive enforcement, and opts' join token and TLS (security.go). The caller serves it on a
+// listener and stops it.
+func NewServer(core *master.Coordinator, log *slog.Logger, opts ...ServerOption) *grpc.Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	srv := grpc.NewServer(
+	srv := grpc.NewServer(append(serverOptions(log, opts),
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-	)
+	)...)
 	pb.RegisterCoordinatorServer(srv, &service{core: core, log: log})
 	hs := health.NewServer()
 	hs.SetServingStatus(pb.Coordinator_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
