@@ -101,6 +101,7 @@ type config struct {
 	workDir          string
 	logLevel         string
 	version          bool
+	sec              securityConfig
 }
 
 func parse(args []string, stderr io.Writer) (*config, error) {
@@ -144,6 +145,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.workDir, "work-dir", "", "directory for temporary files (default: a new temporary directory)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
+	c.sec.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -203,7 +205,7 @@ func (c *config) validate() error {
 	if !c.headless && c.webListen == "" {
 		c.webListen = "127.0.0.1:8089"
 	}
-	return nil
+	return c.sec.load(c.webListen, c.localWorkers)
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -279,7 +281,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "stampede-master: cannot listen for workers on %s: %v (choose another with --master-bind)\n", cfg.masterBind, err)
 		return exitUsage
 	}
-	srv := rpc.NewServer(core, log)
+	srv := rpc.NewServer(core, log, cfg.sec.serverOptions()...)
 	go func() { _ = srv.Serve(lis) }()
 	defer srv.Stop()
 	log.Info("listening for workers", "addr", lis.Addr().String())
@@ -412,7 +414,7 @@ func startLocalWorkers(ctx context.Context, wg *sync.WaitGroup, cfg *config, exe
 		if err != nil {
 			return err
 		}
-		d := rpc.NewDialer(addr, wlog)
+		d := rpc.NewDialer(addr, wlog, cfg.sec.localDialOptions()...)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -40,7 +40,8 @@ func serveWeb(webCtx, runCtx context.Context, cfg *config, template master.RunCo
 	}
 	ws, err := web.New(web.Options{Core: core, Template: template, Defaults: defaults, RunContext: runCtx,
 		OnRunEnd: func(res *master.Result, err error) { _ = reportRun(res, err) },
-		Metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), Registerer: reg, Logger: log})
+		Metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), Registerer: reg, Logger: log,
+		Auth: cfg.sec.webAuth})
 	if err != nil {
 		return nil, err
 	}
@@ -62,6 +63,10 @@ func serveWeb(webCtx, runCtx context.Context, cfg *config, template master.RunCo
 		defer cancel()
 		_ = hs.Shutdown(ctx)
 	}()
-	fmt.Fprintf(stderr, "web UI on http://%s\n", lis.Addr())
+	if cfg.sec.webAuth.Enabled() {
+		fmt.Fprintf(stderr, "web UI on http://%s (log in with the --web-token or --web-basic-auth credentials)\n", lis.Addr())
+	} else {
+		fmt.Fprintf(stderr, "web UI on http://%s\n", lis.Addr())
+	}
 	return done, nil
 }

@@ -54,6 +54,7 @@ func run() int {
 	logRate := fs.Int("log-rate", worker.DefaultLogRate,
 		"script log lines per second this worker forwards; the rest are counted and replaced by a marker line")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	sec := newSecurityFlags(fs)
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0 // asked for: not a usage error
@@ -76,6 +77,11 @@ func run() int {
 	allow, err := allowlist.Parse(strings.Split(*allowHosts, ","))
 	if err != nil {
 		log.Error("--allow-hosts", "err", err)
+		return 2
+	}
+	dialOpts, err := sec.dialOptions()
+	if err != nil {
+		log.Error("invalid options", "err", err)
 		return 2
 	}
 	exe, err := os.Executable()
@@ -132,7 +138,7 @@ func run() int {
 			}
 		})
 	}
-	d := rpc.NewDialer(*masterAddr, log)
+	d := rpc.NewDialer(*masterAddr, log, dialOpts...)
 	defer d.Close()
 	log.Info("worker starting", "id", w.ID(), "master", *masterAddr, "version", version)
 	if !allow.Empty() {
