@@ -15,17 +15,39 @@ import (
 	"strings"
 )
 
-// Limits on a bundle, checked by LoadBundle and Validate. They keep a script
-// that opens a large data set from being shipped to every worker by mistake.
+// Ceilings on any bundle, checked by Validate where a bundle arrives (the worker) and by
+// Limits.Validate for the limits an operator sets. A bundle travels in one gRPC message of at most
+// 128 MiB, so the byte ceiling leaves room for the rest of the message.
 const (
-	MaxBundleFiles = 1000
-	MaxBundleBytes = 64 << 20
+	MaxBundleFiles = 10000
+	MaxBundleBytes = 100 << 20
 )
+
+// Limits bound what LoadBundle reads. They keep a script that opens a large data set from being
+// shipped to every worker by mistake.
+type Limits struct {
+	Files int   // most files, the entry included
+	Bytes int64 // most bytes, all files together
+}
+
+// DefaultLimits are LoadBundle's limits.
+var DefaultLimits = Limits{Files: 1000, Bytes: 16 << 20}
+
+// Validate checks that l is positive and within the ceilings.
+func (l Limits) Validate() error {
+	if l.Files < 1 || l.Files > MaxBundleFiles {
+		return fmt.Errorf("bundle file limit %d: must be 1..%d", l.Files, MaxBundleFiles)
+	}
+	if l.Bytes < 1 || l.Bytes > MaxBundleBytes {
+		return fmt.Errorf("bundle size limit %d bytes: must be 1..%d (%s)", l.Bytes, int64(MaxBundleBytes), FormatBytes(MaxBundleBytes))
+	}
+	return nil
+}
 
 var (
 	// ErrNotFound means the entry script or a file it imports or opens does not exist.
 	ErrNotFound = errors.New("file not found")
-	// ErrTooLarge means the bundle has more than MaxBundleFiles files or MaxBundleBytes bytes.
+	// ErrTooLarge means the bundle is over its Limits (LoadBundle) or the ceilings (Validate).
 	ErrTooLarge = errors.New("bundle too large")
 	// ErrUnsafePath means a bundle path is empty, absolute or leaves the bundle root.
 	ErrUnsafePath = errors.New("unsafe bundle path")
@@ -57,7 +79,16 @@ type Bundle struct {
 // ErrNotFound; bundles over the limits match ErrTooLarge. Import cycles are
 // fine: each file is read once.
 func LoadBundle(path string) (*Bundle, error) {
-	return loadBundle(path, MaxBundleFiles, MaxBundleBytes)
+	return LoadBundleLimits(path, DefaultLimits)
+}
+
+// LoadBundleLimits is LoadBundle with other limits. Over a limit, the error (matching ErrTooLarge)
+// names the limit and the biggest files read so far.
+func LoadBundleLimits(path string, lim Limits) (*Bundle, error) {
+	if err := lim.Validate(); err != nil {
+		return nil, err
+	}
+	return loadBundle(path, lim.Files, lim.Bytes)
 }
 
 // loadedFile is a file read by LoadBundle.
@@ -137,7 +168,7 @@ func loadBundle(entry string, maxFiles int, maxBytes int64) (*Bundle, error) {
 // read loads the file at the absolute path name, within the limits.
 func (l *loader) read(name string, module bool) error {
 	if len(l.files) >= l.maxFiles {
-		return fmt.Errorf("%w: more than %d files", ErrTooLarge, l.maxFiles)
+		return fmt.Errorf("%w: more than the limit of %d files", ErrTooLarge, l.maxFiles)
 	}
 	f, err := os.Open(name)
 	if err != nil {
@@ -155,11 +186,54 @@ func (l *loader) read(name string, module bool) error {
 		return err
 	}
 	if int64(len(data)) > left {
-		return fmt.Errorf("%w: more than %d bytes in all", ErrTooLarge, l.maxBytes)
+		size := int64(len(data))
+		if st, err := f.Stat(); err == nil {
+			size = st.Size()
+		}
+		return fmt.Errorf("%w: more than the limit of %s (%d bytes) in all; biggest files: %s", ErrTooLarge,
+			FormatBytes(l.maxBytes), l.maxBytes, l.biggest(name, size))
 	}
 	l.total += int64(len(data))
 	l.files[name] = &loadedFile{data: data, module: module}
 	return nil
+}
+
+// biggest lists the three largest files read so far and the file being read (name, of size), for
+// an over-the-limit message.
+func (l *loader) biggest(name string, size int64) string {
+	type sized struct {
+		name string
+		size int64
+	}
+	all := []sized{{name, size}}
+	for n, f := range l.files {
+		all = append(all, sized{n, int64(len(f.data))})
+	}
+	slices.SortFunc(all, func(a, b sized) int {
+		if a.size != b.size {
+			return int(min(max(b.size-a.size, -1), 1))
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	var parts []string
+	for _, f := range all[:min(len(all), 3)] {
+		parts = append(parts, fmt.Sprintf("%s (%s)", l.show(f.name), FormatBytes(f.size)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// FormatBytes writes n bytes for people: "512 B", "1.5 KiB", "16.0 MiB".
+func FormatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // show names a file the way the caller named the entry, for messages.

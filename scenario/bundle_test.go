@@ -156,20 +156,39 @@ func TestLoadBundleLimits(t *testing.T) {
 		maxFiles int
 		maxBytes int64
 		wantErr  bool
+		wantMsg  []string
 	}{
 		{name: "within", maxFiles: 7, maxBytes: 4096},
-		{name: "too many files", maxFiles: 6, maxBytes: 4096, wantErr: true},
-		{name: "too many bytes", maxFiles: 7, maxBytes: 600, wantErr: true},
-		{name: "entry alone too big", maxFiles: 7, maxBytes: 10, wantErr: true},
+		{name: "too many files", maxFiles: 6, maxBytes: 4096, wantErr: true, wantMsg: []string{"more than the limit of 6 files"}},
+		{name: "too many bytes", maxFiles: 7, maxBytes: 600, wantErr: true,
+			wantMsg: []string{"more than the limit of 600 B (600 bytes) in all; biggest files: ", "testdata/bundles/nested/"}},
+		{name: "entry alone too big", maxFiles: 7, maxBytes: 10, wantErr: true,
+			wantMsg: []string{"biggest files: testdata/bundles/nested/main.js ("}},
+		{name: "invalid limit", maxFiles: 0, maxBytes: 10, wantMsg: []string{"bundle file limit 0: must be 1..10000"}},
+		{name: "over the ceiling", maxFiles: 7, maxBytes: MaxBundleBytes + 1, wantMsg: []string{"must be 1..104857600 (100.0 MiB)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := loadBundle(entry, tt.maxFiles, tt.maxBytes)
+			_, err := LoadBundleLimits(entry, Limits{Files: tt.maxFiles, Bytes: tt.maxBytes})
 			if tt.wantErr != errors.Is(err, ErrTooLarge) {
-				t.Errorf("loadBundle(%d files, %d bytes) = %v, want ErrTooLarge: %v", tt.maxFiles, tt.maxBytes, err, tt.wantErr)
+				t.Errorf("LoadBundleLimits(%d files, %d bytes) = %v, want ErrTooLarge: %v", tt.maxFiles, tt.maxBytes, err, tt.wantErr)
+			}
+			for _, m := range tt.wantMsg {
+				if err == nil || !strings.Contains(err.Error(), m) {
+					t.Errorf("error %v does not contain %q", err, m)
+				}
 			}
 		})
+	}
+}
+
+func TestFormatBytes(t *testing.T) {
+	t.Parallel()
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB", 16 << 20: "16.0 MiB", 3 << 30: "3.0 GiB"} {
+		if got := FormatBytes(n); got != want {
+			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
+		}
 	}
 }
 
