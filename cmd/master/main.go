@@ -32,6 +32,7 @@ import (
 	"github.com/stampede-load/stampede/internal/rpc"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/internal/worker"
+	"github.com/stampede-load/stampede/scenario"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -75,6 +76,7 @@ type config struct {
 	masterBind    string
 	webListen     string
 	maxNames      int
+	bundleLimits  scenario.Limits
 	env           cli.KeyValues
 	summaryJSON   string
 	csvPrefix     string
@@ -123,6 +125,8 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.masterBind, "master-bind", "0.0.0.0:5557", "address the master listens on for workers")
 	fs.StringVar(&c.webListen, "web-listen", "", "address of the web UI, API and /metrics (default 127.0.0.1:8089; with --headless only when given)")
 	fs.IntVar(&c.maxNames, "max-names", master.DefaultNameCap, "most request names (name + method) a run keeps; further ones are counted in one \"(other)\" row")
+	fs.IntVar(&c.bundleLimits.Files, "max-bundle-files", scenario.DefaultLimits.Files, "most files in a script bundle (entry, imports, open()ed files); see docs/limits.md")
+	fs.Int64Var(&c.bundleLimits.Bytes, "max-bundle-bytes", scenario.DefaultLimits.Bytes, "most bytes in a script bundle, all files together (at most 104857600)")
 	fs.Var(c.env, "env", "KEY=VALUE for the script's __ENV (repeatable)")
 	fs.Var(c.env, "e", "KEY=VALUE for the script's __ENV (shorthand)")
 	fs.StringVar(&c.summaryJSON, "summary-json", "", "write the JSON summary to this file")
@@ -174,6 +178,8 @@ func (c *config) validate() error {
 		return errors.New("--local-workers and --expect-workers must not be negative")
 	case c.maxNames < 1:
 		return fmt.Errorf("--max-names %d: must be at least 1", c.maxNames)
+	case c.bundleLimits.Validate() != nil:
+		return fmt.Errorf("--max-bundle-files/--max-bundle-bytes: %w", c.bundleLimits.Validate())
 	case c.kubeMaxWorkers < 1:
 		return fmt.Errorf("--kube-max-workers %d: must be at least 1", c.kubeMaxWorkers)
 	case c.kubeWorkers < 0 || c.kubeWorkers > c.kubeMaxWorkers:
@@ -259,7 +265,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	core, err := master.New(master.Options{Inspector: inspector{exe: exe}, WorkDir: cfg.workDir, Version: version,
-		Logger: log, ScriptLog: scriptLogger(log), NameCap: cfg.maxNames,
+		Logger: log, ScriptLog: scriptLogger(log), NameCap: cfg.maxNames, BundleLimits: cfg.bundleLimits,
 		Fleet: kp.fleet, IdleWorkers: cfg.kubeIdleWorkers, MaxWorkers: cfg.kubeMaxWorkers, Gauges: kp.gauges})
 	if err != nil {
 		log.Error("invalid options", "err", err)

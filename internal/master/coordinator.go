@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/internal/stats"
+	"github.com/stampede-load/stampede/scenario"
 )
 
 // Options configure a Coordinator.
@@ -30,6 +31,8 @@ type Options struct {
 	// NameCap is the most (name, method) rows a run keeps before it folds further names into
 	// OtherName. Default DefaultNameCap.
 	NameCap int
+	// BundleLimits bound the script bundle a run ships to the workers. Zero: scenario.DefaultLimits.
+	BundleLimits scenario.Limits
 	// Fleet, if set, scales the worker pool for runs that ask for Workers; IdleWorkers is the count
 	// it goes back to when a run ends (-1 leaves it as the run had it) and MaxWorkers the most a run
 	// may ask for (default DefaultMaxWorkers).
@@ -92,6 +95,12 @@ func New(opts Options) (*Coordinator, error) {
 	}
 	if opts.MaxWorkers <= 0 {
 		opts.MaxWorkers = DefaultMaxWorkers
+	}
+	if opts.BundleLimits == (scenario.Limits{}) {
+		opts.BundleLimits = scenario.DefaultLimits
+	}
+	if err := opts.BundleLimits.Validate(); err != nil {
+		return nil, fmt.Errorf("master: %w", err)
 	}
 	return &Coordinator{opts: opts, log: opts.Logger, workers: map[string]*workerRec{}, changed: make(chan struct{})}, nil
 }

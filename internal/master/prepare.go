@@ -23,7 +23,7 @@ func (c *Coordinator) prepare(ctx context.Context, cfg RunConfig) (*scenario.Bun
 	if _, err := os.Stat(cfg.Script); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrScriptNotFound, err)
 	}
-	bundle, err := scenario.LoadBundle(cfg.Script)
+	bundle, err := scenario.LoadBundleLimits(cfg.Script, c.opts.BundleLimits)
 	if errors.Is(err, scenario.ErrNotFound) {
 		return nil, nil, fmt.Errorf("%w: %w", ErrModuleNotFound, err)
 	}
