@@ -70,8 +70,9 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, "invalid JSON body: "+describeJSONError(err))
 		return false
 	}
-	if dec.More() {
-		writeError(w, http.StatusBadRequest, "invalid JSON body: more than one JSON value")
+	// More misses a stray closing bracket after the value; only the end of the body may follow it.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "invalid JSON body: more than one JSON value, or data after it")
 		return false
 	}
 	return true
