@@ -63,10 +63,9 @@ func serveWeb(webCtx, runCtx context.Context, cfg *config, template master.RunCo
 		defer cancel()
 		_ = hs.Shutdown(ctx)
 	}()
+	fmt.Fprintf(stderr, "web UI on http://%s\n", lis.Addr()) // tests read this line: keep it alone
 	if cfg.sec.webAuth.Enabled() {
-		fmt.Fprintf(stderr, "web UI on http://%s (log in with the --web-token or --web-basic-auth credentials)\n", lis.Addr())
-	} else {
-		fmt.Fprintf(stderr, "web UI on http://%s\n", lis.Addr())
+		log.Info("the web UI, API and /metrics require the --web-token or --web-basic-auth credentials (docs/security.md)")
 	}
 	return done, nil
 }
