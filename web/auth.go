@@ -254,6 +254,7 @@ const loginHTML = `<!doctype html>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Stampede: log in</title>
+  <link rel="icon" href="data:,">
   <style>
     body { font: 15px system-ui, sans-serif; display: grid; place-items: center; min-height: 90vh; margin: 0; }
     form { display: grid; gap: .6rem; width: min(22rem, 90vw); }

@@ -269,3 +269,18 @@ func e2ePEM(t *testing.T, file, typ string, der []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestLoginInBrowser: the login page and the session cookie in Chromium (web/test/login.test.mjs)
+// against a master that requires a web token.
+func TestLoginInBrowser(t *testing.T) {
+	node, chromium := browserDeps(t)
+	const token = "browser-5ecret"
+	tg := startTarget(t)
+	m := startUIMaster(t, "-f", "examples/quickstart.js", "--local-workers", "1", "--web-token", token)
+	eventually(t, 20*time.Second, "the local worker to connect", func() bool {
+		code, body := webRequest(t, "GET", m.URL+"/api/v1/workers", "", map[string]string{"Authorization": "Bearer " + token})
+		var ws struct{ Workers []apiWorker }
+		return code == 200 && json.Unmarshal([]byte(body), &ws) == nil && len(ws.Workers) == 1
+	})
+	runBrowserScript(t, node, chromium, "login.test.mjs", m.URL, tg.URL, "ui-login", "STAMPEDE_WEB_TOKEN="+token)
+}
