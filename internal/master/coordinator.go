@@ -46,10 +46,11 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// DefaultWorkerTimeout is three missed heartbeats: a worker cut off from the master (a partition; a
-// killed one's connection breaks at once) is marked missing and its users go to the others within
-// about 3 s.
-const DefaultWorkerTimeout = 3 * time.Second
+// DefaultWorkerTimeout is five missed heartbeats (internal/rpc sends one every 500 ms): a worker cut
+// off from the master (a partition; a killed one's connection breaks at once) is marked missing, and
+// its users go to the others, within 3 s (timeout + sweepInterval), while a worker stalled for less
+// than 2.5 s is not.
+const DefaultWorkerTimeout = 2500 * time.Millisecond
 
 // sweepInterval is how often silent workers are looked for; it bounds how late past WorkerTimeout
 // one is dropped.

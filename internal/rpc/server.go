@@ -26,8 +26,9 @@ const MaxMessageBytes = 128 << 20
 // helloTimeout is how long a new stream may take to say Hello.
 const helloTimeout = 10 * time.Second
 
-// heartbeatInterval is how often each side tells the other it is alive.
-const heartbeatInterval = time.Second
+// heartbeatInterval is how often each side tells the other it is alive: five beats fit in the
+// master's 2.5 s worker timeout, and an ack reaches a stopping worker quickly.
+const heartbeatInterval = 500 * time.Millisecond
 
 // NewServer returns a gRPC server with the Coordinator service, health checking, size limits and
 // keepalive enforcement, and opts' join token and TLS (security.go). The caller serves it on a

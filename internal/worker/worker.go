@@ -213,7 +213,11 @@ func (w *Worker) serve(ctx context.Context, sess Session, wel Welcome) error {
 	// Never judge the master on fewer than three of its heartbeats: a shorter timeout would drop
 	// healthy sessions.
 	timeout := max(w.opts.MasterTimeout, 3*wel.Heartbeat)
-	beat := time.NewTicker(time.Second)
+	every := wel.Heartbeat
+	if every <= 0 {
+		every = time.Second
+	}
+	beat := time.NewTicker(every)
 	defer beat.Stop()
 	quiet := time.NewTimer(timeout)
 	defer quiet.Stop()
