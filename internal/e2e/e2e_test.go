@@ -229,37 +229,6 @@ func TestWorkerKilledMidRun(t *testing.T) {
 	})
 }
 
-// The master killed mid-run: the worker stops its load within 10 s (no unsupervised load).
-func TestMasterKilledStopsLoad(t *testing.T) {
-	t.Parallel()
-	tg := startTarget(t)
-	addr := freeAddr(t)
-	cmd, _, _, _ := master(t, "-f", "examples/quickstart.js", "--headless", "-u", "5", "-r", "5", "-t", "60s",
-		"--expect-workers", "1", "--master-bind", addr, "-e", "TARGET="+tg.URL)
-	w := startWorker(t, addr)
-	eventually(t, 60*time.Second, "load at the target", func() bool { return tg.stats(t).Total > 20 })
-	children := k6Children(bin, w.Process.Pid)
-	if len(children) != 1 {
-		t.Fatalf("the worker runs %d k6 children, want 1", len(children))
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	killed := time.Now()
-	eventually(t, 10*time.Second, "the worker's k6 child to exit", func() bool { return !alive(children[0]) || zombie(children[0]) })
-	t.Logf("load stopped %s after the master died", time.Since(killed).Round(100*time.Millisecond))
-	// Nothing is sent once the child is gone (a request in flight may still land: allow a moment).
-	time.Sleep(500 * time.Millisecond)
-	before := tg.stats(t).Total
-	time.Sleep(2 * time.Second)
-	if after := tg.stats(t).Total; after != before {
-		t.Errorf("the target still gets load: %d -> %d requests", before, after)
-	}
-	if w.ProcessState != nil {
-		t.Error("the worker exited; it should stay up and try to reconnect")
-	}
-}
-
 // test.abort() in the script ends the whole distributed run early with its own exit code.
 func TestScriptAbortStopsTheRun(t *testing.T) {
 	t.Parallel()

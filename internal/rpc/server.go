@@ -17,6 +17,7 @@ import (
 	pb "github.com/stampede-load/stampede/proto/stampede/v1"
 
 	"github.com/stampede-load/stampede/internal/master"
+	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/scenario"
 )
 
@@ -81,6 +82,10 @@ func (s *service) Connect(stream pb.Coordinator_ConnectServer) error {
 	if h == nil {
 		return status.Error(codes.InvalidArgument, "the first message must be Hello")
 	}
+	if err := validateHello(h); err != nil {
+		s.log.Warn("refused a worker", "host", truncate(h.Host), "err", err)
+		return status.Error(codes.InvalidArgument, err.Error())
+	}
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
 	conn := newServerConn(ctx, cancel)
@@ -142,7 +147,13 @@ func (s *service) serve(stream pb.Coordinator_ConnectServer, id string) error {
 			hb := m.Heartbeat
 			s.core.Heartbeat(id, master.Heartbeat{State: hb.State, Users: hb.Users, CPUPercent: hb.CpuPercent, Memory: hb.MemoryBytes})
 		case *pb.WorkerMessage_Stats:
-			s.core.Stats(id, m.Stats.RunId, m.Stats.Seq, deltaFromPB(m.Stats))
+			d := &stats.Delta{} // an invalid delta is acknowledged, so not resent, but not merged
+			if err := validateDelta(m.Stats); err != nil {
+				s.log.Warn("dropped a worker's stats delta", "worker", id, "err", err)
+			} else {
+				d = deltaFromPB(m.Stats)
+			}
+			s.core.Stats(id, m.Stats.RunId, m.Stats.Seq, d)
 		case *pb.WorkerMessage_Status:
 			st := m.Status
 			s.core.Status(id, master.RunStatus{RunID: st.RunId, State: master.WorkerRunState(st.State),
