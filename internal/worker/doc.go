@@ -12,6 +12,8 @@
 //   - Liveness is separate from bulk stats: heartbeats go out every second from their own goroutine.
 //   - When no message came from the master for Options.MasterTimeout, or the session breaks, the
 //     running k6 child is stopped at once: a load generator never runs unsupervised.
+//   - When Run's context ends (SIGTERM), the session stays open until the child is stopped, its last
+//     deltas are sent and the master acknowledged them (bounded), so a stopping worker loses nothing.
 //
 // A Worker is used by calling Run once; it is safe for the session and run goroutines it starts.
 package worker
