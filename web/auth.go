@@ -17,8 +17,8 @@ import (
 )
 
 // Auth says who may use the server. With neither a token nor a user every request is let in (the
-// master allows that on a loopback address only); otherwise every route but /healthz, /login and
-// the login page's POST needs one of: "Authorization: Bearer TOKEN", HTTP basic auth with User and
+// master allows that on a loopback address only); otherwise every route but /healthz, /readyz,
+// /login and /logout needs one of: "Authorization: Bearer TOKEN", HTTP basic auth with User and
 // Password, or the session cookie a successful login sets.
 type Auth struct {
 	// Token is the bearer token.
@@ -182,7 +182,7 @@ func (s *Server) protect(next http.Handler) http.Handler {
 			"origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
 		writeError(w, http.StatusForbidden, "cross-origin request refused: the API takes state-changing requests only from the UI's own origin")
 	}))
-	open := map[string]bool{"/healthz": true, "/login": true, "/logout": true}
+	open := map[string]bool{"/healthz": true, "/readyz": true, "/login": true, "/logout": true}
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !safeMethod(r.Method) && !jsonOrEmpty(r.Header.Get("Content-Type")) {
 			writeError(w, http.StatusUnsupportedMediaType, "send JSON, with Content-Type: application/json")
@@ -196,7 +196,7 @@ func (s *Server) protect(next http.Handler) http.Handler {
 	})
 	protected := cop.Handler(inner)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" { // probes, whatever they send
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" { // probes, whatever they send
 			next.ServeHTTP(w, r)
 			return
 		}

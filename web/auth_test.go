@@ -57,6 +57,7 @@ var routes = []route{
 	{"GET", "/api/v1/nope", "", false},
 	{"GET", "/metrics", "", false},
 	{"GET", "/healthz", "", true},
+	{"GET", "/readyz", "", true},
 	{"GET", "/login", "", true},
 	{"POST", "/logout", "", true},
 }

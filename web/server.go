@@ -141,7 +141,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /login", s.loginPage)
 	m.HandleFunc("POST /login", s.login)
 	m.HandleFunc("POST /logout", s.logout)
-	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	ok := func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) }
+	m.HandleFunc("GET /healthz", ok)
+	m.HandleFunc("GET /readyz", ok) // serving: Kubernetes' readiness probe, which cannot send a token
 	s.mux = m
 }
 

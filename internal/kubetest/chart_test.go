@@ -94,6 +94,10 @@ func TestChartRejectsBadValues(t *testing.T) {
 			"run.workers (30) is above workers.scaling.maxReplicas (20)"},
 		{"headless swarm without run time", []string{"mode=headless", "run.runTime="},
 			"mode=headless with run.users > 0 needs run.runTime"},
+		{"a Service outside the cluster", []string{"master.service.type=LoadBalancer"}, "at '/master/service/type': value must be 'ClusterIP'"},
+		{"cert-manager without an issuer", []string{"tls.enabled=true", "tls.certManager.enabled=true"},
+			"at '/tls/certManager/issuerRef/name': minLength: got 0, want 1"},
+		{"a bad Secret name", []string{"auth.existingSecret=My_Secret"}, "at '/auth/existingSecret'"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -119,6 +123,10 @@ type rendered struct {
 	bindings  int
 	masterPod *corev1.PodSpec // of the Deployment or the Job
 	masterEnv map[string]string
+	workerPod *corev1.PodSpec
+	testPod   *corev1.Pod
+	secrets   map[string]*corev1.Secret // by name
+	custom    []string                  // documents of kinds the scheme does not know (ServiceMonitor, Certificate)
 }
 
 func renderChart(t *testing.T, h *kubetest.Helm, set ...string) rendered {
@@ -131,7 +139,7 @@ func renderChart(t *testing.T, h *kubetest.Helm, set ...string) rendered {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := rendered{roles: map[string]*rbacv1.Role{}}
+	r := rendered{roles: map[string]*rbacv1.Role{}, secrets: map[string]*corev1.Secret{}}
 	dec := scheme.Codecs.UniversalDeserializer()
 	for _, doc := range strings.Split(out, "\n---\n") {
 		if strings.TrimSpace(strings.TrimPrefix(doc, "---")) == "" {
@@ -139,8 +147,9 @@ func renderChart(t *testing.T, h *kubetest.Helm, set ...string) rendered {
 		}
 		obj, _, err := dec.Decode([]byte(doc), nil, nil)
 		if err != nil {
-			if strings.Contains(doc, "kind: ServiceMonitor") {
-				continue // not a built-in kind
+			if strings.Contains(doc, "kind: ServiceMonitor") || strings.Contains(doc, "kind: Certificate") {
+				r.custom = append(r.custom, doc) // not a built-in kind
+				continue
 			}
 			t.Fatalf("decode %q: %v", doc, err)
 		}
@@ -150,9 +159,16 @@ func renderChart(t *testing.T, h *kubetest.Helm, set ...string) rendered {
 		case *rbacv1.RoleBinding:
 			r.bindings++
 		case *appsv1.Deployment:
-			if o.Name == "lt-stampede" {
+			switch o.Name {
+			case "lt-stampede":
 				r.masterPod = &o.Spec.Template.Spec
+			case "lt-stampede-worker":
+				r.workerPod = &o.Spec.Template.Spec
 			}
+		case *corev1.Secret:
+			r.secrets[o.Name] = o
+		case *corev1.Pod:
+			r.testPod = o
 		case *batchv1.Job:
 			r.masterPod = &o.Spec.Template.Spec
 		}

@@ -3,6 +3,7 @@ package kubetest_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -105,7 +106,7 @@ func TestChartInstallUI(t *testing.T) {
 		t.Errorf("master pod: serviceAccountName %q automount %v, want %q and true", mpod.ServiceAccountName, mpod.AutomountServiceAccountToken, full)
 	}
 	mc := container(t, mpod, "master")
-	checkProbes(t, "master", mc, "http", "/healthz", "/api/v1/config")
+	checkProbes(t, "master", mc, "http", "/healthz", "/readyz")
 	checkRestricted(t, "master", mpod, mc)
 	checkEnv(t, "master", mc, map[string]string{
 		"STAMPEDE_KUBE_DEPLOYMENT":   worker,
@@ -117,6 +118,9 @@ func TestChartInstallUI(t *testing.T) {
 		"STAMPEDE_MASTER_BIND":       "0.0.0.0:5557",
 		"STAMPEDE_WEB_LISTEN":        "0.0.0.0:8089",
 		"STAMPEDE_WATCH_HPA":         "", // nothing to watch
+		"STAMPEDE_WEB_TOKEN":         "valueFrom",
+		"STAMPEDE_JOIN_TOKEN":        "valueFrom",
+		"STAMPEDE_TLS_CERT":          "",
 	})
 	if got := mc.Args[:2]; !slices.Equal(got, []string{"-f", "/scripts/test.js"}) {
 		t.Errorf("master args start %q, want -f /scripts/test.js", got)
@@ -134,7 +138,31 @@ func TestChartInstallUI(t *testing.T) {
 	wc := container(t, wpod, "worker")
 	checkProbes(t, "worker", wc, "metrics", "/healthz", "/readyz")
 	checkRestricted(t, "worker", wpod, wc)
-	checkEnv(t, "worker", wc, map[string]string{"STAMPEDE_MASTER": full + "." + ns + ".svc:5557"})
+	checkEnv(t, "worker", wc, map[string]string{"STAMPEDE_MASTER": full + "." + ns + ".svc:5557", "STAMPEDE_JOIN_TOKEN": "valueFrom", "STAMPEDE_TLS_CA": ""})
+
+	// The tokens: random, and kept by an upgrade.
+	tokens := func() map[string]string {
+		t.Helper()
+		sec, err := cp.Client.CoreV1().Secrets(ns).Get(ctx, full+"-auth", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for k, v := range sec.Data {
+			out[k] = string(v)
+		}
+		return out
+	}
+	before := tokens()
+	if len(before["web-token"]) != 32 || len(before["join-token"]) != 32 || before["web-token"] == before["join-token"] {
+		t.Errorf("Secret %s-auth: %d keys, want two different 32-character tokens, web-token and join-token", full, len(before))
+	}
+	if _, err := cp.Helm().Run(ctx, "upgrade", rel, chartDir, "--namespace", ns, "--reuse-values", "--wait", "--timeout", "2m"); err != nil {
+		t.Fatal(err)
+	}
+	if after := tokens(); !maps.Equal(before, after) {
+		t.Errorf("helm upgrade changed the tokens")
+	}
 
 	cm, err := cp.Client.CoreV1().ConfigMaps(ns).Get(ctx, full+"-scripts", metav1.GetOptions{})
 	if err != nil {

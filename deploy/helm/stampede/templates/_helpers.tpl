@@ -176,6 +176,9 @@ The master container, the same in the Deployment (ui) and the Job (headless).
     {{- with include "stampede.masterKubeEnv" . | trim }}
     {{- . | nindent 4 }}
     {{- end }}
+    # Who may use the master (docs/security.md): the UI, API and /metrics need the web token, workers
+    # the join token.
+    {{- include "stampede.masterSecurityEnv" . | nindent 4 }}
     {{- with .Values.master.extraEnv }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -187,7 +190,8 @@ The master container, the same in the Deployment (ui) and the Job (headless).
       containerPort: {{ .Values.master.service.httpPort }}
       protocol: TCP
   # The startup probe holds the others off while the master starts; liveness restarts a master whose
-  # web server stopped answering; readiness takes it out of the Service until the API answers.
+  # web server stopped answering; readiness takes it out of the Service until it serves (/readyz, as
+  # /healthz, needs no token).
   startupProbe:
     httpGet:
       path: /healthz
@@ -203,7 +207,7 @@ The master container, the same in the Deployment (ui) and the Job (headless).
     failureThreshold: 3
   readinessProbe:
     httpGet:
-      path: /api/v1/config
+      path: /readyz
       port: http
     periodSeconds: 5
     timeoutSeconds: 3
@@ -220,6 +224,9 @@ The master container, the same in the Deployment (ui) and the Job (headless).
       mountPath: /work
     - name: tmp
       mountPath: /tmp
+    {{- if .Values.tls.enabled }}
+    {{- include "stampede.tlsMount" . | nindent 4 }}
+    {{- end }}
 {{- end }}
 
 {{/* The master pod's volumes. */}}
@@ -240,6 +247,9 @@ The master container, the same in the Deployment (ui) and the Job (headless).
 - name: tmp
   emptyDir:
     sizeLimit: {{ .Values.scratchSizeLimit }}
+{{- if .Values.tls.enabled }}
+{{ include "stampede.tlsVolume" (include "stampede.tlsMasterSecret" .) }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -371,4 +381,57 @@ must not map to one ConfigMap key.
 {{- if hasKey .Values.extraFiles .Values.scriptName }}
 {{- fail (printf "extraFiles has %q, the script's own name (scriptName): rename one" .Values.scriptName) }}
 {{- end }}
+{{- end }}
+
+{{/* The Secret with the web token and the join token: auth.existingSecret, or the chart's. */}}
+{{- define "stampede.authSecretName" -}}
+{{- default (include "stampede.componentName" (dict "ctx" . "suffix" "auth")) .Values.auth.existingSecret }}
+{{- end }}
+
+{{/* The Secrets of the master's and the workers' certificates (cert-manager's layout). */}}
+{{- define "stampede.tlsMasterSecret" -}}
+{{- default (include "stampede.componentName" (dict "ctx" . "suffix" "master-tls")) .Values.tls.masterSecret }}
+{{- end }}
+
+{{- define "stampede.tlsWorkerSecret" -}}
+{{- default (include "stampede.componentName" (dict "ctx" . "suffix" "worker-tls")) .Values.tls.workerSecret }}
+{{- end }}
+
+{{/* An env var from the auth Secret: (dict "ctx" $ "name" "STAMPEDE_JOIN_TOKEN" "key" "join-token"). */}}
+{{- define "stampede.authEnv" -}}
+- name: {{ .name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "stampede.authSecretName" .ctx }}
+      key: {{ .key }}
+{{- end }}
+
+{{/* The master's credentials and TLS: env from the auth Secret, certificate paths in the TLS mount. */}}
+{{- define "stampede.masterSecurityEnv" -}}
+{{ include "stampede.authEnv" (dict "ctx" . "name" "STAMPEDE_WEB_TOKEN" "key" .Values.auth.webTokenKey) }}
+{{ include "stampede.authEnv" (dict "ctx" . "name" "STAMPEDE_JOIN_TOKEN" "key" .Values.auth.joinTokenKey) }}
+{{- if .Values.tls.enabled }}
+- name: STAMPEDE_TLS_CERT
+  value: /etc/stampede/tls/tls.crt
+- name: STAMPEDE_TLS_KEY
+  value: /etc/stampede/tls/tls.key
+{{- if .Values.tls.mutual }}
+- name: STAMPEDE_TLS_CLIENT_CA
+  value: /etc/stampede/tls/ca.crt
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* A TLS Secret mounted read-only at /etc/stampede/tls: the volume (call with the Secret's name). */}}
+{{- define "stampede.tlsVolume" -}}
+- name: tls
+  secret:
+    secretName: {{ . }}
+    defaultMode: 0440
+{{- end }}
+
+{{- define "stampede.tlsMount" -}}
+- name: tls
+  mountPath: /etc/stampede/tls
+  readOnly: true
 {{- end }}
