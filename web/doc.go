@@ -7,6 +7,11 @@
 // up) but never slows the master or the other clients. A client that connects gets the current
 // state at once.
 //
+// Every route is wrapped (auth.go): state-changing requests from another origin or with a non-JSON
+// body are refused, always; with an [Auth] configured, every route but /healthz, /readyz and the
+// login page needs a bearer token, basic auth, or the HttpOnly SameSite=Strict session cookie the
+// login page obtains (browsers cannot put headers on the websocket). Secrets compare in constant time.
+//
 // A Server is safe for concurrent use; its handlers run on net/http's goroutines and the Hub runs
 // in its own until the context given to Run ends.
 package web

@@ -6,5 +6,10 @@
 // queue, so callers never block on the network while holding their locks, and heartbeats travel on
 // their own ticker, independent of stats traffic.
 //
+// [WithJoinToken] and [WithServerTLS] ([DialJoinToken], [DialTLS] on the worker's side) secure the
+// stream: the join token rides on every call as a per-call credential that an interceptor checks
+// before the Coordinator service sees it, and [ServerTLS] and [ClientTLS] build TLS and mutual TLS
+// configurations from PEM files that follow certificate renewals.
+//
 // Server and Dialer are safe for concurrent use.
 package rpc
