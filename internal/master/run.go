@@ -98,6 +98,7 @@ type member struct {
 	from     int64  // users when the current ramp began
 	started  bool   // resumed with the run's setup data: it takes part in the dispatch
 	segment  string // script mode: the execution segment it runs
+	ended    bool   // it reported its test ended (Done): its share of the load ran
 }
 
 func newRunID() string {
@@ -120,6 +121,7 @@ func (r *run) status(w *workerRec, s RunStatus) {
 		return
 	}
 	m.state = s.State
+	m.ended = m.ended || s.State == WorkerDone
 	if s.ExitCode == k6ExitScriptAborted && r.aborted == nil {
 		r.aborted = fmt.Errorf("%w on worker %d: %s", ErrScriptAborted, w.index, s.Error)
 	}
@@ -622,15 +624,16 @@ loop:
 	return nil
 }
 
-// lostSegments is ErrWorkersPartial when a script-mode member was lost before its test ended: its
-// segment of the load never completed. (Swarm mode hands a lost worker's users to the others.)
+// lostSegments is ErrWorkersPartial when a script-mode member left before its test ended (killed, cut
+// off, or stopped by a signal: it then reports Finished without Done): its segment of the load never
+// completed. (Swarm mode hands a lost worker's users to the others.)
 func (r *run) lostSegments() error {
 	if r.mode != scenario.Script {
 		return nil
 	}
 	var lost []string
 	for _, m := range r.order {
-		if m.gone && m.state < WorkerDone {
+		if m.gone && !m.ended {
 			lost = append(lost, fmt.Sprintf("worker %d (segment %s)", m.w.index, m.segment))
 		}
 	}
