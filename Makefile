@@ -13,7 +13,7 @@ PROTO_SRC                  := proto/stampede/v1/stampede.proto
 
 BINARIES := bin/stampede-master bin/stampede-worker bin/stampede-target
 
-.PHONY: all build demo demo-ui test unit e2e proto proto-check lint bench tools clean web web-check web-deps images FORCE
+.PHONY: all build demo demo-ui test unit e2e fuzz soak proto proto-check lint bench tools clean web web-check web-deps images FORCE
 
 all: build
 
@@ -43,6 +43,22 @@ test: proto-check lint web-check web-deps build
 	@mkdir -p $(TOOLS) && .ci/k8s-tools.sh --env-file $(TOOLS)/k8s.env >/dev/null
 	set -a && . $(TOOLS)/k8s.env && set +a && STAMPEDE_REQUIRE_K8S=1 \
 		$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory fuzz
+
+# A short run of every fuzz target, one at a time (go test -fuzz takes one); their seed corpora
+# (f.Add and testdata/fuzz/) already ran with the tests. FUZZTIME=5m for a longer hunt.
+FUZZTIME ?= 3s
+FUZZ_TARGETS := ./internal/stats:FuzzParseThreshold ./internal/stats:FuzzHistogram ./web:FuzzRunBodies \
+	./scenario:FuzzLoadBundle ./scenario:FuzzBundleValidate ./internal/rpc:FuzzWorkerMessage
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
+
+# A long steady run on real processes, sampling memory and goroutines (bench/soak.sh; not in test).
+soak: build
+	./bench/soak.sh
 
 unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /internal/e2e)
