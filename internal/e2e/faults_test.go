@@ -164,9 +164,10 @@ func scriptWorkerLost(t *testing.T, sig syscall.Signal) {
 			if w.Segment == "" {
 				t.Error("the lost worker's segment is not in the JSON summary")
 			}
-		case w.Requests < 990 || w.Requests > 1010:
-			// 200/s for 10 s, half each: the survivor's segment is complete.
-			t.Errorf("the surviving worker did %d requests, want its whole half (1000 ± 1%%)", w.Requests)
+		case w.Requests < 950 || w.Requests > 1010:
+			// 200/s for 10 s, half each: the survivor's segment ran to its end. (On a busy machine
+			// k6 may drop a few arrivals, as dropped_iterations, hence 5% under.)
+			t.Errorf("the surviving worker did %d requests, want its whole half (1000, -5%% +1%%)", w.Requests)
 		}
 	}
 	if lost != 1 {
@@ -292,8 +293,13 @@ func TestFaultResetMidStats(t *testing.T) {
 	eventually(t, 30*time.Second, "2 workers", func() bool { return len(m.workers(t)) == 2 })
 	startAPIRun(t, m, `{"users": 4, "spawn_rate": 4}`)
 	const resets = 4
+	joins := func() int { return strings.Count(m.log(), `msg="worker connected"`) }
 	for i := range resets {
-		eventually(t, 60*time.Second, "2 users on each worker", func() bool { return usersAre(m.workers(t), 2, 2) })
+		// Each cut is in the middle of a session: after the last one's reconnect (2 workers and one
+		// join per cut so far) and with the worker back at its share.
+		eventually(t, 60*time.Second, "2 users on each worker after every reconnect", func() bool {
+			return joins() >= 2+i && usersAre(m.workers(t), 2, 2)
+		})
 		// A stats delta is the one message from a worker over 200 bytes (heartbeats are ~50).
 		done := px.cutMidMessage(200)
 		select {
@@ -302,17 +308,19 @@ func TestFaultResetMidStats(t *testing.T) {
 			t.Fatalf("reset %d: no stats report crossed the proxy within 10 s", i+1)
 		}
 	}
-	eventually(t, 60*time.Second, "2 users on each worker", func() bool { return usersAre(m.workers(t), 2, 2) })
-	if n := strings.Count(m.log(), `msg="worker connected"`); n < 2+resets {
-		t.Errorf("the master saw %d worker connections, want the 2 workers and one per reset", n)
-	}
+	eventually(t, 60*time.Second, "the last reconnect, and 2 users on each worker", func() bool {
+		return joins() >= 2+resets && usersAre(m.workers(t), 2, 2)
+	})
 	_, total := stopAPIRun(t, m)
 	counted := tg.stats(t).Total
 	// Each reset stopped the worker's 2 users gracefully (nothing lost) and moved them to the other
 	// worker for a moment; when they came back, k6 stopped them there at once: at most 2 requests in
 	// flight per reset are cut off uncounted.
 	const allowed = 2 * resets
-	t.Logf("%d resets mid-report: target %d, master %d", resets, counted, total)
+	px.mu.Lock()
+	cuts := px.cuts
+	px.mu.Unlock()
+	t.Logf("%d resets mid-report (chunks of %v bytes cut in half): target %d, master %d", resets, cuts, counted, total)
 	if total > counted || counted-total > allowed {
 		t.Errorf("target counted %d, master %d: want 0..%d fewer, never more (counted twice)", counted, total, allowed)
 	}
@@ -510,6 +518,7 @@ type proxy struct {
 	gate    chan struct{} // while partitioned: closed by heal
 	cutMin  int           // > 0: cut the next worker-to-master chunk of at least this many bytes
 	cutDone chan struct{}
+	cuts    []int // the size of each chunk cut in half
 }
 
 func startProxy(t *testing.T, to string) *proxy {
@@ -569,6 +578,7 @@ func (p *proxy) pipe(dst, src net.Conn, toMaster bool) {
 			var done chan struct{}
 			if cut {
 				p.cutMin, done = 0, p.cutDone
+				p.cuts = append(p.cuts, n)
 			}
 			p.mu.Unlock()
 			if gate != nil {
