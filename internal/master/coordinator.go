@@ -20,7 +20,7 @@ type Options struct {
 	// WorkDir is where scripts are inspected; it must be writable.
 	WorkDir string
 	// WorkerTimeout is how long a worker may stay silent before the master drops it. Default
-	// DefaultWorkerTimeout. Any message counts, and workers send a heartbeat every second on a
+	// DefaultWorkerTimeout. Any message counts, and workers send a heartbeat every 500 ms on a
 	// lane that stats never delay, so a live worker is never silent for long.
 	WorkerTimeout time.Duration
 	// Version is reported to workers.
@@ -256,8 +256,8 @@ func (c *Coordinator) PhaseResult(workerID string, r PhaseResult) {
 	c.notify()
 }
 
-// Logs passes a worker's script log lines on. The worker's rate limit dropped the dropped lines; it
-// also sent a marker line in their place ("N log lines dropped (limit R/s)"), passed on like the rest.
+// Logs passes a worker's script log lines on. Lines over the worker's rate limit never arrive: the
+// worker sends a marker line in their place ("N log lines dropped (limit R/s)"), passed on like the rest.
 func (c *Coordinator) Logs(workerID string, lines []LogLine, dropped uint64) {
 	c.mu.Lock()
 	idx := -1
