@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/stampede-load/stampede/proto/stampede/v1"
 
@@ -105,6 +107,9 @@ func (d *Dialer) Dial(ctx context.Context, h worker.Hello) (worker.Session, work
 	}
 	if err != nil {
 		cancel()
+		if c := status.Code(err); c == codes.Unauthenticated || c == codes.PermissionDenied {
+			err = fmt.Errorf("%w: %w", worker.ErrUnauthorized, err)
+		}
 		return nil, worker.Welcome{}, fmt.Errorf("connecting to the master at %s: %w", d.addr, err)
 	}
 	switch m := first.Msg.(type) {

@@ -229,7 +229,7 @@ func TestWorkerRetriesWithWrongToken(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v, want nil after its context ended", err)
 	}
-	if !strings.Contains(buf.String(), "Unauthenticated") || !strings.Contains(buf.String(), "wrong join token") {
+	if !strings.Contains(buf.String(), "refused this worker's credentials") || !strings.Contains(buf.String(), "wrong join token") {
 		t.Fatalf("worker log does not say why:\n%s", buf)
 	}
 	if n := m.workers(); n != 0 {

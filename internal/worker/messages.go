@@ -22,6 +22,10 @@ const (
 // retrying would not help.
 var ErrRejected = errors.New("master refused this worker")
 
+// ErrUnauthorized is returned (wrapped) when the master refuses this worker's credentials (its join
+// token or TLS client certificate). The worker keeps retrying: a corrected Secret heals it.
+var ErrUnauthorized = errors.New("the master refused this worker's credentials")
+
 // Hello introduces the worker when it connects.
 type Hello struct {
 	ProtocolMajor, ProtocolMinor uint32

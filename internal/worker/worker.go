@@ -140,7 +140,11 @@ func (w *Worker) Run(ctx context.Context, d Dialer) error {
 			return err
 		case err != nil:
 			endSession()
-			w.log.Warn("cannot reach the master; retrying", "err", err, "in", backoff)
+			what := "cannot reach the master; retrying"
+			if errors.Is(err, ErrUnauthorized) {
+				what = "the master refused this worker's credentials (--join-token, TLS certificate); retrying"
+			}
+			w.log.Warn(what, "err", err, "in", backoff)
 			select {
 			case <-ctx.Done():
 				return nil
