@@ -1,0 +1,293 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	pb "github.com/stampede-load/stampede/proto/stampede/v1"
+
+	"github.com/stampede-load/stampede/internal/master"
+)
+
+// This file checks user dispatch at fleet scale: a real Coordinator behind a real gRPC server with
+// 1,000 workers. The workers are scaleWorkers, protocol clients that answer the master the way
+// internal/worker does but run no k6 and send no stats: 1,000 worker.Workers with their children
+// would cost more than the dispatch under test.
+
+// scaleWorker follows a run as a worker would (Ready, setup, Running, Done, Finished) and records
+// the users of every Control it gets.
+type scaleWorker struct {
+	id     string
+	stream pb.Coordinator_ConnectClient
+	cancel context.CancelFunc
+	done   chan struct{}
+	sendMu sync.Mutex
+	ledger *userLedger
+}
+
+// userLedger holds the users the master asked of each connected worker, and checks every change
+// as it arrives: no worker is raised above the ceiling, and the fleet starts no more users than the
+// spawn rate allows since the current phase began.
+type userLedger struct {
+	mu      sync.Mutex
+	users   map[string]int64
+	ceiling int64 // the most users any worker may be raised to in this phase
+	rate    float64
+	since   time.Time // the phase's start, taken before the change that causes it
+	started int64     // users started (increases summed over workers) since then
+	errs    []string
+}
+
+func (l *userLedger) control(id string, users int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	prev := l.users[id]
+	l.users[id] = users
+	if users <= prev {
+		return
+	}
+	if users > l.ceiling {
+		l.errs = append(l.errs, fmt.Sprintf("%s raised from %d to %d users, above the share ceiling %d", id, prev, users, l.ceiling))
+	}
+	l.started += users - prev
+	// The master's ramp began after since, so it may have started at most Steps(rate, now-since).
+	if allowed := master.Steps(l.rate, time.Since(l.since)); l.started > allowed {
+		l.errs = append(l.errs, fmt.Sprintf("%d users started %s into the phase; the spawn rate %g/s allows %d",
+			l.started, time.Since(l.since).Round(time.Millisecond), l.rate, allowed))
+	}
+}
+
+// phase starts a new phase: the ledger forgets ids not in live, and checks against ceiling and rate.
+func (l *userLedger) phase(live map[string]bool, ceiling int64, rate float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id := range l.users {
+		if !live[id] {
+			delete(l.users, id)
+		}
+	}
+	l.ceiling, l.rate, l.since, l.started = ceiling, rate, time.Now(), 0
+}
+
+// snapshot returns the users of the workers in live (0 for one that has no Control yet).
+func (l *userLedger) snapshot(live map[string]bool) map[string]int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]int64, len(live))
+	for id := range live {
+		out[id] = l.users[id]
+	}
+	return out
+}
+
+func (l *userLedger) problems() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.errs...)
+}
+
+func (c *cluster) scaleWorker(t *testing.T, id string, l *userLedger) *scaleWorker {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stream, err := pb.NewCoordinatorClient(c.clientConn(t)).Connect(ctx)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	w := &scaleWorker{id: id, stream: stream, cancel: cancel, done: make(chan struct{}), ledger: l}
+	hello := &pb.Hello{ProtocolMajor: master.ProtocolMajor, ProtocolMinor: master.ProtocolMinor,
+		WorkerId: id, Host: id, Cpus: 1, Version: "test"}
+	if err := stream.Send(&pb.WorkerMessage{Msg: &pb.WorkerMessage_Hello{Hello: hello}}); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	first, err := stream.Recv()
+	if err != nil || first.GetWelcome() == nil {
+		cancel()
+		t.Fatalf("%s: the master answered Hello with %v (%v), want Welcome", id, first, err)
+	}
+	go w.serve()
+	t.Cleanup(w.close)
+	return w
+}
+
+func (w *scaleWorker) send(m *pb.WorkerMessage) {
+	w.sendMu.Lock()
+	defer w.sendMu.Unlock()
+	_ = w.stream.Send(m) // a failed send ends the stream, and serve with it
+}
+
+func (w *scaleWorker) status(runID string, s pb.RunState) {
+	w.send(&pb.WorkerMessage{Msg: &pb.WorkerMessage_Status{Status: &pb.RunStatus{RunId: runID, State: s}}})
+}
+
+func (w *scaleWorker) phaseResult(runID string, p pb.Phase) {
+	w.send(&pb.WorkerMessage{Msg: &pb.WorkerMessage_PhaseResult{PhaseResult: &pb.PhaseResult{RunId: runID, Phase: p, Data: []byte("{}")}}})
+}
+
+func (w *scaleWorker) serve() {
+	defer close(w.done)
+	var lastSeq uint64
+	for {
+		m, err := w.stream.Recv()
+		if err != nil {
+			return
+		}
+		switch {
+		case m.GetAssignment() != nil:
+			w.status(m.GetAssignment().GetRunId(), pb.RunState_RUN_STATE_READY)
+		case m.GetRunSetup() != nil:
+			w.phaseResult(m.GetRunSetup().GetRunId(), pb.Phase_PHASE_SETUP)
+		case m.GetStart() != nil:
+			w.status(m.GetStart().GetRunId(), pb.RunState_RUN_STATE_RUNNING)
+		case m.GetControl() != nil:
+			ctl := m.GetControl()
+			if ctl.GetSeq() <= lastSeq { // as internal/worker: only newer desired state applies
+				continue
+			}
+			lastSeq = ctl.GetSeq()
+			if ctl.GetStop() {
+				w.status(ctl.GetRunId(), pb.RunState_RUN_STATE_DONE)
+				continue
+			}
+			w.ledger.control(w.id, ctl.GetUsers())
+		case m.GetRunTeardown() != nil:
+			w.phaseResult(m.GetRunTeardown().GetRunId(), pb.Phase_PHASE_TEARDOWN)
+		case m.GetFinish() != nil:
+			w.status(m.GetFinish().GetRunId(), pb.RunState_RUN_STATE_FINISHED)
+		}
+	}
+}
+
+// close ends the stream from the worker's side, as a worker process that exits.
+func (w *scaleWorker) close() {
+	w.cancel()
+	<-w.done
+}
+
+// TestDispatchAtScale runs a swarm-mode run on 1,000 workers over gRPC; 100 of them leave, then
+// 100 join again. In every steady state the users add up to the target and no worker runs more
+// than one user above its even share (target/workers); in every ramp no worker is raised above
+// the new share ceiling and the fleet never starts more users than the spawn rate allows.
+func TestDispatchAtScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000 workers")
+	}
+	const (
+		workers = 1000
+		leavers = 100
+		target  = 3000
+		rate    = 600.0 // users/s during the rebalancing phases: 300 moves take ~0.5 s, several dispatch ticks
+	)
+	cases := []struct {
+		name       string
+		leaveFirst bool // the leavers are the first indexes (0 runs setup) rather than the last
+	}{
+		{name: "last 100 leave and rejoin"},
+		{name: "first 100 leave and rejoin", leaveFirst: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCluster(t, func(o *master.Options) { o.WorkerTimeout = 10 * time.Minute })
+			l := &userLedger{users: map[string]int64{}}
+			ids := make([]string, workers)
+			live := make(map[string]bool, workers)
+			ws := make(map[string]*scaleWorker, workers)
+			for i := range ids {
+				ids[i] = fmt.Sprintf("w%04d", i)
+				live[ids[i]] = true
+			}
+			l.phase(live, ceilDiv(target, workers), 0)
+			for _, id := range ids {
+				ws[id] = c.scaleWorker(t, id, l)
+			}
+			out := c.runAsync(t, master.RunConfig{Users: target, ExpectWorkers: workers, RunTime: 5 * time.Minute,
+				ExpectTimeout: 30 * time.Second})
+
+			steady := func(what string, want int) {
+				t.Helper()
+				floor := int64(target / want)
+				eventually(t, 30*time.Second, what+": every worker at least at its share floor and the users adding up", func() bool {
+					if p := l.problems(); len(p) > 0 {
+						t.Fatalf("%s: %d problems, first: %s", what, len(p), p[0])
+					}
+					var sum int64
+					for _, u := range l.snapshot(live) {
+						if u < floor {
+							return false
+						}
+						sum += u
+					}
+					return sum == target
+				})
+				got := l.snapshot(live)
+				if len(got) != want {
+					t.Fatalf("%s: %d live workers, want %d", what, len(got), want)
+				}
+				var sum int64
+				for id, u := range got {
+					sum += u
+					if u > floor+1 {
+						t.Errorf("%s: %s runs %d users, more than one above its share %d", what, id, u, floor)
+					}
+				}
+				if sum != target {
+					t.Errorf("%s: users add up to %d, want %d", what, sum, target)
+				}
+			}
+
+			steady("start", workers)
+
+			// From here on the ramps run at a finite rate, so the ledger's rate check bites.
+			r := rate
+			if err := c.core.Update(nil, &r); err != nil {
+				t.Fatal(err)
+			}
+			steady("after the rate change", workers)
+
+			leaving := ids[workers-leavers:]
+			if tc.leaveFirst {
+				leaving = ids[:leavers]
+			}
+			for _, id := range leaving {
+				delete(live, id)
+			}
+			l.phase(live, ceilDiv(target, workers-leavers), rate)
+			began := time.Now()
+			for _, id := range leaving {
+				ws[id].close()
+			}
+			steady(fmt.Sprintf("after %d workers left", leavers), workers-leavers)
+			t.Logf("%d workers left: back to %d users in %s (the spawn rate allows %s at the earliest)",
+				leavers, target, time.Since(began).Round(time.Millisecond),
+				time.Duration(float64(leavers*target/workers)/rate*float64(time.Second)))
+
+			for _, id := range leaving {
+				live[id] = true
+			}
+			// Rejoining workers start at 0 and rise to their share; the others only drain.
+			l.phase(live, ceilDiv(target, workers-leavers), rate)
+			began = time.Now()
+			for _, id := range leaving {
+				ws[id] = c.scaleWorker(t, id, l)
+			}
+			steady(fmt.Sprintf("after %d workers rejoined", leavers), workers)
+			t.Logf("%d workers rejoined: rebalanced in %s", leavers, time.Since(began).Round(time.Millisecond))
+
+			if err := c.core.Stop("test over"); err != nil {
+				t.Fatal(err)
+			}
+			if o := waitRun(t, out, 30*time.Second); o.err != nil {
+				t.Fatalf("Run: %v", o.err)
+			}
+			if p := l.problems(); len(p) > 0 {
+				t.Errorf("%d problems, first: %s", len(p), p[0])
+			}
+		})
+	}
+}
+
+func ceilDiv(a int64, b int) int64 { return (a + int64(b) - 1) / int64(b) }
