@@ -43,7 +43,7 @@ REF_DURATION=${REF_DURATION:-20s}
 MAX_NAMES=${MAX_NAMES:-2000}
 OUT=${OUT:-tmp/bench}
 SCRIPT=examples/quickstart.js
-MASTER=bin/stampede-master
+MASTER=${MASTER:-bin/stampede-master}
 SIM=$OUT/bin/mastersim
 
 export K6_NO_USAGE_REPORT=true

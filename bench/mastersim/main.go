@@ -49,21 +49,22 @@ import (
 )
 
 type config struct {
-	master     string
-	web        string
-	workers    int
-	wsClients  int
-	load       load
-	warmup     time.Duration
-	duration   time.Duration
-	tail       time.Duration
-	startRun   bool
-	masterPID  int
-	clkTck     int
-	kvOut      string
-	cpuProfile string
-	seed       uint64
-	logLevel   string
+	master      string
+	web         string
+	workers     int
+	wsClients   int
+	load        load
+	warmup      time.Duration
+	duration    time.Duration
+	tail        time.Duration
+	startRun    bool
+	masterPID   int
+	clkTck      int
+	kvOut       string
+	cpuProfile  string
+	scrapeEvery time.Duration
+	seed        uint64
+	logLevel    string
 }
 
 func parse(args []string, stderr io.Writer) (*config, error) {
@@ -86,6 +87,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.masterPID, "master-pid", 0, "the master's process id, to read its CPU and memory from /proc (0: not measured)")
 	fs.IntVar(&c.clkTck, "clk-tck", 100, "the kernel's USER_HZ, for /proc CPU times (getconf CLK_TCK)")
 	fs.StringVar(&c.kvOut, "kv", "", "also write the figures to this file as key=value lines")
+	fs.DurationVar(&c.scrapeEvery, "scrape-every", time.Second, "read the master's /metrics this often during the run, for the delta → /metrics delay (needs -web; 0: not measured)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the simulator itself to this file")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the generated durations")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "debug, info, warn or error")
@@ -110,6 +112,8 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("-ws-clients %d: must not be negative", c.wsClients)
 	case c.warmup < 0 || c.duration <= 0 || c.tail < 0:
 		return nil, errors.New("-duration must be positive, -warmup and -tail not negative")
+	case c.scrapeEvery < 0:
+		return nil, errors.New("-scrape-every must not be negative")
 	case c.clkTck < 1:
 		return nil, fmt.Errorf("-clk-tck %d: want at least 1", c.clkTck)
 	}
@@ -177,18 +181,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // result is everything measured.
 type result struct {
-	runID        string
-	started      time.Time // the first worker received Start
-	from, to     time.Time // the measured window
-	deltas       int       // sent in the window, all workers
-	requests     uint64    // in those deltas
-	samples      []sample
-	missing      int
-	clients      []clientFrames
-	proc         *procUsage
-	metrics      [2]map[string]float64 // the master's /metrics at the window's start and end
-	selfCores    float64               // the simulator's own CPU over the window
-	snapshotSize int                   // the full frame a client gets when it connects, at the end of the window
+	runID    string
+	started  time.Time // the first worker received Start
+	from, to time.Time // the measured window
+	deltas   int       // sent in the window, all workers
+	requests uint64    // in those deltas
+	samples  []sample
+	missing  int
+	// The delta → /metrics delay (see metricsDelays) and how long each scrape took.
+	metricsDelays  []time.Duration
+	metricsMissing int
+	scrapes        []scrape
+	clients        []clientFrames
+	proc           *procUsage
+	metrics        [2]map[string]float64 // the master's /metrics at the window's start and end
+	selfCores      float64               // the simulator's own CPU over the window
+	snapshotSize   int                   // the full frame a client gets when it connects, at the end of the window
 }
 
 // clientFrames is what one websocket client received in the window.
@@ -300,6 +308,14 @@ func simulate(ctx context.Context, cfg *config, log *slog.Logger, progress io.Wr
 	res.runID = runID
 	fmt.Fprintf(progress, "mastersim: run %s started; measuring %s after a %s warm-up...\n", res.runID, cfg.duration, cfg.warmup)
 
+	scrapeCtx, stopScrapes := context.WithCancel(ctx)
+	defer stopScrapes()
+	scrapesDone := make(chan []scrape, 1)
+	if cfg.web != "" && cfg.scrapeEvery > 0 {
+		go func() { scrapesDone <- scrapeLoop(scrapeCtx, cfg.web+"/metrics", cfg.scrapeEvery, log) }()
+	} else {
+		scrapesDone <- nil
+	}
 	procDone := make(chan error, 1)
 	if cfg.masterPID > 0 {
 		go func() {
@@ -368,6 +384,8 @@ func simulate(ctx context.Context, cfg *config, log *slog.Logger, progress io.Wr
 	case <-ctx.Done():
 		return nil, stopped()
 	}
+	stopScrapes()
+	res.scrapes = <-scrapesDone
 	cancel()
 	wg.Wait()
 	select {
@@ -396,6 +414,9 @@ func simulate(ctx context.Context, cfg *config, log *slog.Logger, progress io.Wr
 		res.clients = append(res.clients, frameStats(frames, res.from, res.to))
 	}
 	res.samples, res.missing = delays(res.runID, sends, seenBy, res.from, res.to)
+	if res.scrapes != nil {
+		res.metricsDelays, res.metricsMissing = metricsDelays(sends, res.scrapes, res.from, res.to)
+	}
 	return res, nil
 }
 
@@ -566,6 +587,22 @@ func figures(cfg *config, res *result) [][2]string {
 		add("frames_per_client_per_s", "%.2f", float64(frames)/float64(len(res.clients))/window)
 		add("client_resyncs", "%d", resyncs)
 	}
+	if res.scrapes != nil {
+		m := summarise(res.metricsDelays)
+		var took []time.Duration
+		for _, sc := range res.scrapes {
+			took = append(took, sc.Recv.Sub(sc.Sent))
+		}
+		st := summarise(took)
+		add("metrics_delay_samples", "%d", m.N)
+		add("metrics_delay_missing", "%d", res.metricsMissing)
+		add("metrics_delay_p50_ms", "%.0f", ms(m.P50))
+		add("metrics_delay_p99_ms", "%.0f", ms(m.P99))
+		add("metrics_delay_max_ms", "%.0f", ms(m.Max))
+		add("metrics_scrapes", "%d", st.N)
+		add("metrics_scrape_p50_ms", "%.1f", ms(st.P50))
+		add("metrics_scrape_p99_ms", "%.1f", ms(st.P99))
+	}
 	if from, to := res.metrics[0], res.metrics[1]; from != nil && to != nil {
 		if v, ok := to["stampede_web_dropped_frames_total"]; ok {
 			add("dropped_frames", "%.0f", v-from["stampede_web_dropped_frames_total"])
@@ -618,6 +655,11 @@ func writeReport(w io.Writer, cfg *config, res *result) {
 			fmt.Fprintf(w, ", %s dropped (stampede_web_dropped_frames_total)", v)
 		}
 		fmt.Fprintln(w)
+	}
+	if res.scrapes != nil {
+		fmt.Fprintf(w, "metrics: delta → /metrics (fleet total, scraped every %s) p50 %s ms, p99 %s ms, max %s ms (%s deltas; %s never shown); a scrape took p50 %s ms, p99 %s ms\n",
+			cfg.scrapeEvery, f["metrics_delay_p50_ms"], f["metrics_delay_p99_ms"], f["metrics_delay_max_ms"],
+			f["metrics_delay_samples"], f["metrics_delay_missing"], f["metrics_scrape_p50_ms"], f["metrics_scrape_p99_ms"])
 	}
 	fmt.Fprintf(w, "sim:    the simulator itself used %s cores\n", f["sim_cpu_cores"])
 }

@@ -151,7 +151,19 @@ func scrapeMetrics(ctx context.Context, url string) (map[string]float64, error) 
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if line == "" || line[0] == '#' || strings.ContainsRune(line, '{') {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		if i := strings.IndexByte(line, '{'); i >= 0 {
+			// Labelled series are left out, except the fleet's request count, summed over its
+			// series: the /metrics delay needs it (see metricsDelays).
+			if line[:i] != requestsTotal {
+				continue
+			}
+			j := strings.LastIndexByte(line, ' ')
+			if v, err := strconv.ParseFloat(line[j+1:], 64); err == nil && j > i {
+				out[requestsTotal] += v
+			}
 			continue
 		}
 		name, val, ok := strings.Cut(line, " ")
