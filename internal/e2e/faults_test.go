@@ -253,7 +253,7 @@ func TestFaultPartition(t *testing.T) {
 	stopped := time.Since(parted)
 	t.Logf("partition: marked missing after %s, the worker's load stopped after %s", missing.Round(10*time.Millisecond), stopped.Round(10*time.Millisecond))
 	if missing > 3*time.Second {
-		t.Errorf("marked missing %s into the partition, want within 3 s (2.5 s timeout, 250 ms sweep)", missing)
+		t.Errorf("marked missing %s into the partition, want within 3 s (transport keepalive: 1 s idle + 1.5 s ping timeout)", missing)
 	}
 	// 6 s --master-timeout, then a graceful stop (users finish their iteration, at most 2 s).
 	if stopped > 9*time.Second {

@@ -27,9 +27,20 @@ const MaxMessageBytes = 128 << 20
 // helloTimeout is how long a new stream may take to say Hello.
 const helloTimeout = 10 * time.Second
 
-// heartbeatInterval is how often each side tells the other it is alive: five beats fit in the
-// master's 2.5 s worker timeout, and an ack reaches a stopping worker quickly.
+// heartbeatInterval is how often each side tells the other it is alive, and an ack reaches a
+// stopping worker quickly.
 const heartbeatInterval = 500 * time.Millisecond
+
+// A connection that reads nothing for keepaliveTime is pinged, and closed when nothing arrives
+// within keepaliveTimeout more: a worker cut off by a partition is dropped within 2.5 s. These pings
+// are HTTP/2 frames, read and answered by the transport's own goroutines, so a master busy merging
+// stats (messages queued behind its handlers) does not mistake live workers for dead ones; the
+// Coordinator's WorkerTimeout, on application messages, is only the generous backstop for a worker
+// whose process answers pings but is wedged.
+const (
+	keepaliveTime    = time.Second
+	keepaliveTimeout = 1500 * time.Millisecond
+)
 
 // NewServer returns a gRPC server with the Coordinator service, health checking, size limits and
 // keepalive enforcement, and opts' join token and TLS (security.go). The caller serves it on a
@@ -41,7 +52,7 @@ func NewServer(core *master.Coordinator, log *slog.Logger, opts ...ServerOption)
 	srv := grpc.NewServer(append(serverOptions(log, opts),
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 10 * time.Second, Timeout: 5 * time.Second}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: keepaliveTime, Timeout: keepaliveTimeout}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 	)...)
 	pb.RegisterCoordinatorServer(srv, &service{core: core, log: log})
