@@ -175,16 +175,7 @@ func TestAPIDrivenRun(t *testing.T) {
 	})
 	time.Sleep(2 * time.Second) // some load at 30 users
 
-	if code := m.call(t, "POST", "/api/v1/runs/current/stop", "", nil); code != 202 {
-		t.Fatalf("stop: %d", code)
-	}
-	eventually(t, 60*time.Second, "the run stopped", func() bool {
-		m.call(t, "GET", "/api/v1/runs/current", "", &run)
-		return run.State == "stopped"
-	})
-	if run.Error != "" {
-		t.Fatalf("the run ended with %q", run.Error)
-	}
+	stopAPIRun(t, m)
 	var st struct {
 		Totals struct {
 			Requests uint64 `json:"requests"`

@@ -255,7 +255,16 @@ func freeAddr(t *testing.T) string {
 // startWorker starts a stampede-worker process for the master at addr.
 func startWorker(t *testing.T, addr string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(bin, "stampede-worker"), "--master", addr, "--work-dir", t.TempDir(), "--metrics-listen", "")
+	cmd, _ := startWorkerWith(t, addr)
+	return cmd
+}
+
+// startWorkerWith starts a stampede-worker process for the master at addr with extra flags; its
+// standard error is returned for the test to read once the worker stopped (see stopProcess).
+func startWorkerWith(t *testing.T, addr string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	args = append([]string{"--master", addr, "--work-dir", t.TempDir(), "--metrics-listen", ""}, args...)
+	cmd := exec.Command(filepath.Join(bin, "stampede-worker"), args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -267,7 +276,7 @@ func startWorker(t *testing.T, addr string) *exec.Cmd {
 			t.Logf("worker %d stderr:\n%s", cmd.Process.Pid, stderr.String())
 		}
 	})
-	return cmd
+	return cmd, &stderr
 }
 
 // stopProcess stops a started process as Kubernetes stops a pod: SIGTERM, then SIGKILL after 20 s.

@@ -1,35 +1,13 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
-
-// startWorkerWith starts a stampede-worker process for the master at addr with extra flags; its
-// standard error is returned for the test to read once the worker stopped (see stopProcess).
-func startWorkerWith(t *testing.T, addr string, args ...string) (*exec.Cmd, *bytes.Buffer) {
-	t.Helper()
-	args = append([]string{"--master", addr, "--work-dir", t.TempDir(), "--metrics-listen", ""}, args...)
-	cmd := exec.Command(filepath.Join(bin, "stampede-worker"), args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stopProcess(cmd)
-		if t.Failed() {
-			t.Logf("worker %d stderr:\n%s", cmd.Process.Pid, stderr.String())
-		}
-	})
-	return cmd, &stderr
-}
 
 // summaryErrors reads the error table of a JSON summary.
 func summaryErrors(t *testing.T, path string) []struct {

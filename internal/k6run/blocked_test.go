@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // The script tries to lift the operator's block list with its own options; the command-line flag wins.
@@ -60,14 +58,7 @@ func TestChildBlockedIPs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer child.Kill()
-	total := &stats.Delta{}
-	read := make(chan struct{})
-	go func() {
-		defer close(read)
-		for d := range child.Deltas() {
-			total.Merge(d)
-		}
-	}()
+	total, read := mergeDeltas(child)
 	if err := child.WaitReady(ctx); err != nil {
 		t.Fatalf("child not ready: %v", err)
 	}

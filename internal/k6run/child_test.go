@@ -83,14 +83,7 @@ func TestChildSubmetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer child.Kill()
-	total := &stats.Delta{}
-	read := make(chan struct{})
-	go func() {
-		defer close(read)
-		for d := range child.Deltas() {
-			total.Merge(d)
-		}
-	}()
+	total, read := mergeDeltas(child)
 	if err := child.WaitReady(ctx); err != nil {
 		t.Fatalf("child not ready: %v (logs %+v)", err, logged())
 	}
@@ -138,4 +131,17 @@ func TestChildSubmetrics(t *testing.T) {
 			t.Errorf("%s: count %d trues %d, want %d %d", tt.key, m.Count, m.Trues, tt.count, tt.trues)
 		}
 	}
+}
+
+// mergeDeltas merges every delta child sends into total; read is closed once the child's deltas end.
+func mergeDeltas(child *Child) (total *stats.Delta, read <-chan struct{}) {
+	total = &stats.Delta{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for d := range child.Deltas() {
+			total.Merge(d)
+		}
+	}()
+	return total, done
 }
