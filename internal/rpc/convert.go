@@ -16,15 +16,14 @@ func histToPB(h *stats.Histogram) *pb.Histogram {
 	return out
 }
 
-func bucketsToPB(m map[int32]uint64) ([]int32, []uint64) {
-	if len(m) == 0 {
+func bucketsToPB(bs []stats.Bucket) ([]int32, []uint64) {
+	if len(bs) == 0 {
 		return nil, nil
 	}
-	idx := make([]int32, 0, len(m))
-	cnt := make([]uint64, 0, len(m))
-	for i, n := range m {
-		idx = append(idx, i)
-		cnt = append(cnt, n)
+	idx := make([]int32, len(bs))
+	cnt := make([]uint64, len(bs))
+	for i, b := range bs {
+		idx[i], cnt[i] = b.Index, b.Count
 	}
 	return idx, cnt
 }
@@ -34,18 +33,7 @@ func histFromPB(h *pb.Histogram) stats.Histogram {
 		return stats.Histogram{}
 	}
 	return stats.Histogram{Count: h.Count, Sum: h.Sum, Min: h.Min, Max: h.Max, Zero: h.Zero,
-		Pos: bucketsFromPB(h.PosIndex, h.PosCount), Neg: bucketsFromPB(h.NegIndex, h.NegCount)}
-}
-
-func bucketsFromPB(idx []int32, cnt []uint64) map[int32]uint64 {
-	if len(idx) == 0 {
-		return nil
-	}
-	m := make(map[int32]uint64, len(idx))
-	for i := range min(len(idx), len(cnt)) {
-		m[idx[i]] += cnt[i]
-	}
-	return m
+		Pos: stats.MakeBuckets(h.PosIndex, h.PosCount), Neg: stats.MakeBuckets(h.NegIndex, h.NegCount)}
 }
 
 func deltaToPB(runID string, seq uint64, d *stats.Delta) *pb.StatsDelta {
@@ -76,9 +64,11 @@ func deltaFromPB(p *pb.StatsDelta) *stats.Delta {
 	if len(p.Entries) > 0 {
 		d.Entries = make(map[stats.Key]*stats.Entry, len(p.Entries))
 	}
-	for _, e := range p.Entries {
+	ents := make([]stats.Entry, len(p.Entries)) // one allocation for every entry of the delta
+	for i, e := range p.Entries {
 		k := stats.Key{Name: e.Name, Method: e.Method, Status: e.Status}
-		ent := &stats.Entry{Requests: e.Requests, Failures: e.Failures, Duration: histFromPB(e.DurationMs)}
+		ent := &ents[i]
+		*ent = stats.Entry{Requests: e.Requests, Failures: e.Failures, Duration: histFromPB(e.DurationMs)}
 		if old := d.Entries[k]; old != nil {
 			old.Merge(ent)
 		} else {

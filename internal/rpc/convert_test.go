@@ -3,6 +3,7 @@ package rpc
 import (
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -152,7 +153,7 @@ func TestDeltaFromPBTolerates(t *testing.T) {
 			}},
 			check: func(t *testing.T, d *stats.Delta) {
 				e := d.Entries[stats.Key{Name: "a", Method: "GET", Status: "200"}]
-				if e == nil || e.Requests != 5 || e.Failures != 1 || e.Duration.Count != 5 || e.Duration.Min != 1 || e.Duration.Max != 15 || e.Duration.Pos[1] != 3 {
+				if e == nil || e.Requests != 5 || e.Failures != 1 || e.Duration.Count != 5 || e.Duration.Min != 1 || e.Duration.Max != 15 || !slices.Equal(e.Duration.Pos, []stats.Bucket{{Index: 1, Count: 3}, {Index: 90, Count: 2}}) {
 					t.Fatalf("merged entry = %+v", e)
 				}
 			},
@@ -192,7 +193,7 @@ func TestDeltaFromPBTolerates(t *testing.T) {
 			msg: &pb.StatsDelta{Entries: []*pb.Entry{{Name: "a", Requests: 1,
 				DurationMs: &pb.Histogram{Count: 1, Sum: 1, Min: 1, Max: 1, PosIndex: []int32{0, 1, 2}, PosCount: []uint64{1}}}}},
 			check: func(t *testing.T, d *stats.Delta) {
-				if h := d.Entries[stats.Key{Name: "a"}].Duration; len(h.Pos) != 1 || h.Pos[0] != 1 {
+				if h := d.Entries[stats.Key{Name: "a"}].Duration; !slices.Equal(h.Pos, []stats.Bucket{{Index: 0, Count: 1}}) {
 					t.Errorf("buckets = %v, want only the paired one", h.Pos)
 				}
 			},

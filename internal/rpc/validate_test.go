@@ -3,6 +3,7 @@ package rpc
 import (
 	"errors"
 	"math"
+	"slices"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -19,11 +20,9 @@ func TestBucketIndexBounds(t *testing.T) {
 	for _, v := range []float64{1e-9, -1e-9, 1, math.MaxFloat64, math.Inf(1), math.Inf(-1), math.SmallestNonzeroFloat64} {
 		h.Add(v)
 	}
-	for _, m := range []map[int32]uint64{h.Pos, h.Neg} {
-		for i := range m {
-			if i < minBucket || i > maxBucket {
-				t.Errorf("bucket %d outside %d..%d", i, minBucket, maxBucket)
-			}
+	for _, b := range slices.Concat(h.Pos, h.Neg) {
+		if b.Index < minBucket || b.Index > maxBucket {
+			t.Errorf("bucket %d outside %d..%d", b.Index, minBucket, maxBucket)
 		}
 	}
 	if err := validateHistogram(histToPB(&h)); err != nil {

@@ -41,13 +41,7 @@ func FuzzHistogram(f *testing.F) {
 			if h.Count != uint64(len(kept)) {
 				t.Fatalf("Count = %d, want %d", h.Count, len(kept))
 			}
-			var n uint64
-			for _, c := range h.Pos {
-				n += c
-			}
-			for _, c := range h.Neg {
-				n += c
-			}
+			n := sumCounts(h.Pos) + sumCounts(h.Neg)
 			if n+h.Zero != h.Count {
 				t.Fatalf("buckets hold %d, Count is %d", n+h.Zero, h.Count)
 			}

@@ -1,10 +1,9 @@
 package stats
 
 import (
-	"maps"
+	"cmp"
 	"math"
 	"slices"
-	"sort"
 )
 
 const (
@@ -27,21 +26,114 @@ const (
 // values with |v| < 1e-9 land in the zero bucket and read as 0, clamped to [Min, Max]).
 //
 // Bucket i covers (γ^(i-1), γ^i] with γ = 1.02 and is read as 2γ^i/(γ+1), within 0.99% of
-// every value in it. Negative values go to a mirrored map indexed by |v|. Memory is bounded
-// by the number of distinct buckets used, about 1,100 for durations from 1µs to 1 hour in
-// milliseconds. NaN values are ignored (they have no rank); ±Inf are counted in the outermost
-// bucket and show up exactly in Min/Max.
+// every value in it. Negative values go to mirrored buckets indexed by |v|. Only buckets that
+// hold values are stored, about 1,100 at most for durations from 1µs to 1 hour in milliseconds.
+// NaN values are ignored (they have no rank); ±Inf are counted in the outermost bucket and show
+// up exactly in Min/Max.
+//
+// The buckets are kept as slices sorted by index, not as maps: the master merges every worker's
+// histograms every second, and merging sorted slices is a search and an add per bucket with no
+// hashing and, once a histogram has seen its range, no allocation (see docs/performance.md).
 //
 // The zero value is an empty histogram ready to use. Fields are exported for encoding/gob;
-// change them only through the methods.
+// change them only through the methods, or build Pos and Neg with MakeBuckets.
 type Histogram struct {
-	Pos   map[int32]uint64 // bucket index -> count, for v > 0
-	Neg   map[int32]uint64 // bucket index of |v| -> count, for v < 0
-	Zero  uint64           // values with |v| < 1e-9
-	Count uint64           // values added
-	Sum   float64          // exact sum (up to float64 rounding)
-	Min   float64          // exact; meaningless when Count == 0
-	Max   float64          // exact; meaningless when Count == 0
+	Pos   []Bucket // buckets of v > 0, by ascending Index, each Index once, no zero Count
+	Neg   []Bucket // buckets of |v| for v < 0, kept the same way
+	Zero  uint64   // values with |v| < 1e-9
+	Count uint64   // values added
+	Sum   float64  // exact sum (up to float64 rounding)
+	Min   float64  // exact; meaningless when Count == 0
+	Max   float64  // exact; meaningless when Count == 0
+}
+
+// Bucket is one non-empty bucket of a Histogram: Count values in the bucket of index Index.
+type Bucket struct {
+	Index int32
+	Count uint64
+}
+
+// MakeBuckets returns the buckets given as parallel slices of indexes and counts, in the order
+// a Histogram keeps them: sorted by index, repeated indexes added up, empty buckets dropped.
+// Entries past the end of the shorter slice are ignored. The result shares nothing with the
+// arguments.
+func MakeBuckets(index []int32, count []uint64) []Bucket {
+	n := min(len(index), len(count))
+	if n == 0 {
+		return nil
+	}
+	out := make([]Bucket, 0, n)
+	sorted := true
+	for i := range n {
+		if count[i] == 0 {
+			continue
+		}
+		if len(out) > 0 && index[i] <= out[len(out)-1].Index {
+			sorted = false
+		}
+		out = append(out, Bucket{index[i], count[i]})
+	}
+	if sorted {
+		return out
+	}
+	slices.SortFunc(out, func(a, b Bucket) int { return cmp.Compare(a.Index, b.Index) })
+	j := 0
+	for _, b := range out[1:] {
+		if b.Index == out[j].Index {
+			out[j].Count += b.Count
+		} else {
+			j++
+			out[j] = b
+		}
+	}
+	return out[:j+1]
+}
+
+// addBucket adds n values to bucket i of bs, which stays sorted.
+func addBucket(bs []Bucket, i int32, n uint64) []Bucket {
+	j, found := search(bs, i)
+	if found {
+		bs[j].Count += n
+		return bs
+	}
+	return slices.Insert(bs, j, Bucket{i, n})
+}
+
+// mergeBuckets adds every bucket of src to dst; both are sorted and dst stays so. Each bucket
+// is looked up from where the previous one was, so merging a few buckets into many costs a
+// short binary search each, and only a bucket dst has never held needs an insertion.
+func mergeBuckets(dst, src []Bucket) []Bucket {
+	if len(dst) == 0 {
+		return append(dst, src...)
+	}
+	from := 0
+	for _, b := range src {
+		j, found := search(dst[from:], b.Index)
+		j += from
+		if found {
+			dst[j].Count += b.Count
+		} else {
+			dst = slices.Insert(dst, j, b)
+		}
+		from = j
+	}
+	return dst
+}
+
+// search returns where bucket i is in bs, or where it would be inserted, and whether it is there.
+// It is slices.BinarySearchFunc written out, which the compiler inlines: this is the innermost
+// loop of the master's merging.
+func search(bs []Bucket, i int32) (int, bool) {
+	lo, hi := 0, len(bs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if bs[m].Index < i {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < len(bs) && bs[lo].Index == i
 }
 
 // bucketOf returns the index of the bucket holding magnitude a (a >= zeroBelow).
@@ -79,15 +171,9 @@ func (h *Histogram) AddN(v float64, n uint64) {
 	case a < zeroBelow:
 		h.Zero += n
 	case v > 0:
-		if h.Pos == nil {
-			h.Pos = make(map[int32]uint64)
-		}
-		h.Pos[bucketOf(a)] += n
+		h.Pos = addBucket(h.Pos, bucketOf(a), n)
 	default:
-		if h.Neg == nil {
-			h.Neg = make(map[int32]uint64)
-		}
-		h.Neg[bucketOf(a)] += n
+		h.Neg = addBucket(h.Neg, bucketOf(a), n)
 	}
 }
 
@@ -105,18 +191,8 @@ func (h *Histogram) Merge(o *Histogram) {
 	h.Count += o.Count
 	h.Sum += o.Sum
 	h.Zero += o.Zero
-	if len(o.Pos) > 0 && h.Pos == nil {
-		h.Pos = make(map[int32]uint64, len(o.Pos))
-	}
-	for i, n := range o.Pos {
-		h.Pos[i] += n
-	}
-	if len(o.Neg) > 0 && h.Neg == nil {
-		h.Neg = make(map[int32]uint64, len(o.Neg))
-	}
-	for i, n := range o.Neg {
-		h.Neg[i] += n
-	}
+	h.Pos = mergeBuckets(h.Pos, o.Pos)
+	h.Neg = mergeBuckets(h.Neg, o.Neg)
 }
 
 // Quantile returns the q-quantile: an estimate of the value at rank ceil(q*Count) (1-based) of
@@ -125,31 +201,20 @@ func (h *Histogram) Merge(o *Histogram) {
 // exact. An empty histogram returns 0.
 func (h *Histogram) Quantile(q float64) float64 { return h.Quantiles(q)[0] }
 
-// Quantiles returns Quantile(q) for each q, sorting the buckets once for all of them.
+// Quantiles returns Quantile(q) for each q, with one pass over the buckets for all of them.
 func (h *Histogram) Quantiles(qs ...float64) []float64 {
 	out := make([]float64, len(qs))
 	if h.Count == 0 {
 		return out
 	}
-	type bucket struct {
-		v   float64
-		cum uint64 // values in this bucket and every lower one
-	}
-	bs := make([]bucket, 0, len(h.Neg)+len(h.Pos)+1)
-	var cum uint64
-	push := func(v float64, n uint64) {
-		if n > 0 {
-			cum += n
-			bs = append(bs, bucket{v, cum})
-		}
-	}
-	neg := slices.Sorted(maps.Keys(h.Neg))
-	for _, i := range slices.Backward(neg) { // larger |v| first: ascending order of v
-		push(-bucketValue(i), h.Neg[i])
-	}
-	push(0, h.Zero)
-	for _, i := range slices.Sorted(maps.Keys(h.Pos)) {
-		push(bucketValue(i), h.Pos[i])
+	// The buckets in ascending order of value: negative ones from the largest |v| down, the
+	// zero bucket, then the positive ones. cum[j] counts the values in the first j+1.
+	n := len(h.Neg) + 1 + len(h.Pos)
+	cum := make([]uint64, n)
+	var c uint64
+	for j := range n {
+		c += h.countAt(j)
+		cum[j] = c
 	}
 	for k, q := range qs {
 		switch {
@@ -159,15 +224,38 @@ func (h *Histogram) Quantiles(qs ...float64) []float64 {
 			out[k] = h.Max
 		default:
 			r := rank(q, h.Count)
-			j := sort.Search(len(bs), func(j int) bool { return bs[j].cum >= r })
-			if j == len(bs) { // buckets disagree with Count (hand-built or corrupt input)
+			j, _ := slices.BinarySearch(cum, r) // the first bucket whose cumulative count reaches r
+			if j == n {                         // buckets disagree with Count (hand-built or corrupt input)
 				out[k] = h.Max
 				continue
 			}
-			out[k] = min(max(bs[j].v, h.Min), h.Max)
+			out[k] = min(max(h.valueAt(j), h.Min), h.Max)
 		}
 	}
 	return out
+}
+
+// countAt and valueAt read the j-th bucket in ascending order of value, as Quantiles orders them.
+func (h *Histogram) countAt(j int) uint64 {
+	switch neg := len(h.Neg); {
+	case j < neg:
+		return h.Neg[neg-1-j].Count
+	case j == neg:
+		return h.Zero
+	default:
+		return h.Pos[j-neg-1].Count
+	}
+}
+
+func (h *Histogram) valueAt(j int) float64 {
+	switch neg := len(h.Neg); {
+	case j < neg:
+		return -bucketValue(h.Neg[neg-1-j].Index)
+	case j == neg:
+		return 0
+	default:
+		return bucketValue(h.Pos[j-neg-1].Index)
+	}
 }
 
 // rank returns the 1-based rank ceil(q*n), kept within [1, n].
@@ -202,9 +290,7 @@ func (h *Histogram) bucketsAtMost(v float64) uint64 {
 	a := math.Abs(v)
 	if a < zeroBelow {
 		// Every negative bucket lies below v and every positive one above it.
-		for _, c := range h.Neg {
-			n += c
-		}
+		n = sumCounts(h.Neg)
 		if v >= 0 {
 			n += h.Zero
 		}
@@ -214,21 +300,28 @@ func (h *Histogram) bucketsAtMost(v float64) uint64 {
 	// below (above) v; only v's own bucket needs its representative compared.
 	k := bucketOf(a)
 	if v > 0 {
-		n = h.Zero
-		for _, c := range h.Neg {
-			n += c
-		}
-		for i, c := range h.Pos {
-			if i < k || i == k && bucketValue(k) <= v {
-				n += c
+		n = h.Zero + sumCounts(h.Neg)
+		for _, b := range h.Pos {
+			if b.Index > k || b.Index == k && bucketValue(k) > v {
+				break
 			}
+			n += b.Count
 		}
 		return n
 	}
-	for i, c := range h.Neg { // larger |x| is further below v
-		if i > k || i == k && -bucketValue(k) <= v {
-			n += c
+	for _, b := range slices.Backward(h.Neg) { // larger |x| is further below v
+		if b.Index < k || b.Index == k && -bucketValue(k) > v {
+			break
 		}
+		n += b.Count
+	}
+	return n
+}
+
+func sumCounts(bs []Bucket) uint64 {
+	var n uint64
+	for _, b := range bs {
+		n += b.Count
 	}
 	return n
 }
@@ -244,15 +337,14 @@ func (h *Histogram) Mean() float64 {
 // Clone returns a deep copy of h.
 func (h *Histogram) Clone() *Histogram {
 	c := *h
-	c.Pos = maps.Clone(h.Pos)
-	c.Neg = maps.Clone(h.Neg)
+	c.Pos = slices.Clone(h.Pos)
+	c.Neg = slices.Clone(h.Neg)
 	return &c
 }
 
-// Reset empties h, keeping its maps' storage for reuse.
+// Reset empties h, keeping its buckets' storage for reuse.
 func (h *Histogram) Reset() {
-	clear(h.Pos)
-	clear(h.Neg)
+	h.Pos, h.Neg = h.Pos[:0], h.Neg[:0]
 	h.Zero, h.Count, h.Sum, h.Min, h.Max = 0, 0, 0, 0, 0
 }
 

@@ -3,6 +3,7 @@ package stats
 import (
 	"bytes"
 	"encoding/gob"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -19,13 +20,9 @@ func checkHistogram(t *testing.T, h *Histogram, vs []float64) {
 	if h.Count != uint64(len(vs)) {
 		t.Fatalf("Count = %d, want %d", h.Count, len(vs))
 	}
-	var buckets uint64
-	for _, n := range h.Pos {
-		buckets += n
-	}
-	for _, n := range h.Neg {
-		buckets += n
-	}
+	checkSorted(t, h.Pos)
+	checkSorted(t, h.Neg)
+	buckets := sumCounts(h.Pos) + sumCounts(h.Neg)
 	if buckets+h.Zero != h.Count {
 		t.Errorf("buckets hold %d values, Count is %d", buckets+h.Zero, h.Count)
 	}
@@ -192,7 +189,7 @@ func TestHistogramMergeAddN(t *testing.T) {
 		t.Parallel()
 		c := whole.Clone()
 		c.Add(5)
-		if whole.Count != uint64(len(vs)) || whole.Pos[bucketOf(5)] != 3 {
+		if whole.Count != uint64(len(vs)) || countIn(whole.Pos, bucketOf(5)) != 3 {
 			t.Errorf("adding to a clone changed the original: Count=%d", whole.Count)
 		}
 	})
@@ -233,6 +230,87 @@ func TestHistogramGob(t *testing.T) {
 }
 
 // TestHistogramBounded checks the memory claim: 1µs..1h in milliseconds needs ~1,100 buckets.
+// checkSorted asserts the order a Histogram keeps its buckets in: ascending indexes, each once,
+// no empty bucket.
+func checkSorted(t *testing.T, bs []Bucket) {
+	t.Helper()
+	for j, b := range bs {
+		if b.Count == 0 || j > 0 && b.Index <= bs[j-1].Index {
+			t.Fatalf("buckets out of order or empty at %d: %v", j, bs)
+		}
+	}
+}
+
+// countIn returns the count of bucket i in bs, 0 if bs has no such bucket.
+func countIn(bs []Bucket, i int32) uint64 {
+	for _, b := range bs {
+		if b.Index == i {
+			return b.Count
+		}
+	}
+	return 0
+}
+
+// Merging and adding in any order gives the same buckets as counting in a map, and keeps them
+// sorted, whether a bucket lands before, between or after the ones already there.
+func TestBucketsAgainstAMap(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(7, 7))
+	for round := range 200 {
+		want := map[int32]uint64{}
+		var h Histogram
+		for range 1 + r.IntN(8) {
+			var o Histogram
+			for range r.IntN(40) {
+				i := int32(r.IntN(60) - 30)
+				n := uint64(1 + r.IntN(3))
+				want[i] += n
+				o.AddN(bucketValue(i), n)
+			}
+			if r.IntN(2) == 0 {
+				h.Merge(&o)
+			} else {
+				for _, b := range o.Pos {
+					h.AddN(bucketValue(b.Index), b.Count)
+				}
+			}
+		}
+		checkSorted(t, h.Pos)
+		got := map[int32]uint64{}
+		for _, b := range h.Pos {
+			got[b.Index] = b.Count
+		}
+		if !maps.Equal(got, want) {
+			t.Fatalf("round %d: buckets %v, want %v", round, got, want)
+		}
+	}
+}
+
+func TestMakeBuckets(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		index []int32
+		count []uint64
+		want  []Bucket
+	}{
+		{"empty", nil, nil, nil},
+		{"sorted is kept", []int32{-3, 1, 9}, []uint64{1, 2, 3}, []Bucket{{-3, 1}, {1, 2}, {9, 3}}},
+		{"unsorted is sorted", []int32{9, -3, 1}, []uint64{3, 1, 2}, []Bucket{{-3, 1}, {1, 2}, {9, 3}}},
+		{"repeats add up", []int32{5, 2, 5, 2}, []uint64{1, 1, 10, 4}, []Bucket{{2, 5}, {5, 11}}},
+		{"zero counts dropped", []int32{1, 2, 3}, []uint64{0, 7, 0}, []Bucket{{2, 7}}},
+		{"unpaired tail ignored", []int32{1, 2, 3}, []uint64{4}, []Bucket{{1, 4}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := MakeBuckets(tt.index, tt.count); !slices.Equal(got, tt.want) {
+				t.Errorf("MakeBuckets = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestHistogramBounded(t *testing.T) {
 	t.Parallel()
 	var h Histogram
