@@ -95,12 +95,15 @@ lint:
 		if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Benchmarks are reports, never pass/fail: CPU per 1,000 requests against plain k6, the master under
-# 1,000 names x 10 workers x 50 websocket clients (CPU, memory, delta-to-frame delay), Go benchmarks.
+# Benchmarks are reports, never pass/fail (docs/performance.md): a worker's CPU per 1,000 requests
+# and memory per VU against plain k6; the master under 1,000 names x 10 workers x 50 websocket
+# clients; the master across fleet shapes up to 1,000 workers and 200 x 1,000 names (CPU, memory,
+# delta-to-frame and delta-to-/metrics delay, a CPU profile); Go benchmarks of merging.
 bench: build
 	./bench/cpu.sh
 	NO_BUILD=1 ./bench/master.sh
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/stats/
+	NO_BUILD=1 ./bench/scale.sh
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/stats/ ./internal/rpc/
 
 # The web UI (web/static) is plain files; the one generated part is the chart library in
 # web/static/vendor, copied from its npm package (pinned in web/package-lock.json) so that `go build`

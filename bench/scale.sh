@@ -5,7 +5,9 @@
 # tabulates per shape: master CPU (cores), RSS, the delay from a worker's delta to the first
 # websocket frame that reflects it, and the delay from a delta to the first /metrics scrape that
 # reflects it (bench/mastersim scrapes /metrics every second; see bench/README.md). For one shape
-# (PROFILE_SHAPE) it also takes a CPU profile of the master with go tool pprof.
+# (PROFILE_SHAPE) it also takes a CPU profile of the master with go tool pprof. "lost" counts the
+# workers the master dropped during the run: with live simulated workers, each is a false "missing"
+# (SHAPES=1000x100 DURATION=10m is the heartbeat soak of docs/performance.md).
 #
 # The master it runs is a benchmark build of cmd/master with net/http/pprof added through
 # `go build -overlay` (bench/pprof/master_pprof.go.in, served on $PPROF_ADDR only in this build).
@@ -110,24 +112,27 @@ get() {
 	echo "${v:--}"
 }
 mibs() { [[ $1 == - ]] && echo - || awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
+# lost SHAPE: workers the master dropped while the run went on (a false "missing" when the
+# simulated workers were alive, which they are unless the simulator failed).
+lost() { grep -c 'worker disconnected during a run' "$OUT/$1/logs/master-main.err" 2>/dev/null || true; }
 
 say "Stampede master across fleet shapes: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo '+dirty')"
 say "each shape: bench/master.sh against a fresh master ($BIN), $PER_NAME req/name/s per worker, $WS_CLIENTS websocket clients, /metrics scraped every 1 s; window $DURATION after $WARMUP"
 say "machine: $(nproc) CPUs; $(uname -sr); the simulator runs on the same machine"
 say ""
-say "$(printf '%-11s %8s %7s %7s %8s %7s %8s %8s %8s %8s %7s %6s' shape 'req/s' 'CPU' 'busiest' 'RSS pk' 'heap' 'ws p50' 'ws p99' 'met p50' 'met p99' 'sim CPU' load)"
-say "$(printf '%-11s %8s %7s %7s %8s %7s %8s %8s %8s %8s %7s %6s' '' '' cores cores MiB MiB ms ms ms ms cores '')"
+say "$(printf '%-11s %8s %7s %7s %8s %7s %8s %8s %8s %8s %7s %6s %5s' shape 'req/s' 'CPU' 'busiest' 'RSS pk' 'heap' 'ws p50' 'ws p99' 'met p50' 'met p99' 'sim CPU' load lost)"
+say "$(printf '%-11s %8s %7s %7s %8s %7s %8s %8s %8s %8s %7s %6s %5s' '' '' cores cores MiB MiB ms ms ms ms cores '' '')"
 for s in $SHAPES; do
 	if [[ -e $OUT/$s/FAILED ]]; then
 		say "$(printf '%-11s %s' "$s" "failed: $(grep -m1 -o 'msg="run ended".*' "$OUT/$s/logs/master-main.err" 2>/dev/null || echo 'see its logs')")"
 		continue
 	fi
-	say "$(printf '%-11s %8s %7s %7s %8s %7s %8s %8s %8s %8s %7s %6s' "$s" \
+	say "$(printf '%-11s %8s %7s %7s %8s %7s %8s %8s %8s %8s %7s %6s %5s' "$s" \
 		"$(get "$s" requests_per_s)" "$(get "$s" cpu_cores)" "$(get "$s" cpu_busiest_second_cores)" \
 		"$(mibs "$(get "$s" rss_peak_bytes)")" "$(mibs "$(get "$s" heap_inuse_end_bytes)")" \
 		"$(get "$s" delay_p50_ms)" "$(get "$s" delay_p99_ms)" \
 		"$(get "$s" metrics_delay_p50_ms)" "$(get "$s" metrics_delay_p99_ms)" \
-		"$(get "$s" sim_cpu_cores)" "$(get "$s" load)")"
+		"$(get "$s" sim_cpu_cores)" "$(get "$s" load)" "$(lost "$s")")"
 done
 if [[ -n $PROFILE_SHAPE && -s $OUT/$PROFILE_SHAPE/master.cpu.top.txt ]]; then
 	say ""

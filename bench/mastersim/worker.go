@@ -26,8 +26,8 @@ type sent struct {
 // simWorker speaks the worker protocol like internal/worker does, with the k6 child replaced by
 // load.fill: Ready on Assign, PhaseResult for setup and teardown, Running on Start, a stats delta
 // per second while running, Done once stopped, Finished (after the last delta) on Finish, and a
-// heartbeat every second throughout. Every send but the heartbeat happens on one goroutine, so a
-// run's last delta precedes its Finished status, as on a real worker.
+// heartbeat at the interval the master's Welcome asks for throughout. Every send but the heartbeat
+// happens on one goroutine, so a run's last delta precedes its Finished status, as on a real worker.
 type simWorker struct {
 	idx    int
 	id     string
@@ -54,6 +54,7 @@ type simWorker struct {
 
 	// Owned by the run goroutine.
 	sess       worker.Session
+	beatEvery  time.Duration // the master's heartbeat interval, from its Welcome
 	state      string
 	users      int64
 	runID      string
@@ -78,12 +79,15 @@ func newSimWorker(idx, n int, l load, names []string, d worker.Dialer, seed uint
 
 // connect dials the master and exchanges Hello and Welcome.
 func (w *simWorker) connect(ctx context.Context) error {
-	sess, _, err := w.dialer.Dial(ctx, worker.Hello{ProtocolMajor: worker.ProtocolMajor, ProtocolMinor: worker.ProtocolMinor,
+	sess, wel, err := w.dialer.Dial(ctx, worker.Hello{ProtocolMajor: worker.ProtocolMajor, ProtocolMinor: worker.ProtocolMinor,
 		WorkerID: w.id, Host: "mastersim", CPUs: 1, Version: "mastersim"})
 	if err != nil {
 		return fmt.Errorf("worker %d: %w", w.idx, err)
 	}
-	w.sess = sess
+	w.sess, w.beatEvery = sess, wel.Heartbeat
+	if w.beatEvery <= 0 {
+		w.beatEvery = time.Second
+	}
 	return nil
 }
 
@@ -107,7 +111,7 @@ func (w *simWorker) run(ctx context.Context) error {
 			}
 		}
 	}()
-	beat := time.NewTicker(time.Second)
+	beat := time.NewTicker(w.beatEvery)
 	defer beat.Stop()
 	var tick <-chan time.Time
 	var ticker *time.Ticker

@@ -193,11 +193,17 @@ func (c *wsClient) receive(r io.Reader, buf []byte) (seen, error) {
 	}
 	var all bytes.Buffer
 	all.Write(prefix)
-	if _, err := all.ReadFrom(r); err != nil {
-		return seen{}, err
+	var cs *counts
+	var master time.Time
+	var typ string
+	_, err = all.ReadFrom(r)
+	if err == nil {
+		s.Recv, s.Size = time.Now(), all.Len()
+		cs, master, typ, err = c.dec.decode(all.Bytes())
 	}
-	s.Recv, s.Size = time.Now(), all.Len()
-	cs, master, typ, err := c.dec.decode(all.Bytes())
+	// Whatever happened, the clients waiting for this frame must learn it: an owner that returned
+	// without closing ready (its connection closed mid-frame as the master ended the run) left
+	// them blocked for good.
 	if entry != nil {
 		entry.counts, entry.master, entry.err = cs, master, err
 		close(entry.ready)
