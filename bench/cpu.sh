@@ -2,7 +2,7 @@
 # bench/cpu.sh — what a Stampede worker costs against plain `k6 run`.
 #
 # Runs bench/constant.js (VUS virtual users, about RATE requests per second
-# in all) against the demo target, with plain k6 (`stampede-master k6 run`,
+# in all) against the demo target, with plain k6 (`stampede-worker k6 run`,
 # which is k6 v1.8.1 itself) and with one Stampede worker
 # (`stampede-worker`, driven by a headless master that is not measured), at
 # each VU level of VUS, REPEATS times, interleaved. For every run it measures
@@ -216,7 +216,8 @@ script_env() { ENV_ARGS=(-e TARGET="$URL" -e VUS="$1" -e RATE="$RATE" -e DURATIO
 run_k6() { # run_k6 REPEAT VUS
 	reset_target
 	script_env "$2"
-	measure "k6-$2vu-$1" "" "$MASTER" k6 run --quiet --no-summary "${ENV_ARGS[@]}" "$SCRIPT"
+	# The worker's binary, so both sides run the very executable the worker's child runs.
+	measure "k6-$2vu-$1" "" "$WORKER" k6 run --quiet --no-summary "${ENV_ARGS[@]}" "$SCRIPT"
 	REQS=$(target_total)
 }
 run_stampede() { # run_stampede REPEAT VUS
@@ -251,8 +252,8 @@ record() { # record REPEAT VUS TOOL
 }
 
 # Warm the page cache so the first run does not pay for reading the binaries.
-"$MASTER" k6 version >/dev/null 2>&1 || true
-"$WORKER" --version >/dev/null 2>&1 || true
+"$MASTER" --help >/dev/null 2>&1 || true
+"$WORKER" k6 version >/dev/null 2>&1 || true
 
 echo "target $URL; pinning: $PINNING; $REPEATS repeats at ${LEVELS[*]} VUs, ~$RATE req/s for $DURATION per run..." >&2
 for ((i = 1; i <= REPEATS; i++)); do
@@ -281,7 +282,7 @@ column_of() { # column_of VUS TOOL FIELD
 
 say "Stampede worker CPU benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo '+dirty')"
 say "script $SCRIPT (constant-vus at ${LEVELS[*]} VUs, each GET followed by sleep(VUS/$RATE), for $DURATION), target $URL"
-say "k6:       $MASTER k6 run --quiet --no-summary (embedded $("$MASTER" k6 version 2>/dev/null | head -n1 || echo 'k6'))"
+say "k6:       $WORKER k6 run --quiet --no-summary (embedded $("$WORKER" k6 version 2>/dev/null | head -n1 || echo 'k6'))"
 say "stampede: $WORKER --master ADDR --metrics-listen '' (driven by $MASTER --headless --expect-workers 1, not measured)"
 say "CPU = user + sys of the tool and its k6 child (GNU time); requests counted by the target"
 say "main CPU = the tool's main process alone (stampede: the worker without its k6 child)"
