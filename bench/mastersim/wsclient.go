@@ -146,7 +146,9 @@ func (c *wsClient) run(ctx context.Context, connected func(error)) {
 		}
 		s, err := c.receive(r, buf)
 		if err != nil {
-			c.setErr(err)
+			if ctx.Err() == nil { // else the connection was closed under the read on purpose
+				c.setErr(err)
+			}
 			return
 		}
 		c.mu.Lock()

@@ -20,7 +20,7 @@ type Options struct {
 	// WorkDir is where scripts are inspected; it must be writable.
 	WorkDir string
 	// WorkerTimeout is how long a worker may stay silent before the master drops it. Default
-	// DefaultWorkerTimeout. Any message counts, and workers send a heartbeat every 500 ms on a
+	// DefaultWorkerTimeout. Any message counts, and workers send a heartbeat every second on a
 	// lane that stats never delay, so a live worker is never silent for long.
 	WorkerTimeout time.Duration
 	// Version is reported to workers.
@@ -46,7 +46,7 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// DefaultWorkerTimeout is twenty missed heartbeats (internal/rpc sends one every 500 ms). It is a
+// DefaultWorkerTimeout is ten missed heartbeats (internal/rpc asks for one a second). It is a
 // backstop: a killed worker's connection breaks at once, and internal/rpc's transport keepalive
 // closes a partitioned one within 2.5 s. A master that falls behind merging stats delays the
 // heartbeats queued behind them, so a tight timeout here would drop a live fleet exactly when the
