@@ -100,8 +100,8 @@ func addBucket(bs []Bucket, i int32, n uint64) []Bucket {
 }
 
 // mergeBuckets adds every bucket of src to dst; both are sorted and dst stays so. Each bucket
-// is looked up from where the previous one was, so merging a few buckets into many costs a
-// short binary search each, and only a bucket dst has never held needs an insertion.
+// is looked up (see search) from where the previous one was, and only a bucket dst has never
+// held needs an insertion.
 func mergeBuckets(dst, src []Bucket) []Bucket {
 	if len(dst) == 0 {
 		return append(dst, src...)
