@@ -46,8 +46,11 @@ test: proto-check lint web-check web-deps build
 	$(MAKE) --no-print-directory fuzz
 
 # A short run of every fuzz target, one at a time (go test -fuzz takes one); their seed corpora
-# (f.Add and testdata/fuzz/) already ran with the tests. FUZZTIME=5m for a longer hunt.
-FUZZTIME ?= 3s
+# (f.Add and testdata/fuzz/) already ran with the tests. The budget is a count of inputs, not a
+# duration: with a duration, Go 1.26's fuzz coordinator can fail a target with a bare "context
+# deadline exceeded" and no failing input when the deadline races a busy worker (golang/go#75804,
+# fixed in Go 1.27); seen in CI on FuzzWorkerMessage. FUZZTIME=5m (or 1000000x) for a longer hunt.
+FUZZTIME ?= 5000x
 FUZZ_TARGETS := ./internal/stats:FuzzParseThreshold ./internal/stats:FuzzHistogram ./web:FuzzRunBodies \
 	./scenario:FuzzLoadBundle ./scenario:FuzzBundleValidate ./internal/rpc:FuzzWorkerMessage
 fuzz:

@@ -99,25 +99,44 @@ func addBucket(bs []Bucket, i int32, n uint64) []Bucket {
 	return slices.Insert(bs, j, Bucket{i, n})
 }
 
-// mergeBuckets adds every bucket of src to dst; both are sorted and dst stays so. Each bucket
-// is looked up (see search) from where the previous one was, and only a bucket dst has never
-// held needs an insertion.
+// mergeBuckets adds every bucket of src to dst; both are sorted and dst stays so.
+//
+// The steady state is a dst that already holds every bucket of src: each is looked up (see
+// search) from where the previous one was and added in place, with no allocation. Buckets dst
+// lacks are then brought in by one linear merge into a new slice, never by an insertion each:
+// inserting k new buckets one by one into n would move O(k·n) memory, and a worker's delta may
+// carry 40,000 buckets.
 func mergeBuckets(dst, src []Bucket) []Bucket {
 	if len(dst) == 0 {
 		return append(dst, src...)
 	}
-	from := 0
+	from, missing := 0, 0
 	for _, b := range src {
 		j, found := search(dst[from:], b.Index)
 		j += from
 		if found {
 			dst[j].Count += b.Count
 		} else {
-			dst = slices.Insert(dst, j, b)
+			missing++
 		}
 		from = j
 	}
-	return dst
+	if missing == 0 {
+		return dst
+	}
+	out := make([]Bucket, 0, len(dst)+missing)
+	i := 0
+	for _, b := range src {
+		for i < len(dst) && dst[i].Index < b.Index {
+			out = append(out, dst[i])
+			i++
+		}
+		if i < len(dst) && dst[i].Index == b.Index {
+			continue // added in place above
+		}
+		out = append(out, b)
+	}
+	return append(out, dst[i:]...)
 }
 
 // search returns where bucket i is in bs, or where it would be inserted, and whether it is there.
