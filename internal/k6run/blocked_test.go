@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -34,15 +32,7 @@ func TestChildBlockedIPs(t *testing.T) {
 	var hits atomic.Int64
 	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
 	defer target.Close()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	entry := filepath.Join(dir, "script.js")
-	if err := os.WriteFile(entry, []byte(blockedScript), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	exe, dir, entry := scriptDir(t, blockedScript)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var logged atomic.Int64

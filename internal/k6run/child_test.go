@@ -49,15 +49,7 @@ func TestChildSubmetrics(t *testing.T) {
 		}
 	}))
 	defer target.Close()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	entry := filepath.Join(dir, "script.js")
-	if err := os.WriteFile(entry, []byte(submetricScript), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	exe, dir, entry := scriptDir(t, submetricScript)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var (
@@ -134,6 +126,22 @@ func TestChildSubmetrics(t *testing.T) {
 }
 
 // mergeDeltas merges every delta child sends into total; read is closed once the child's deltas end.
+// scriptDir writes src as script.js in a new directory and returns the test binary (which serves
+// as the k6 executable, see TestMain), the directory and the script's path: what Start needs.
+func scriptDir(t *testing.T, src string) (exe, dir, entry string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	entry = filepath.Join(dir, "script.js")
+	if err := os.WriteFile(entry, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return exe, dir, entry
+}
+
 func mergeDeltas(child *Child) (total *stats.Delta, read <-chan struct{}) {
 	total = &stats.Delta{}
 	done := make(chan struct{})

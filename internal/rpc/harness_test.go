@@ -529,8 +529,9 @@ type rawWorker struct {
 	done    chan struct{}
 }
 
-// rawHello opens a stream, says h and returns the worker and the master's first answer.
-func (c *cluster) rawHello(t *testing.T, h *pb.Hello) (*rawWorker, *pb.MasterMessage) {
+// hello opens a stream on the shared connection, says h and returns the stream, its cancel and
+// the master's first answer (Welcome or Reject).
+func (c *cluster) hello(t *testing.T, h *pb.Hello) (pb.Coordinator_ConnectClient, context.CancelFunc, *pb.MasterMessage) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stream, err := pb.NewCoordinatorClient(c.clientConn(t)).Connect(ctx)
@@ -538,7 +539,6 @@ func (c *cluster) rawHello(t *testing.T, h *pb.Hello) (*rawWorker, *pb.MasterMes
 		cancel()
 		t.Fatal(err)
 	}
-	r := &rawWorker{id: h.WorkerId, stream: stream, cancel: cancel, msgs: make(chan *pb.MasterMessage, 256), done: make(chan struct{})}
 	if err := stream.Send(&pb.WorkerMessage{Msg: &pb.WorkerMessage_Hello{Hello: h}}); err != nil {
 		cancel()
 		t.Fatal(err)
@@ -546,8 +546,16 @@ func (c *cluster) rawHello(t *testing.T, h *pb.Hello) (*rawWorker, *pb.MasterMes
 	first, err := stream.Recv()
 	if err != nil {
 		cancel()
-		t.Fatalf("no answer to Hello: %v", err)
+		t.Fatalf("%s: no answer to Hello: %v", h.WorkerId, err)
 	}
+	return stream, cancel, first
+}
+
+// rawHello opens a stream, says h and returns the worker and the master's first answer.
+func (c *cluster) rawHello(t *testing.T, h *pb.Hello) (*rawWorker, *pb.MasterMessage) {
+	t.Helper()
+	stream, cancel, first := c.hello(t, h)
+	r := &rawWorker{id: h.WorkerId, stream: stream, cancel: cancel, msgs: make(chan *pb.MasterMessage, 256), done: make(chan struct{})}
 	r.welcome = first.GetWelcome()
 	if r.welcome != nil {
 		go r.recv()

@@ -91,24 +91,13 @@ func (l *userLedger) problems() []string {
 
 func (c *cluster) scaleWorker(t *testing.T, id string, l *userLedger) *scaleWorker {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	stream, err := pb.NewCoordinatorClient(c.clientConn(t)).Connect(ctx)
-	if err != nil {
+	stream, cancel, first := c.hello(t, &pb.Hello{ProtocolMajor: master.ProtocolMajor, ProtocolMinor: master.ProtocolMinor,
+		WorkerId: id, Host: id, Cpus: 1, Version: "test"})
+	if first.GetWelcome() == nil {
 		cancel()
-		t.Fatal(err)
+		t.Fatalf("%s: the master answered Hello with %v, want Welcome", id, first)
 	}
 	w := &scaleWorker{id: id, stream: stream, cancel: cancel, done: make(chan struct{}), ledger: l}
-	hello := &pb.Hello{ProtocolMajor: master.ProtocolMajor, ProtocolMinor: master.ProtocolMinor,
-		WorkerId: id, Host: id, Cpus: 1, Version: "test"}
-	if err := stream.Send(&pb.WorkerMessage{Msg: &pb.WorkerMessage_Hello{Hello: hello}}); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	first, err := stream.Recv()
-	if err != nil || first.GetWelcome() == nil {
-		cancel()
-		t.Fatalf("%s: the master answered Hello with %v (%v), want Welcome", id, first, err)
-	}
 	go w.serve()
 	t.Cleanup(w.close)
 	return w
