@@ -31,6 +31,7 @@ import (
 	"github.com/stampede-load/stampede/internal/report"
 	"github.com/stampede-load/stampede/internal/rpc"
 	"github.com/stampede-load/stampede/internal/stats"
+	buildinfo "github.com/stampede-load/stampede/internal/version"
 	"github.com/stampede-load/stampede/internal/worker"
 	"github.com/stampede-load/stampede/scenario"
 )
@@ -224,7 +225,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if cfg.version {
-		fmt.Fprintln(stdout, "stampede-master", version)
+		fmt.Fprint(stdout, buildinfo.Get(version).String("stampede-master"))
 		return exitOK
 	}
 	log, err := cli.NewLogger(stderr, cfg.logLevel)

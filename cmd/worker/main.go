@@ -28,6 +28,7 @@ import (
 	"github.com/stampede-load/stampede/internal/cli"
 	"github.com/stampede-load/stampede/internal/k6run"
 	"github.com/stampede-load/stampede/internal/rpc"
+	buildinfo "github.com/stampede-load/stampede/internal/version"
 	"github.com/stampede-load/stampede/internal/worker"
 )
 
@@ -66,7 +67,7 @@ func run() int {
 		return 2
 	}
 	if *showVersion {
-		fmt.Println("stampede-worker", version)
+		fmt.Print(buildinfo.Get(version).String("stampede-worker"))
 		return 0
 	}
 	log, err := cli.NewLogger(os.Stderr, *logLevel)
