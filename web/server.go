@@ -49,8 +49,14 @@ type Options struct {
 	// Assets are the UI's files. Default Static().
 	Assets fs.FS
 	// Auth (optional) is who may use the server; the zero value lets everyone in.
-	Auth   Auth
-	Logger *slog.Logger
+	Auth Auth
+	// CheckHost serves only requests whose Host header (port ignored) is an IP address, localhost
+	// or one of AllowedHosts; others get 421 Misdirected Request (hosts.go: DNS rebinding).
+	// /healthz and /readyz are not checked. Giving AllowedHosts turns it on too. cmd/master turns
+	// it on for a loopback listener, where there are no credentials.
+	CheckHost    bool
+	AllowedHosts []string
+	Logger       *slog.Logger
 }
 
 // Server is the master's HTTP face: UI, API, websocket and metrics.
@@ -60,6 +66,7 @@ type Server struct {
 	hub   *Hub
 	mux   *http.ServeMux
 	guard *guard
+	hosts *hostGuard // nil: every Host is served
 	h     http.Handler
 }
 
@@ -91,6 +98,11 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, log: opts.Logger, guard: g}
+	if opts.CheckHost || len(opts.AllowedHosts) > 0 {
+		if s.hosts, err = newHostGuard(opts.AllowedHosts); err != nil {
+			return nil, err
+		}
+	}
 	s.hub = newHub(opts.Core, opts.Defaults, opts.ClientQueue, opts.Logger)
 	if opts.Registerer != nil {
 		if err := s.hub.register(opts.Registerer); err != nil {
@@ -99,10 +111,13 @@ func New(opts Options) (*Server, error) {
 	}
 	s.routes()
 	s.h = s.protect(s.mux)
+	if s.hosts != nil {
+		s.h = s.checkHost(s.h)
+	}
 	return s, nil
 }
 
-// Handler serves every route, behind cross-origin protection and Options.Auth.
+// Handler serves every route, behind the Host check, cross-origin protection and Options.Auth.
 func (s *Server) Handler() http.Handler { return s.h }
 
 // Hub is the server's websocket hub.

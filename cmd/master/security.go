@@ -19,9 +19,13 @@ type securityConfig struct {
 	webBasicAuth, webBasicAuthFile string
 	joinToken, joinTokenFile       string
 	tlsCert, tlsKey, tlsClientCA   string
+	webAllowedHosts                string
 	webAuth                        web.Auth
-	join                           string
-	tls                            *tls.Config
+	// checkHost and allowedHosts are the web server's guard against DNS rebinding (web.Options).
+	checkHost    bool
+	allowedHosts []string
+	join         string
+	tls          *tls.Config
 }
 
 func (s *securityConfig) flags(fs *flag.FlagSet) {
@@ -29,6 +33,8 @@ func (s *securityConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&s.webTokenFile, "web-token-file", "", "file holding --web-token")
 	fs.StringVar(&s.webBasicAuth, "web-basic-auth", "", "USER:PASSWORD the web UI, API and /metrics accept as HTTP basic auth (prefer --web-basic-auth-file)")
 	fs.StringVar(&s.webBasicAuthFile, "web-basic-auth-file", "", "file holding --web-basic-auth's USER:PASSWORD")
+	fs.StringVar(&s.webAllowedHosts, "web-allowed-hosts", "", "comma-separated host names the web UI answers to besides IP addresses and localhost "+
+		"(checked on a loopback --web-listen always, elsewhere when given; see docs/security.md)")
 	fs.StringVar(&s.joinToken, "join-token", "", "token every worker must present (its --join-token) to be admitted (prefer --join-token-file)")
 	fs.StringVar(&s.joinTokenFile, "join-token-file", "", "file holding --join-token")
 	fs.StringVar(&s.tlsCert, "tls-cert", "", "PEM certificate (chain) the master presents to workers: serve gRPC over TLS (with --tls-key)")
@@ -58,6 +64,15 @@ func (s *securityConfig) load(webListen string, localWorkers int) error {
 		return fmt.Errorf("--web-listen %s is reachable from other machines, and the web UI and API start runs against any host: "+
 			"give them credentials with --web-token-file (or --web-token, --web-basic-auth[-file]), or listen on 127.0.0.1 (see docs/security.md)", webListen)
 	}
+	for _, h := range strings.Split(s.webAllowedHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			s.allowedHosts = append(s.allowedHosts, h)
+		}
+	}
+	// Without credentials a page that rebinds its name to 127.0.0.1 could drive the master, so a
+	// loopback listener checks the Host header; elsewhere credentials are required, and the check is
+	// the operator's choice.
+	s.checkHost = webListen != "" && (web.IsLoopback(webListen) || len(s.allowedHosts) > 0)
 	if s.join, err = cli.Secret(s.joinToken, s.joinTokenFile, "join-token"); err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func serveWeb(webCtx, runCtx context.Context, cfg *config, template master.RunCo
 	ws, err := web.New(web.Options{Core: core, Template: template, Defaults: defaults, RunContext: runCtx,
 		OnRunEnd: func(res *master.Result, err error) { _ = reportRun(res, err) },
 		Metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), Registerer: reg, Logger: log,
-		Auth: cfg.sec.webAuth})
+		Auth: cfg.sec.webAuth, CheckHost: cfg.sec.checkHost, AllowedHosts: cfg.sec.allowedHosts})
 	if err != nil {
 		return nil, err
 	}

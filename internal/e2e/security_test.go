@@ -77,6 +77,10 @@ func webRequest(t *testing.T, method, url, body string, header map[string]string
 		t.Fatal(err)
 	}
 	for k, v := range header {
+		if k == "Host" { // the header Go sends is the request's Host field
+			req.Host = v
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
@@ -283,4 +287,54 @@ func TestLoginInBrowser(t *testing.T) {
 		return code == 200 && json.Unmarshal([]byte(body), &ws) == nil && len(ws.Workers) == 1
 	})
 	runBrowserScript(t, node, chromium, "login.test.mjs", m.URL, tg.URL, "ui-login", "STAMPEDE_WEB_TOKEN="+token)
+}
+
+// TestDNSRebindingRefused: a page on evil.example that rebound its name to the loopback address of a
+// credential-less master sends requests whose Host and Origin both name evil.example, so they look
+// same-origin. The master refuses them (the start, the API, /metrics, the websocket) and no run
+// starts on its connected worker; a name given in STAMPEDE_WEB_ALLOWED_HOSTS is served.
+func TestDNSRebindingRefused(t *testing.T) {
+	t.Parallel()
+	tg := startTarget(t)
+	m := startUIMasterWithEnv(t, []string{"STAMPEDE_WEB_ALLOWED_HOSTS=stampede.test, ci-master"},
+		"-f", "examples/quickstart.js", "-e", "TARGET="+tg.URL)
+	startWorker(t, m.Addr)
+	eventually(t, 30*time.Second, "the worker to connect", func() bool { return len(m.workers(t)) == 1 })
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(m.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil := "evil.example:" + port
+	rebound := map[string]string{"Host": evil, "Origin": "http://" + evil, "Sec-Fetch-Site": "same-origin",
+		"Content-Type": "application/json"}
+	code, body := webRequest(t, "POST", m.URL+"/api/v1/runs", `{"users": 2, "spawn_rate": 10}`, rebound)
+	if code < 400 || code >= 500 || !strings.Contains(body, "--web-allowed-hosts") {
+		t.Fatalf("rebound start: %d %s; want a 4xx that names --web-allowed-hosts", code, body)
+	}
+	for _, path := range []string{"/api/v1/workers", "/api/v1/config", "/metrics", "/ws", "/"} {
+		if code, body := webRequest(t, "GET", m.URL+path, "", map[string]string{"Host": evil}); code != http.StatusMisdirectedRequest {
+			t.Fatalf("rebound GET %s: %d %s; want 421", path, code, body)
+		}
+	}
+	if !strings.Contains(m.log(), "DNS rebinding") {
+		t.Fatalf("the master did not log the refusal:\n%s", m.log())
+	}
+
+	// Nothing started: no run, the worker idle, the target untouched.
+	if code, body := webRequest(t, "GET", m.URL+"/api/v1/runs/current", "", nil); code != http.StatusNotFound {
+		t.Fatalf("a refused start started a run: %d %s", code, body)
+	}
+	if ws := m.workers(t); len(ws) != 1 || ws[0].State != "idle" {
+		t.Fatalf("workers after the refused start: %+v; want one, idle", ws)
+	}
+	if n := tg.stats(t).Total; n != 0 {
+		t.Fatalf("the target got %d requests", n)
+	}
+
+	// The names the operator allows, and localhost, are served.
+	for _, host := range []string{"stampede.test:" + port, "CI-MASTER", "localhost:" + port} {
+		if code, body := webRequest(t, "GET", m.URL+"/api/v1/workers", "", map[string]string{"Host": host}); code != http.StatusOK {
+			t.Fatalf("GET with Host %s: %d %s; want 200", host, code, body)
+		}
+	}
 }
