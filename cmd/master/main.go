@@ -105,6 +105,7 @@ type config struct {
 	logLevel         string
 	version          bool
 	sec              securityConfig
+	limits           limitsConfig
 }
 
 func parse(args []string, stderr io.Writer) (*config, error) {
@@ -151,6 +152,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	c.sec.flags(fs)
+	c.limits.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -191,6 +193,9 @@ func (c *config) validate() error {
 		return errors.New("--kube-workers and --kube-idle-workers need --kube-deployment, the worker Deployment to scale")
 	case c.kubeWorkers > 0 && c.localWorkers > 0:
 		return errors.New("--kube-workers scales a Deployment of workers; it does not mix with --local-workers")
+	}
+	if err := c.limits.validate(); err != nil {
+		return err
 	}
 	c.watchHPA = hpaNames(c.watchHPA)
 	for _, t := range c.thresholds {
@@ -267,7 +272,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	core, err := master.New(master.Options{Inspector: inspector{exe: exe}, WorkDir: cfg.workDir, Version: version,
 		Logger: log, ScriptLog: scriptLogger(log), NameCap: cfg.maxNames, BundleLimits: cfg.bundleLimits,
-		Fleet: kp.fleet, IdleWorkers: cfg.kubeIdleWorkers, MaxWorkers: cfg.kubeMaxWorkers, Gauges: kp.gauges})
+		Fleet: kp.fleet, IdleWorkers: cfg.kubeIdleWorkers, MaxWorkers: cfg.kubeMaxWorkers, Gauges: kp.gauges,
+		MaxUsers: cfg.limits.maxUsers, MaxWorkerVUs: cfg.limits.maxWorkerVUs})
 	if err != nil {
 		log.Error("invalid options", "err", err)
 		return exitInternal
@@ -289,7 +295,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	srv := rpc.NewServer(core, log, cfg.sec.serverOptions()...)
-	go func() { _ = srv.Serve(lis) }()
+	go func() { _ = srv.Serve(cfg.limits.workerListener(lis, log)) }()
 	defer srv.Stop()
 	log.Info("listening for workers", "addr", lis.Addr().String())
 
@@ -371,6 +377,8 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.Is(err, master.ErrBadSettings): // over a limit: checked before anything starts
+		return exitUsage
 	case errors.Is(err, master.ErrScriptNotFound):
 		return exitScriptNotFound
 	case errors.Is(err, master.ErrModuleNotFound):

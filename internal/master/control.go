@@ -39,6 +39,9 @@ func (c *Coordinator) Update(users *int64, spawnRate *float64) error {
 		return ErrNotSwarm
 	}
 	if users != nil {
+		if err := c.checkUsers(*users, len(r.active())); err != nil {
+			return err
+		}
 		r.target = *users
 	}
 	if spawnRate != nil {

@@ -44,6 +44,10 @@ type Options struct {
 	// Coordinator's lock held, so it must be quick and must not call the Coordinator.
 	Gauges func() map[string]float64
 	Logger *slog.Logger
+	// MaxUsers bounds a run's users (VUs) fleet-wide, and MaxWorkerVUs one worker's share of them
+	// (limits.go). Defaults DefaultMaxUsers and DefaultMaxWorkerVUs.
+	MaxUsers     int64
+	MaxWorkerVUs int64
 }
 
 // DefaultWorkerTimeout is ten missed heartbeats (internal/rpc asks for one a second). It is a
@@ -103,6 +107,12 @@ func New(opts Options) (*Coordinator, error) {
 	}
 	if err := opts.BundleLimits.Validate(); err != nil {
 		return nil, fmt.Errorf("master: %w", err)
+	}
+	if opts.MaxUsers <= 0 {
+		opts.MaxUsers = DefaultMaxUsers
+	}
+	if opts.MaxWorkerVUs <= 0 {
+		opts.MaxWorkerVUs = DefaultMaxWorkerVUs
 	}
 	return &Coordinator{opts: opts, log: opts.Logger, workers: map[string]*workerRec{}, changed: make(chan struct{})}, nil
 }

@@ -230,6 +230,9 @@ func (c *Coordinator) waitFor(ctx context.Context, timeout time.Duration, cond f
 // (Swarm) or waits for the script's scenarios (Script), runs teardown() once and collects the last
 // stats of every worker. The result is returned also when err != nil, with what was collected.
 func (c *Coordinator) Run(ctx context.Context, cfg RunConfig) (*Result, error) {
+	if err := c.checkLimits(cfg); err != nil {
+		return nil, err
+	}
 	if err := c.checkWorkers(cfg.Workers); err != nil {
 		return nil, err
 	}
@@ -243,6 +246,9 @@ func (c *Coordinator) Run(ctx context.Context, cfg RunConfig) (*Result, error) {
 // Start begins a run in the background and returns its id, or an error at once when the settings
 // are invalid or a run is in progress. done (if not nil) receives the run's outcome, as Run returns it.
 func (c *Coordinator) Start(ctx context.Context, cfg RunConfig, done func(*Result, error)) (string, error) {
+	if err := c.checkLimits(cfg); err != nil {
+		return "", err
+	}
 	if cfg.Users < 0 || cfg.SpawnRate < 0 || cfg.RunTime < 0 {
 		return "", fmt.Errorf("%w: users, spawn rate and run time must not be negative", ErrBadSettings)
 	}

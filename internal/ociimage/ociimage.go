@@ -109,24 +109,112 @@ func Write(w io.Writer, img Image) (Digests, error) {
 	if err != nil {
 		return Digests{}, err
 	}
-	if img.OS == "" || img.Architecture == "" {
-		return Digests{}, fmt.Errorf("%w: the OS and architecture are required", ErrInvalid)
-	}
-	created := img.Created.UTC().Truncate(time.Second)
-	if img.Created.IsZero() {
-		created = time.Unix(0, 0).UTC()
-	}
-	ports, err := exposedPorts(img.Config.ExposedPorts)
+	b, err := build(img)
 	if err != nil {
 		return Digests{}, err
+	}
+	mfDesc := b.manifest
+	mfDesc.Annotations = map[string]string{AnnotationImageName: ref.full, AnnotationRefName: ref.tag}
+	idx, err := json.Marshal(index{SchemaVersion: 2, MediaType: MediaTypeIndex, Manifests: []descriptor{mfDesc}})
+	if err != nil {
+		return Digests{}, fmt.Errorf("index: %w", err)
+	}
+	docker, err := json.Marshal([]dockerManifest{{
+		Config:   blobPath(b.digests.Config),
+		RepoTags: []string{img.Ref},
+		Layers:   []string{blobPath(b.digests.Layer)},
+	}})
+	if err != nil {
+		return Digests{}, fmt.Errorf("manifest.json: %w", err)
+	}
+	if err := writeLayout(w, b.blobs, idx, docker, img.Created); err != nil {
+		return Digests{}, err
+	}
+	return b.digests, nil
+}
+
+// WriteIndex writes images of one program for several platforms as one tarball: an OCI image
+// layout whose index.json names, under ref, an image index (a "manifest list") of every image's
+// manifest with its platform. A runtime pulls or loads the one for its own platform; skopeo copy
+// --all, containerd (ctr import --all-platforms, kind) and Docker's containerd image store keep
+// them all. There is no manifest.json: the docker save format has no place for several
+// platforms under one name, so Docker's classic image store needs Write's one-platform tarball.
+// The images' own Ref is ignored; their times must agree, as they become the tarball's.
+func WriteIndex(w io.Writer, ref string, imgs []Image) (IndexDigests, error) {
+	r, err := parseRef(ref)
+	if err != nil {
+		return IndexDigests{}, err
+	}
+	if len(imgs) == 0 {
+		return IndexDigests{}, fmt.Errorf("%w: an index needs at least one image", ErrInvalid)
+	}
+	blobs := map[string][]byte{}
+	var manifests []descriptor
+	out := IndexDigests{Images: make([]Digests, len(imgs))}
+	seen := map[platform]bool{}
+	for i, img := range imgs {
+		if !img.Created.Equal(imgs[0].Created) {
+			return IndexDigests{}, fmt.Errorf("%w: the images of an index were created at different times", ErrInvalid)
+		}
+		b, err := build(img)
+		if err != nil {
+			return IndexDigests{}, err
+		}
+		if p := *b.manifest.Platform; seen[p] {
+			return IndexDigests{}, fmt.Errorf("%w: two images for %s/%s%s", ErrInvalid, p.OS, p.Architecture, p.Variant)
+		}
+		seen[*b.manifest.Platform] = true
+		maps.Copy(blobs, b.blobs)
+		manifests = append(manifests, b.manifest)
+		out.Images[i] = b.digests
+	}
+	list, err := json.Marshal(index{SchemaVersion: 2, MediaType: MediaTypeIndex, Manifests: manifests})
+	if err != nil {
+		return IndexDigests{}, fmt.Errorf("image index: %w", err)
+	}
+	listDesc := newDescriptor(MediaTypeIndex, list)
+	blobs[listDesc.Digest] = list
+	listDesc.Annotations = map[string]string{AnnotationImageName: r.full, AnnotationRefName: r.tag}
+	idx, err := json.Marshal(index{SchemaVersion: 2, MediaType: MediaTypeIndex, Manifests: []descriptor{listDesc}})
+	if err != nil {
+		return IndexDigests{}, fmt.Errorf("index: %w", err)
+	}
+	if err := writeLayout(w, blobs, idx, nil, imgs[0].Created); err != nil {
+		return IndexDigests{}, err
+	}
+	out.Index = listDesc.Digest
+	return out, nil
+}
+
+// IndexDigests identify what WriteIndex wrote.
+type IndexDigests struct {
+	Index  string    // the image index: what a registry serves for the tag
+	Images []Digests // per image, in the order given
+}
+
+// built is one image's blobs and the descriptor of its manifest, with its platform.
+type built struct {
+	blobs    map[string][]byte
+	manifest descriptor
+	digests  Digests
+}
+
+func build(img Image) (built, error) {
+	if img.OS == "" || img.Architecture == "" {
+		return built{}, fmt.Errorf("%w: the OS and architecture are required", ErrInvalid)
+	}
+	created := imageTime(img.Created)
+	ports, err := exposedPorts(img.Config.ExposedPorts)
+	if err != nil {
+		return built{}, err
 	}
 	files, err := layerEntries(img.Files)
 	if err != nil {
-		return Digests{}, err
+		return built{}, err
 	}
 	layer, err := layerTar(files, created)
 	if err != nil {
-		return Digests{}, err
+		return built{}, err
 	}
 	layerDesc := newDescriptor(MediaTypeLayer, layer)
 
@@ -148,7 +236,7 @@ func Write(w io.Writer, img Image) (Digests, error) {
 		History: []history{{Created: created.Format(time.RFC3339), CreatedBy: img.CreatedBy}},
 	})
 	if err != nil {
-		return Digests{}, fmt.Errorf("image config: %w", err)
+		return built{}, fmt.Errorf("image config: %w", err)
 	}
 	cfgDesc := newDescriptor(MediaTypeConfig, cfg)
 
@@ -159,39 +247,38 @@ func Write(w io.Writer, img Image) (Digests, error) {
 		Layers:        []descriptor{layerDesc},
 	})
 	if err != nil {
-		return Digests{}, fmt.Errorf("manifest: %w", err)
+		return built{}, fmt.Errorf("manifest: %w", err)
 	}
 	mfDesc := newDescriptor(MediaTypeManifest, mf)
 	mfDesc.Platform = &platform{Architecture: img.Architecture, OS: img.OS, Variant: img.Variant}
-	mfDesc.Annotations = map[string]string{AnnotationImageName: ref.full, AnnotationRefName: ref.tag}
+	return built{
+		blobs:    map[string][]byte{cfgDesc.Digest: cfg, layerDesc.Digest: layer, mfDesc.Digest: mf},
+		manifest: mfDesc,
+		digests:  Digests{Manifest: mfDesc.Digest, Config: cfgDesc.Digest, Layer: layerDesc.Digest},
+	}, nil
+}
 
-	idx, err := json.Marshal(index{SchemaVersion: 2, MediaType: MediaTypeIndex, Manifests: []descriptor{mfDesc}})
-	if err != nil {
-		return Digests{}, fmt.Errorf("index: %w", err)
+// imageTime is the one time of everything in an image: whole seconds, UTC, the epoch for zero.
+func imageTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Unix(0, 0).UTC()
 	}
-	docker, err := json.Marshal([]dockerManifest{{
-		Config:   blobPath(cfgDesc.Digest),
-		RepoTags: []string{img.Ref},
-		Layers:   []string{blobPath(layerDesc.Digest)},
-	}})
-	if err != nil {
-		return Digests{}, fmt.Errorf("manifest.json: %w", err)
-	}
+	return t.UTC().Truncate(time.Second)
+}
 
-	blobs := map[string][]byte{cfgDesc.Digest: cfg, layerDesc.Digest: layer, mfDesc.Digest: mf}
+// writeLayout writes the tarball: the blobs, index.json, manifest.json when docker is not nil,
+// and oci-layout, in that order (docker save's).
+func writeLayout(w io.Writer, blobs map[string][]byte, idx, docker []byte, created time.Time) error {
 	entries := []archiveEntry{{name: "blobs/"}, {name: "blobs/sha256/"}}
 	for _, d := range slices.Sorted(maps.Keys(blobs)) {
 		entries = append(entries, archiveEntry{name: blobPath(d), data: blobs[d]})
 	}
-	entries = append(entries,
-		archiveEntry{name: "index.json", data: idx},
-		archiveEntry{name: "manifest.json", data: docker},
-		archiveEntry{name: "oci-layout", data: []byte(`{"imageLayoutVersion":"1.0.0"}`)},
-	)
-	if err := writeArchive(w, entries, created); err != nil {
-		return Digests{}, err
+	entries = append(entries, archiveEntry{name: "index.json", data: idx})
+	if docker != nil {
+		entries = append(entries, archiveEntry{name: "manifest.json", data: docker})
 	}
-	return Digests{Manifest: mfDesc.Digest, Config: cfgDesc.Digest, Layer: layerDesc.Digest}, nil
+	entries = append(entries, archiveEntry{name: "oci-layout", data: []byte(`{"imageLayoutVersion":"1.0.0"}`)})
+	return writeArchive(w, entries, imageTime(created))
 }
 
 // blobPath is where the layout keeps a blob; manifest.json names blobs by this path too, as

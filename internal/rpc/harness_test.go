@@ -352,6 +352,13 @@ type cluster struct {
 // newCluster starts a master; each of with may change its options.
 func newCluster(t *testing.T, with ...func(*master.Options)) *cluster {
 	t.Helper()
+	return newClusterServing(t, nil, nil, with...)
+}
+
+// newClusterServing is newCluster with the gRPC server's options, serving on wrap(listener) (nil: the
+// listener itself).
+func newClusterServing(t *testing.T, srvOpts []ServerOption, wrap func(net.Listener) net.Listener, with ...func(*master.Options)) *cluster {
+	t.Helper()
 	log, buf := testLogger(t)
 	c := &cluster{t: t, log: log, logs: buf}
 	dir := t.TempDir()
@@ -375,7 +382,10 @@ func newCluster(t *testing.T, with ...func(*master.Options)) *cluster {
 		t.Fatal(err)
 	}
 	c.addr = c.lis.Addr().String()
-	c.srv = NewServer(core, log.With("side", "rpc"))
+	if wrap != nil {
+		c.lis = wrap(c.lis)
+	}
+	c.srv = NewServer(core, log.With("side", "rpc"), srvOpts...)
 	served := make(chan struct{})
 	go func() {
 		defer close(served)

@@ -32,8 +32,9 @@ const joinTokenKey = "authorization"
 type ServerOption func(*serverConfig)
 
 type serverConfig struct {
-	joinToken string
-	tls       *tls.Config
+	joinToken        string
+	tls              *tls.Config
+	handshakeTimeout time.Duration
 }
 
 // WithJoinToken makes the server admit only workers that present token (see DialJoinToken); the
@@ -48,7 +49,10 @@ func serverOptions(log *slog.Logger, opts []ServerOption) []grpc.ServerOption {
 	for _, o := range opts {
 		o(&c)
 	}
-	var out []grpc.ServerOption
+	if c.handshakeTimeout <= 0 {
+		c.handshakeTimeout = handshakeTimeout
+	}
+	out := []grpc.ServerOption{grpc.ConnectionTimeout(c.handshakeTimeout)}
 	if c.tls != nil {
 		out = append(out, grpc.Creds(credentials.NewTLS(c.tls)))
 	}
