@@ -1,19 +1,41 @@
 # Stampede. `make demo` runs a local demo, `make test` runs every test. See README.md.
+#
+# Both set themselves up on a Debian machine that has Go: pinned Go tools are built into .tools/,
+# and the Debian packages make test needs are installed with apt-get when run as root
+# (.ci/debian-deps.sh; otherwise one line names them). make demo needs nothing but Go.
 
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X main.version=$(VERSION)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
+# Every time in a build (the binaries' build date, archives, images) is the last commit's, so the
+# same commit gives the same bytes.
+SOURCE_DATE_EPOCH ?= $(or $(shell git log -1 --format=%ct 2>/dev/null),0)
+BUILD_DATE := $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
+VERSION_PKG := github.com/stampede-load/stampede/internal/version
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT) -X $(VERSION_PKG).date=$(BUILD_DATE)
 TOOLS    := $(CURDIR)/.tools
 
-# Code generation is pinned: protoc from Debian bookworm's protobuf-compiler, plugins by version.
-PROTOC_VERSION             := 3.21.12
+# Commands Debian packages provide are linked into .tools/bin when the PATH lacks them.
+export PATH := $(TOOLS)/bin:$(PATH)
+
+# Code generation is pinned and pure Go: buf compiles the .proto files (no protoc), the plugins
+# generate the code. Each tool is built once into .tools/<tool>-<version>/.
+BUF_VERSION                := v1.75.0
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
-PROTO_SRC                  := proto/stampede/v1/stampede.proto
+BUF                := $(TOOLS)/buf-$(BUF_VERSION)/buf
+PROTOC_GEN_GO      := $(TOOLS)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION)/protoc-gen-go
+PROTOC_GEN_GO_GRPC := $(TOOLS)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION)/protoc-gen-go-grpc
+
+# The Debian packages make test needs, as COMMAND:PACKAGE: node and npm for the UI's unit tests and
+# web/node_modules, Chromium for its browser test, skopeo to read the images internal/ociimage
+# writes, podman, podman-compose and runc for the Docker Compose test (internal/composetest).
+TEST_DEBIAN := git:git node:nodejs npm:npm chromium:chromium skopeo:skopeo \
+	podman:podman podman-compose:podman-compose runc:runc
 
 BINARIES := bin/stampede-master bin/stampede-worker bin/stampede-target
 
-.PHONY: all build demo demo-ui test unit e2e fuzz soak proto proto-check lint bench tools clean web web-check web-deps images FORCE
+.PHONY: all build demo demo-ui test test-setup debian-deps unit e2e fuzz soak proto proto-check lint bench tools clean web web-check web-deps images dist FORCE
 
 all: build
 
@@ -38,12 +60,21 @@ demo-ui: build
 # with the race detector (unit tests, real-gRPC tests and end-to-end runs of real processes).
 # The Kubernetes tests (internal/kubetest) start a real control plane from the tools .ci/k8s-tools.sh
 # builds and caches (about 20 minutes the first time, a second after); with STAMPEDE_REQUIRE_K8S=1 a
-# missing tool fails them instead of skipping them.
-test: proto-check lint web-check web-deps build
-	@mkdir -p $(TOOLS) && .ci/k8s-tools.sh --env-file $(TOOLS)/k8s.env >/dev/null
-	set -a && . $(TOOLS)/k8s.env && set +a && STAMPEDE_REQUIRE_K8S=1 \
+# missing tool fails them instead of skipping them, and STAMPEDE_REQUIRE_COMPOSE=1 does the same for
+# podman in internal/composetest.
+test: test-setup proto-check lint web-check build
+	set -a && . $(TOOLS)/k8s.env && set +a && STAMPEDE_REQUIRE_K8S=1 STAMPEDE_REQUIRE_COMPOSE=1 \
 		$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz
+
+# Everything make test needs before it runs a test: the Debian packages, the Go tools, the modules,
+# web/node_modules and the Kubernetes tools.
+test-setup: debian-deps tools web-deps
+	$(GO) mod download
+	@mkdir -p $(TOOLS) && .ci/k8s-tools.sh --env-file $(TOOLS)/k8s.env >/dev/null
+
+debian-deps:
+	@.ci/debian-deps.sh --bin $(TOOLS)/bin --for 'make test' $(TEST_DEBIAN)
 
 # A short run of every fuzz target, one at a time (go test -fuzz takes one); their seed corpora
 # (f.Add and testdata/fuzz/) already ran with the tests. The budget is a count of inputs, not a
@@ -69,27 +100,28 @@ unit:
 e2e: build web-deps
 	$(GO) test -race -count=1 -timeout 20m ./internal/e2e/
 
-tools: $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc
-$(TOOLS)/protoc-gen-go:
-	GOBIN=$(TOOLS) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
-$(TOOLS)/protoc-gen-go-grpc:
-	GOBIN=$(TOOLS) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+tools: $(BUF) $(PROTOC_GEN_GO) $(PROTOC_GEN_GO_GRPC)
+# GOFLAGS=-mod=mod: a tool's own go.mod decides its dependencies, whatever GOFLAGS the caller has.
+$(BUF):
+	GOBIN=$(@D) GOFLAGS=-mod=mod $(GO) install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+$(PROTOC_GEN_GO):
+	GOBIN=$(@D) GOFLAGS=-mod=mod $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+$(PROTOC_GEN_GO_GRPC):
+	GOBIN=$(@D) GOFLAGS=-mod=mod $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
 
-define protoc
-	@protoc --version | grep -q ' $(PROTOC_VERSION)$$' || { echo "need protoc $(PROTOC_VERSION) (Debian bookworm: apt-get install protobuf-compiler), found: $$(protoc --version)"; exit 1; }
-	PATH=$(TOOLS):$$PATH protoc -I proto \
-		--go_out=$(1) --go_opt=module=github.com/stampede-load/stampede \
-		--go-grpc_out=$(1) --go-grpc_opt=module=github.com/stampede-load/stampede \
-		$(PROTO_SRC)
+# protogen generates the code of every .proto file under proto/ into $(1).
+PROTO_OPT := module=github.com/stampede-load/stampede
+define protogen
+	$(BUF) generate proto --template '{"version":"v2","plugins":[{"local":"$(PROTOC_GEN_GO)","out":"$(1)","opt":"$(PROTO_OPT)"},{"local":"$(PROTOC_GEN_GO_GRPC)","out":"$(1)","opt":"$(PROTO_OPT)"}]}'
 endef
 
 proto: tools
-	$(call protoc,.)
+	$(call protogen,.)
 
 # Fails when the committed generated code differs from what `make proto` would write.
 proto-check: tools
 	@rm -rf .proto-check && mkdir -p .proto-check
-	$(call protoc,.proto-check)
+	$(call protogen,.proto-check)
 	@diff -r proto/stampede/v1 .proto-check/proto/stampede/v1 -x '*.proto' \
 		|| { echo "generated code is stale: run 'make proto' and commit"; exit 1; }
 
@@ -145,30 +177,69 @@ web-check: $(WEB_DEPS)
 	node --test --test-reporter=dot web/test/unit.test.mjs
 
 # Container images without a Docker engine (docs/images.md): per binary a static linux build in a
-# one-layer image, written to dist/images/stampede-*.tar for docker load, ctr images import, kind load
-# image-archive and skopeo. Tagged with the chart's appVersion so the chart's defaults find them; the
-# same commit and toolchain give the same digests. IMAGE_ARCH (or GOARCH) picks the architecture.
-IMAGE_REPO  ?= ghcr.io/stampede-load
-IMAGE_TAG   ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$$/\1/p' deploy/helm/stampede/Chart.yaml)
-IMAGE_ARCH  ?= $(or $(GOARCH),amd64)
-IMAGE_EPOCH ?= $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null),0)
-IMAGE_REV   ?= $(shell git rev-parse HEAD 2>/dev/null)
-IMAGE_DIR   := dist/images
-
-# image builds stampede-$(1) from package $(2) into an image; $(3) are more stampede-image flags.
-# The tool itself is built for this machine whatever GOOS/GOARCH say.
-define image
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
-		-o $(IMAGE_DIR)/linux-$(IMAGE_ARCH)/stampede-$(1) $(2)
-	GOOS= GOARCH= $(GO) run ./internal/ociimage/cmd/stampede-image --binary $(IMAGE_DIR)/linux-$(IMAGE_ARCH)/stampede-$(1) \
-		--ref $(IMAGE_REPO)/stampede-$(1):$(IMAGE_TAG) --arch $(IMAGE_ARCH) --epoch $(IMAGE_EPOCH) \
-		--version '$(VERSION)' --revision '$(IMAGE_REV)' $(3) --out $(IMAGE_DIR)/stampede-$(1).tar
-endef
+# one-layer image, for linux/amd64 and linux/arm64 (IMAGE_ARCHES) in one OCI image index, written
+# to dist/images/stampede-*.tar for skopeo, ctr images import --all-platforms, kind load
+# image-archive and Docker's containerd store; dist/images/linux-ARCH/stampede-*.tar hold one
+# platform each, for docker load with Docker's classic store and podman load. Every image holds
+# stampede-probe beside its binary, for health checks. Tagged with the chart's appVersion so the
+# chart's defaults find them; the same commit and toolchain give the same digests.
+IMAGE_REPO   ?= ghcr.io/stampede-load
+IMAGE_TAG    ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$$/\1/p' deploy/helm/stampede/Chart.yaml)
+IMAGE_ARCHES ?= amd64 arm64
+IMAGE_EPOCH  ?= $(SOURCE_DATE_EPOCH)
+IMAGE_DIR    := dist/images
+IMAGE_TOOL   := $(IMAGE_DIR)/stampede-image
+IMAGE_FLAGS_master := --port 5557/tcp --port 8089/tcp
+IMAGE_FLAGS_worker := --port 9100/tcp
+IMAGE_FLAGS_target := --port 8080/tcp --env STAMPEDE_TARGET_LISTEN=0.0.0.0:8080
 
 images:
-	$(call image,master,./cmd/master,--port 5557/tcp --port 8089/tcp)
-	$(call image,worker,./cmd/worker,--port 9100/tcp)
-	$(call image,target,./examples/target,--port 8080/tcp --env STAMPEDE_TARGET_LISTEN=0.0.0.0:8080)
+	GOOS= GOARCH= $(GO) build -o $(IMAGE_TOOL) ./internal/ociimage/cmd/stampede-image
+	@set -e; for arch in $(IMAGE_ARCHES); do for b in master worker target probe; do \
+		echo "linux/$$arch stampede-$$b"; \
+		case $$b in master) pkg=./cmd/master;; worker) pkg=./cmd/worker;; \
+			target) pkg=./examples/target;; probe) pkg=./internal/ociimage/cmd/stampede-probe;; esac; \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+			-o $(IMAGE_DIR)/linux-$$arch/stampede-$$b $$pkg; \
+	done; done
+	@set -e; for b in master worker target; do \
+		case $$b in master) flags="$(IMAGE_FLAGS_master)";; worker) flags="$(IMAGE_FLAGS_worker)";; \
+			target) flags="$(IMAGE_FLAGS_target)";; esac; \
+		image() { $(IMAGE_TOOL) --ref $(IMAGE_REPO)/stampede-$$b:$(IMAGE_TAG) --epoch $(IMAGE_EPOCH) \
+			--version '$(VERSION)' --revision '$(COMMIT)' $$flags "$$@"; }; \
+		all=; for arch in $(IMAGE_ARCHES); do \
+			bins="--binary $$arch=$(IMAGE_DIR)/linux-$$arch/stampede-$$b --add $$arch=$(IMAGE_DIR)/linux-$$arch/stampede-probe"; \
+			all="$$all $$bins"; \
+			image $$bins --out $(IMAGE_DIR)/linux-$$arch/stampede-$$b.tar; \
+		done; \
+		image $$all --out $(IMAGE_DIR)/stampede-$$b.tar; \
+	done
+
+# Release archives (README.md, "Downloads"): per OS and architecture the three binaries, LICENSE,
+# README.md and examples/ in stampede_VERSION_OS_ARCH.tar.gz (.zip for Windows), and SHA256SUMS,
+# in dist/release/. Static builds with -trimpath and every time the commit's: the same commit
+# and Go toolchain give the same bytes.
+DIST_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+DIST_DIR       := dist/release
+DIST_TOOL      := dist/stampede-release
+
+dist:
+	GOOS= GOARCH= $(GO) build -o $(DIST_TOOL) ./internal/release/cmd/stampede-release
+	@rm -rf $(DIST_DIR) && mkdir -p $(DIST_DIR)
+	@set -e; extras="LICENSE README.md $$(git ls-files examples)"; for p in $(DIST_PLATFORMS); do \
+		os=$${p%/*} arch=$${p#*/} ext= arc=tar.gz; \
+		[ $$os = windows ] && ext=.exe arc=zip; \
+		build=dist/build/$${os}_$$arch; \
+		for b in master:./cmd/master worker:./cmd/worker target:./examples/target; do \
+			echo "$$p stampede-$${b%%:*}$$ext"; \
+			CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+				-o $$build/stampede-$${b%%:*}$$ext $${b#*:}; \
+			bins="$$bins $$build/stampede-$${b%%:*}$$ext=stampede-$${b%%:*}$$ext"; \
+		done; \
+		$(DIST_TOOL) --epoch $(SOURCE_DATE_EPOCH) --out $(DIST_DIR)/stampede_$(VERSION)_$${os}_$$arch.$$arc $$bins $$extras; \
+		bins=; \
+	done
+	cd $(DIST_DIR) && sha256sum stampede_* > SHA256SUMS && cat SHA256SUMS
 
 clean:
 	rm -rf bin dist tmp test-artifacts .proto-check

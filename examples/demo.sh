@@ -6,6 +6,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# http_get prints the body of a GET of http://HOST:PORT/PATH, with curl or, where there is none
+# (a machine with only Go), bash's /dev/tcp.
+http_get() {
+  if command -v curl >/dev/null; then curl -sf "$1"; return; fi
+  local rest=${1#http://} hostport path
+  hostport=${rest%%/*} path=/${rest#*/}
+  exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}" || return
+  printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$hostport" >&3
+  sed '1,/^\r$/d' <&3
+  exec 3<&-
+}
+
 out=$(mktemp)
 bin/stampede-target --listen 127.0.0.1:0 >"$out" 2>/dev/null &
 target_pid=$!
@@ -25,8 +37,10 @@ if [ "${1:-}" = --ui ]; then
   exit
 fi
 
+summary=${SUMMARY_JSON:-tmp/demo-summary.json}
+mkdir -p "$(dirname "$summary")" # a fresh clone has no tmp/
 bin/stampede-master -f examples/quickstart.js --local-workers 2 --headless \
   -u "${USERS:-20}" -r "${SPAWN_RATE:-5}" -t "${RUN_TIME:-20s}" \
-  --master-bind 127.0.0.1:0 -e "TARGET=$url" --summary-json "${SUMMARY_JSON:-tmp/demo-summary.json}" \
+  --master-bind 127.0.0.1:0 -e "TARGET=$url" --summary-json "$summary" \
   --log-level warn
-echo "counted at the target: $(curl -s "$url/stats" 2>/dev/null || echo '?')"
+echo "counted at the target: $(http_get "$url/stats" || echo '?')"
