@@ -42,9 +42,17 @@ func startUIMaster(t *testing.T, args ...string) *uiMaster {
 // startUIMasterWithEnv is startUIMaster with env added to the test's environment.
 func startUIMasterWithEnv(t *testing.T, env []string, args ...string) *uiMaster {
 	t.Helper()
+	return startUIMasterVia(t, nil, env, args...)
+}
+
+// startUIMasterVia is startUIMasterWithEnv through a wrapper command that execs its arguments, such
+// as sh -c 'ulimit -n 1024 && exec "$@"' sh; nil starts the master directly.
+func startUIMasterVia(t *testing.T, wrapper, env []string, args ...string) *uiMaster {
+	t.Helper()
 	m := &uiMaster{Addr: freeAddr(t), exited: make(chan error, 1)}
 	args = append(args, "--web-listen", "127.0.0.1:0", "--master-bind", m.Addr)
-	m.cmd = exec.Command(filepath.Join(bin, "stampede-master"), args...)
+	argv := append(append(append([]string(nil), wrapper...), filepath.Join(bin, "stampede-master")), args...)
+	m.cmd = exec.Command(argv[0], argv[1:]...)
 	m.cmd.Dir = root
 	if env != nil {
 		m.cmd.Env = append(os.Environ(), env...)
