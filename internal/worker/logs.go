@@ -2,6 +2,7 @@ package worker
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,10 +35,20 @@ func droppedLine(n uint64, rate int, at time.Time) k6run.LogLine {
 		Message: fmt.Sprintf("%d log lines dropped (limit %d/s)", n, rate)}
 }
 
+// vital reports whether a line is one of k6's warnings about the test itself, which pass whatever the
+// script logs. Today that is the cardinality warning ("The test has generated metrics with N unique
+// time series, which is higher than the suggested limit of M ..."): it explains a worker's memory
+// growing, and a script that generates it (an id in every URL) often fails requests too, whose
+// "Request Failed" warnings would otherwise use up the rate. It is rare: logged again only when the
+// count doubles.
+func vital(l k6run.LogLine) bool {
+	return l.Source == "k6" && strings.Contains(l.Message, " unique time series, ")
+}
+
 // logSink returns a function that forwards script log lines to the master, at most LogRate lines per
-// second; the rest are counted, and each batch that lost lines ends with a marker line saying how
-// many (the count also travels as Logs.Dropped). Lines are batched for up to 250 ms so a chatty
-// script costs few messages.
+// second (vital lines pass besides); the rest are counted, and each batch that lost lines ends with a
+// marker line saying how many (the count also travels as Logs.Dropped). Lines are batched for up to
+// 250 ms so a chatty script costs few messages.
 func (w *Worker) logSink(runID string) func(k6run.LogLine) {
 	var (
 		mu      sync.Mutex
@@ -62,7 +73,7 @@ func (w *Worker) logSink(runID string) func(k6run.LogLine) {
 	return func(l k6run.LogLine) {
 		mu.Lock()
 		defer mu.Unlock()
-		if lim.allow(time.Now()) {
+		if vital(l) || lim.allow(time.Now()) {
 			batch = append(batch, l)
 		} else {
 			dropped++

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -55,6 +56,20 @@ func (s *recordingSession) Send(ev Event) error {
 	return nil
 }
 
+// sentLogs waits up to 10 s for the first Logs event and returns what was sent by then.
+func sentLogs(sess *recordingSession) []Logs {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sess.mu.Lock()
+		got := append([]Logs(nil), sess.logs...)
+		sess.mu.Unlock()
+		if len(got) > 0 || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // A burst over the limit reaches the master as the first LogRate lines and a marker with the count.
 func TestLogSinkMarksDroppedLines(t *testing.T) {
 	t.Parallel()
@@ -68,17 +83,7 @@ func TestLogSinkMarksDroppedLines(t *testing.T) {
 	for range 12 {
 		sink(k6run.LogLine{Time: time.Now(), Level: "info", Message: "hello", Source: "console"})
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	var got []Logs
-	for {
-		sess.mu.Lock()
-		got = append([]Logs(nil), sess.logs...)
-		sess.mu.Unlock()
-		if len(got) > 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	got := sentLogs(sess)
 	if len(got) != 1 {
 		t.Fatalf("%d Logs events, want 1 (the burst fits in one 250 ms batch)", len(got))
 	}
@@ -92,5 +97,36 @@ func TestLogSinkMarksDroppedLines(t *testing.T) {
 	}
 	if n := w.Snapshot().DroppedLogs; n != 7 {
 		t.Errorf("Snapshot().DroppedLogs = %d, want 7", n)
+	}
+}
+
+// k6's cardinality warning passes even when the script's own lines have used up the rate; a script
+// line that only quotes it does not.
+func TestLogSinkPassesVitalLines(t *testing.T) {
+	t.Parallel()
+	w, err := New(Options{Exe: "k6", Dir: t.TempDir(), LogRate: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := &recordingSession{}
+	w.sess = sess
+	sink := w.logSink("run-1")
+	const warning = "The test has generated metrics with 100001 unique time series, which is higher than the suggested limit of 100000 and could cause high memory usage."
+	for range 5 {
+		sink(k6run.LogLine{Time: time.Now(), Level: "warning", Message: "Request Failed", Source: "k6"})
+	}
+	sink(k6run.LogLine{Time: time.Now(), Level: "info", Message: warning, Source: "console"})
+	sink(k6run.LogLine{Time: time.Now(), Level: "warning", Message: warning, Source: "k6"})
+	got := sentLogs(sess)
+	if len(got) != 1 {
+		t.Fatalf("%d Logs events, want 1", len(got))
+	}
+	var msgs []string
+	for _, l := range got[0].Lines {
+		msgs = append(msgs, l.Source+": "+l.Message)
+	}
+	want := []string{"k6: Request Failed", "k6: Request Failed", "k6: " + warning, "stampede: 4 log lines dropped (limit 2/s)"}
+	if strings.Join(msgs, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("lines sent:\n%s\nwant:\n%s", strings.Join(msgs, "\n"), strings.Join(want, "\n"))
 	}
 }
