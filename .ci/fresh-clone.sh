@@ -25,16 +25,20 @@ tmp=$(mktemp -d /tmp/stampede-fresh.XXXXXX)
 
 hidden=(protoc chromium skopeo node npm podman podman-compose runc)
 mkdir "$tmp/path"
+declare -A seen=()
+for h in "${hidden[@]}"; do seen[$h]=1; done
+links=()
 IFS=: read -ra dirs <<<"$PATH"
 for d in "${dirs[@]}"; do
   [ -d "$d" ] || continue
   for f in "$d"/*; do
     name=${f##*/}
-    [ -x "$f" ] && [ ! -d "$f" ] && [ ! -e "$tmp/path/$name" ] || continue
-    [[ " ${hidden[*]} " == *" $name "* ]] && continue
-    ln -s "$f" "$tmp/path/$name"
+    [ -z "${seen[$name]:-}" ] && [ -x "$f" ] && [ ! -d "$f" ] || continue
+    seen[$name]=1
+    links+=("$f")
   done
 done
+ln -s "${links[@]}" "$tmp/path/" # one process: each link is named after its target
 for h in "${hidden[@]}"; do
   if PATH=$tmp/path command -v "$h" >/dev/null; then echo "fresh-clone: $h is still on the PATH" >&2; exit 1; fi
 done
