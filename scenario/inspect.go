@@ -15,6 +15,9 @@ import (
 // of `k6 inspect --execution-requirements`.
 var ErrBadInspect = errors.New("invalid k6 inspect output")
 
+// DefaultPhaseTimeout is k6's default setupTimeout and teardownTimeout.
+const DefaultPhaseTimeout = 60 * time.Second
+
 // Options is what the master needs from `k6 inspect --execution-requirements`.
 type Options struct {
 	// Scenarios are k6's consolidated scenarios by name. k6 derives them from
@@ -31,6 +34,9 @@ type Options struct {
 	TotalDuration time.Duration
 	// MaxVUs is the most VUs the test can need at once.
 	MaxVUs int
+	// SetupTimeout and TeardownTimeout are how long k6 lets setup() and teardown() run (k6's
+	// default: 60s each).
+	SetupTimeout, TeardownTimeout time.Duration
 	// HasScenarios is true when the script says how it runs (scenarios,
 	// stages, vus with duration, or iterations), false when k6 would run
 	// its default of 1 VU for 1 iteration.
@@ -61,6 +67,8 @@ func ParseInspect(data []byte) (*Options, error) {
 		Thresholds    map[string][]ThresholdConfig `json:"thresholds"`
 		TotalDuration *k6Duration                  `json:"totalDuration"`
 		MaxVUs        *uint64                      `json:"maxVUs"`
+		SetupTimeout  k6Duration                   `json:"setupTimeout"`
+		Teardown      k6Duration                   `json:"teardownTimeout"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInspect, err)
@@ -78,6 +86,14 @@ func ParseInspect(data []byte) (*Options, error) {
 		ThresholdConfigs: make(map[string][]ThresholdConfig, len(raw.Thresholds)),
 		TotalDuration:    raw.TotalDuration.d,
 		MaxVUs:           int(*raw.MaxVUs),
+		SetupTimeout:     DefaultPhaseTimeout,
+		TeardownTimeout:  DefaultPhaseTimeout,
+	}
+	if raw.SetupTimeout.valid {
+		o.SetupTimeout = raw.SetupTimeout.d
+	}
+	if raw.Teardown.valid {
+		o.TeardownTimeout = raw.Teardown.d
 	}
 	for name, s := range raw.Scenarios {
 		if s.Executor == "" {

@@ -100,6 +100,19 @@ func TestParseInspectFixtures(t *testing.T) {
 				HasScenarios:  true,
 			},
 		},
+		{
+			// options: { setupTimeout: '120s', teardownTimeout: '2m' }
+			file: "timeouts.json",
+			want: Options{
+				Scenarios:        map[string]ScenarioInfo{"default": {Executor: "per-vu-iterations", Exec: "default"}},
+				Thresholds:       map[string][]string{},
+				ThresholdConfigs: map[string][]ThresholdConfig{},
+				TotalDuration:    10*time.Minute + 30*time.Second,
+				MaxVUs:           1,
+				SetupTimeout:     2 * time.Minute,
+				TeardownTimeout:  2 * time.Minute,
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -111,6 +124,9 @@ func TestParseInspectFixtures(t *testing.T) {
 			got, err := ParseInspect(data)
 			if err != nil {
 				t.Fatalf("ParseInspect: %v", err)
+			}
+			if tt.want.SetupTimeout == 0 { // the script does not set them: k6's defaults
+				tt.want.SetupTimeout, tt.want.TeardownTimeout = DefaultPhaseTimeout, DefaultPhaseTimeout
 			}
 			if !reflect.DeepEqual(*got, tt.want) {
 				t.Errorf("ParseInspect =\n%+v\nwant\n%+v", *got, tt.want)

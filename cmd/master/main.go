@@ -54,6 +54,7 @@ const (
 	exitScriptAborted  = 10
 	exitThresholdAbort = 11
 	exitWorkersPartial = 12
+	exitTeardown       = 13
 	exitThresholds     = 99
 	exitInterrupted    = 130
 )
@@ -102,6 +103,7 @@ type config struct {
 	budgets          []report.Budget
 	base             *report.Summary
 	workDir          string
+	initTimeout      time.Duration
 	logLevel         string
 	version          bool
 	sec              securityConfig
@@ -149,6 +151,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.watchHPASelector, "watch-hpa-selector", "", "watch the HPAs matching this label selector, e.g. 'app=web'")
 	fs.StringVar(&c.watchHPANamespace, "watch-hpa-namespace", "", "the namespace of the watched HPAs (default: --kube-namespace's default)")
 	fs.StringVar(&c.workDir, "work-dir", "", "directory for temporary files (default: a new temporary directory)")
+	fs.DurationVar(&c.initTimeout, "init-timeout", master.DefaultInitTimeout, "how long the script's init code may take when the master validates it before a run")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 	c.sec.flags(fs)
@@ -270,7 +273,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "stampede-master:", err)
 		return exitUsage
 	}
-	core, err := master.New(master.Options{Inspector: inspector{exe: exe}, WorkDir: cfg.workDir, Version: version,
+	core, err := master.New(master.Options{Inspector: inspector{exe: exe}, WorkDir: cfg.workDir, InitTimeout: cfg.initTimeout, Version: version,
 		Logger: log, ScriptLog: scriptLogger(log), NameCap: cfg.maxNames, BundleLimits: cfg.bundleLimits,
 		Fleet: kp.fleet, IdleWorkers: cfg.kubeIdleWorkers, MaxWorkers: cfg.kubeMaxWorkers, Gauges: kp.gauges,
 		MaxUsers: cfg.limits.maxUsers, MaxWorkerVUs: cfg.limits.maxWorkerVUs})
@@ -395,6 +398,8 @@ func exitCode(err error) int {
 		return exitWorkersPartial
 	case errors.Is(err, master.ErrSetupFailed):
 		return exitSetupFailed
+	case errors.Is(err, master.ErrTeardownFailed):
+		return exitTeardown
 	case errors.Is(err, master.ErrScriptAborted):
 		return exitScriptAborted
 	case errors.Is(err, master.ErrInterrupted):

@@ -199,8 +199,12 @@ func TestWorkerKilledMidRun(t *testing.T) {
 	}
 	r := wait(t, cmd, out, errb, sum, 90*time.Second)
 	logOnFailure(t, r)
-	if r.code != 0 || r.summary == nil {
-		t.Fatalf("exit code %d; a lost worker must not fail the run", r.code)
+	// Its users went to the other worker, but its last unreported second is gone: partial, not 0.
+	if r.code != 12 || r.summary == nil {
+		t.Fatalf("exit code %d; want 12: a worker killed with its load running leaves the totals short", r.code)
+	}
+	if e := r.summary.Outcome.Error; !strings.Contains(e, "was lost at") || !strings.Contains(e, "since its last report") {
+		t.Errorf("outcome %q: want the lost worker, when, and since when its requests may be missing", e)
 	}
 	s := r.summary
 	var lost, sumWorkers uint64

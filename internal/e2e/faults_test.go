@@ -19,7 +19,8 @@ import (
 
 // TestFaultWorkerKilled: a worker SIGKILLed mid-run in swarm mode. The master marks it missing at once
 // (its connection breaks), keeps what it reported, hands its users to the others at the spawn rate,
-// and a worker started in its place rejoins and gets users again.
+// and a worker started in its place rejoins and gets users again. The killed worker's last second
+// is gone, so the run says its results are partial.
 func TestFaultWorkerKilled(t *testing.T) {
 	t.Parallel()
 	tg := startTarget(t)
@@ -84,7 +85,17 @@ func TestFaultWorkerKilled(t *testing.T) {
 	eventually(t, 60*time.Second, "4 users on each of 3 workers again", func() bool { return usersAre(m.workers(t), 4, 4, 4) })
 	t.Logf("a restarted worker took its share %s after it started", time.Since(restarted).Round(10*time.Millisecond))
 
-	run, total := stopAPIRun(t, m)
+	run := stopAPIRunErr(t, m)
+	if !strings.Contains(run.Error, "the results are partial") || !strings.Contains(run.Error, "was lost at") {
+		t.Errorf("run error %q: want partial results naming the killed worker", run.Error)
+	}
+	var st struct {
+		Totals struct {
+			Requests uint64 `json:"requests"`
+		} `json:"totals"`
+	}
+	m.call(t, "GET", "/api/v1/stats", "", &st)
+	total := st.Totals.Requests
 	var lost, sum, victimReqs uint64
 	victimIndex := -1
 	for _, w := range run.Workers {

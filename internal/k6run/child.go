@@ -55,7 +55,17 @@ type RunOptions struct {
 	// BlockedIPs are CIDR ranges k6 refuses to dial (its blacklistIPs). They travel as a command-line
 	// flag, which takes precedence over the script's options, so a script cannot lift them.
 	BlockedIPs []string
+	// Alive reports whether the parent still supervises the child. While it returns true the child
+	// gets a liveness beat every LivenessTimeout/6; when the beats stop for LivenessTimeout (the
+	// parent froze, deadlocked or stopped reading the child's stats) the child stops its load by
+	// itself. nil means always alive: only the parent's death or freeze stops the beats.
+	Alive func() bool
 }
+
+// LivenessTimeout is how long a k6 child goes on without a liveness beat from its parent before it
+// stops its load (the test is aborted; the process lingers so that a parent that wakes up can still
+// collect its last stats). It also bounds how long the child waits for a full stats pipe.
+const LivenessTimeout = 3 * time.Second
 
 // LogLine is one line k6 logged.
 type LogLine struct {
@@ -88,7 +98,7 @@ func Start(ctx context.Context, opts RunOptions) (*Child, error) {
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	args := []string{Subcommand, "run",
-		"--out", outputName + "=3",
+		"--out", outputName + "=" + outputArg,
 		"--address", addr,
 		"--paused", "--linger",
 		"--no-setup", "--no-teardown", "--no-summary", "--no-thresholds",
@@ -120,39 +130,74 @@ func Start(ctx context.Context, opts RunOptions) (*Child, error) {
 	if err != nil {
 		return nil, fmt.Errorf("k6 child: %w", err)
 	}
+	lr, lw, err := os.Pipe() // liveness: the parent writes, the child reads
+	if err != nil {
+		pr.Close()
+		pw.Close()
+		return nil, fmt.Errorf("k6 child: %w", err)
+	}
 	stderr, err := newLineWriter()
 	if err != nil {
+		pr.Close()
+		pw.Close()
+		lr.Close()
+		lw.Close()
 		return nil, err
 	}
 	cmd := exec.Command(opts.Exe, args...)
 	cmd.Dir = opts.Dir
 	cmd.Env = env
-	cmd.ExtraFiles = []*os.File{pw}
+	cmd.ExtraFiles = []*os.File{pw, lr} // fd 3 and fd 4: see outputArg
 	cmd.Stdout = opts.Stdout
 	cmd.Stderr = stderr.w
-	// The child dies with the worker even on SIGKILL; its output also stops the test when the pipe breaks.
+	// The child dies with the worker even on SIGKILL; its output also stops the test when the
+	// liveness pipe breaks or goes quiet.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		pr.Close()
 		pw.Close()
+		lr.Close()
+		lw.Close()
 		stderr.w.Close()
 		return nil, fmt.Errorf("k6 child: starting %s: %w", opts.Exe, err)
 	}
 	pw.Close()
+	lr.Close()
 	stderr.w.Close()
 
 	c := &Child{
-		cmd:    cmd,
-		api:    "http://" + addr,
-		client: &http.Client{Timeout: 30 * time.Second},
+		cmd: cmd,
+		api: "http://" + addr,
+		// No client timeout: every call has its own deadline, and setup() and teardown() may take
+		// as long as the script's setupTimeout and teardownTimeout, which k6 enforces itself.
+		client: &http.Client{},
 		deltas: make(chan *stats.Delta, 64),
 		exited: make(chan struct{}),
 	}
 	c.readWG.Add(2)
 	go c.readDeltas(pr)
 	go c.readLogs(stderr.r, opts.Logs)
+	go c.beat(lw, opts.Alive)
 	go c.wait()
 	return c, nil
+}
+
+// beat writes a liveness byte to the child every LivenessTimeout/6 while alive says so, and closes
+// the pipe when the child has exited.
+func (c *Child) beat(w *os.File, alive func() bool) {
+	defer w.Close()
+	t := time.NewTicker(LivenessTimeout / 6)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.exited:
+			return
+		case <-t.C:
+			if alive == nil || alive() {
+				_, _ = w.Write([]byte{1}) // an error means the child is gone; exited follows
+			}
+		}
+	}
 }
 
 func freePort() (int, error) {
@@ -244,6 +289,10 @@ func (c *Child) wait() {
 	c.mu.Lock()
 	c.code = c.cmd.ProcessState.ExitCode()
 	c.err = err
+	if c.code < 0 && err != nil {
+		// Killed by a signal (OOM killer, kill -9): k6 could not say why, so say what happened.
+		c.lastErr = "the k6 process died (" + err.Error() + ")"
+	}
 	c.mu.Unlock()
 	close(c.deltas)
 	close(c.exited)
@@ -307,7 +356,9 @@ func (c *Child) WaitReady(ctx context.Context) error {
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	for {
-		s, err := c.Status(ctx)
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		s, err := c.Status(cctx)
+		cancel()
 		if err == nil && s.ReadyToStart() {
 			return nil
 		}

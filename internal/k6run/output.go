@@ -9,7 +9,9 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.k6.io/k6/lib/netext/httpext"
@@ -19,8 +21,12 @@ import (
 	"github.com/stampede-load/stampede/internal/stats"
 )
 
-// outputName is the name k6 knows the extension by: `--out stampede=<fd>`.
+// outputName is the name k6 knows the extension by: `--out stampede=<stats fd>,<liveness fd>`.
 const outputName = "stampede"
+
+// outputArg is the output's argument as Start passes it: the child writes deltas to fd 3 and reads
+// its parent's liveness beats from fd 4 (cmd.ExtraFiles).
+const outputArg = "3,4"
 
 // submetricsEnv carries the child's sub-metric selectors, a JSON array of strings, from Start to
 // newOutput (k6 hands the output its process environment).
@@ -40,16 +46,20 @@ type frame struct {
 
 // streamOutput folds k6 samples into deltas and writes them to the parent.
 type streamOutput struct {
-	w       *os.File
-	enc     *gob.Encoder
-	ppid    int
-	abort   func(error)
-	subs    submetrics // read-only after newOutput
-	mu      sync.Mutex // guards cur
-	cur     *stats.Delta
-	writeMu sync.Mutex // serialises writes to w
-	done    chan struct{}
-	wg      sync.WaitGroup
+	w     *os.File
+	enc   *gob.Encoder
+	live  *os.File // the parent's liveness beats; nil when the output was started without one
+	abort func(error)
+	// lastBeat is when the last liveness beat arrived and flushing when the current write to the
+	// parent began (zero: none in progress), both as Unix nanoseconds; the watchdog reads them.
+	lastBeat, flushing atomic.Int64
+	subs               submetrics // read-only after newOutput
+	mu                 sync.Mutex // guards cur
+	cur                *stats.Delta
+	writeMu            sync.Mutex // serialises writes to w
+	done               chan struct{}
+	wg                 sync.WaitGroup
+	stopOnce           sync.Once
 }
 
 var (
@@ -58,9 +68,20 @@ var (
 )
 
 func newOutput(p output.Params) (output.Output, error) {
-	fd, err := strconv.Atoi(p.ConfigArgument)
+	statsArg, liveArg, hasLive := strings.Cut(p.ConfigArgument, ",")
+	fd, err := strconv.Atoi(statsArg)
 	if err != nil || fd < 3 {
-		return nil, fmt.Errorf("stampede output: want a file descriptor >= 3, got %q", p.ConfigArgument)
+		return nil, fmt.Errorf("stampede output: want file descriptors >= 3 (stats[,liveness]), got %q", p.ConfigArgument)
+	}
+	var live *os.File
+	if hasLive {
+		lfd, err := strconv.Atoi(liveArg)
+		if err != nil || lfd < 3 || lfd == fd {
+			return nil, fmt.Errorf("stampede output: want file descriptors >= 3 (stats[,liveness]), got %q", p.ConfigArgument)
+		}
+		if live = os.NewFile(uintptr(lfd), "stampede-liveness"); live == nil {
+			return nil, fmt.Errorf("stampede output: file descriptor %d is not open", lfd)
+		}
 	}
 	subs, err := parseSubmetrics(p.Environment[submetricsEnv])
 	if err != nil {
@@ -74,7 +95,7 @@ func newOutput(p output.Params) (output.Output, error) {
 		w:    w,
 		subs: subs,
 		enc:  gob.NewEncoder(w),
-		ppid: os.Getppid(),
+		live: live,
 		cur:  newDelta(time.Now()),
 		done: make(chan struct{}),
 	}, nil
@@ -91,6 +112,11 @@ func (o *streamOutput) SetTestRunStopCallback(f func(error)) { o.abort = f }
 func (o *streamOutput) Start() error {
 	o.wg.Add(1)
 	go o.loop()
+	if o.live != nil {
+		o.lastBeat.Store(time.Now().UnixNano())
+		go o.readBeats()
+		go o.watch()
+	}
 	return nil
 }
 
@@ -103,17 +129,60 @@ func (o *streamOutput) loop() {
 		case <-o.done:
 			return
 		case <-t.C:
-			err := o.flush()
-			if err == nil && os.Getppid() != o.ppid {
-				err = errors.New("the worker process is gone")
-			}
-			if err != nil && o.abort != nil {
-				// Without a parent nobody supervises this load: stop it.
-				o.abort(fmt.Errorf("stampede: stopping the test: %w", err))
+			if err := o.flush(); err != nil {
+				// The parent stopped reading: nobody supervises this load.
+				o.stop(fmt.Errorf("stampede: stopping the test: %w", err))
 				return
 			}
 		}
 	}
+}
+
+// readBeats records each liveness beat. End of file means the parent is gone for good (the pipe's
+// only writer was its process): nobody will ever read this child's stats, so it exits at once.
+func (o *streamOutput) readBeats() {
+	buf := make([]byte, 64)
+	for {
+		if _, err := o.live.Read(buf); err != nil {
+			fmt.Fprintln(os.Stderr, `{"level":"error","msg":"stampede: the worker process is gone; stopping the load"}`)
+			os.Exit(ExitSignal)
+		}
+		o.lastBeat.Store(time.Now().UnixNano())
+	}
+}
+
+// watch stops the test when the parent stops beating (frozen, deadlocked, or too busy to
+// supervise) or a write of stats to it has been blocked (it stopped reading) for LivenessTimeout.
+// The process lingers afterwards, so a parent that wakes up can still collect the last stats.
+func (o *streamOutput) watch() {
+	t := time.NewTicker(LivenessTimeout / 10)
+	defer t.Stop()
+	for {
+		select {
+		case <-o.done:
+			return
+		case now := <-t.C:
+			var why string
+			if quiet := now.Sub(time.Unix(0, o.lastBeat.Load())); quiet > LivenessTimeout {
+				why = fmt.Sprintf("no liveness beat from the worker for %s", quiet.Round(100*time.Millisecond))
+			} else if f := o.flushing.Load(); f != 0 && now.Sub(time.Unix(0, f)) > LivenessTimeout {
+				why = fmt.Sprintf("the worker has not read its stats for %s", now.Sub(time.Unix(0, f)).Round(100*time.Millisecond))
+			}
+			if why != "" {
+				o.stop(fmt.Errorf("stampede: stopping the load: %s", why))
+				return
+			}
+		}
+	}
+}
+
+// stop aborts the test run once; an unsupervised load must not go on.
+func (o *streamOutput) stop(err error) {
+	o.stopOnce.Do(func() {
+		if o.abort != nil {
+			o.abort(err)
+		}
+	})
 }
 
 // flush sends what was collected since the last flush, if anything.
@@ -129,6 +198,8 @@ func (o *streamOutput) flush() error {
 	d.End = now
 	o.writeMu.Lock()
 	defer o.writeMu.Unlock()
+	o.flushing.Store(now.UnixNano())
+	defer o.flushing.Store(0)
 	return o.enc.Encode(frame{Delta: d})
 }
 

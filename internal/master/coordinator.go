@@ -33,6 +33,9 @@ type Options struct {
 	NameCap int
 	// BundleLimits bound the script bundle a run ships to the workers. Zero: scenario.DefaultLimits.
 	BundleLimits scenario.Limits
+	// InitTimeout bounds how long k6 may take to load a script (its init code) when the master
+	// validates it before a run. Default DefaultInitTimeout.
+	InitTimeout time.Duration
 	// Fleet, if set, scales the worker pool for runs that ask for Workers; IdleWorkers is the count
 	// it goes back to when a run ends (-1 leaves it as the run had it) and MaxWorkers the most a run
 	// may ask for (default DefaultMaxWorkers).
@@ -56,6 +59,10 @@ type Options struct {
 // heartbeats queued behind them, so a tight timeout here would drop a live fleet exactly when the
 // master is busiest (bench: 200 workers x 1,000 names with a 2.5 s timeout).
 const DefaultWorkerTimeout = 10 * time.Second
+
+// DefaultInitTimeout is Options.InitTimeout's default: k6 loads a script in well under a second,
+// and one that loads large data files in seconds; a minute means the init code does not end.
+const DefaultInitTimeout = time.Minute
 
 // sweepInterval is how often silent workers are looked for; it bounds how late past WorkerTimeout
 // one is dropped.
@@ -101,6 +108,9 @@ func New(opts Options) (*Coordinator, error) {
 	}
 	if opts.MaxWorkers <= 0 {
 		opts.MaxWorkers = DefaultMaxWorkers
+	}
+	if opts.InitTimeout <= 0 {
+		opts.InitTimeout = DefaultInitTimeout
 	}
 	if opts.BundleLimits == (scenario.Limits{}) {
 		opts.BundleLimits = scenario.DefaultLimits
@@ -148,6 +158,9 @@ func (c *Coordinator) Join(h Hello, conn WorkerConn) (Welcome, error) {
 	w.host, w.version, w.cpus, w.allowHosts = h.Host, h.Version, h.CPUs, h.AllowHosts
 	w.conn, w.joined, w.lastSeen = conn, now, now
 	w.hb = Heartbeat{State: "idle"}
+	if r := c.activeRun(); r != nil {
+		r.rejoined(w.id, now)
+	}
 	if w.index < 0 || c.indexTaken(w) {
 		w.index = c.freeIndex()
 	}
@@ -199,7 +212,10 @@ func (c *Coordinator) disconnect(w *workerRec, why string, err error) {
 	w.conn = nil
 	if r := c.activeRun(); r != nil {
 		c.log.Warn("worker disconnected during a run", "index", w.index, "id", w.id, "why", why, "err", err)
-		r.workerGone(w)
+		if err != nil {
+			why += ": " + err.Error()
+		}
+		r.workerGone(w, why)
 	} else {
 		c.log.Info("worker disconnected", "index", w.index, "id", w.id, "why", why)
 	}
@@ -241,6 +257,9 @@ func (c *Coordinator) Stats(workerID, runID string, seq uint64, d *stats.Delta) 
 	w.mergedSeq = seq
 	if c.run != nil && c.run.id == runID && !c.run.final {
 		c.run.merge(w, d)
+		if len(c.run.losses) > 0 {
+			c.run.lateStats(w, seq, d.Requests())
+		}
 	}
 }
 
@@ -250,6 +269,11 @@ func (c *Coordinator) Status(workerID string, s RunStatus) {
 	defer c.mu.Unlock()
 	w := c.workers[workerID]
 	if w == nil || c.run == nil || c.run.id != s.RunID {
+		return
+	}
+	if c.run.finalStatus(w, s) {
+		c.log.Info("a worker that was cut off reported the end of its stopped load", "index", w.index, "last_stats_seq", s.LastStatsSeq)
+		c.notify()
 		return
 	}
 	c.run.status(w, s)

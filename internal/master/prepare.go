@@ -39,7 +39,17 @@ func (c *Coordinator) prepare(ctx context.Context, cfg RunConfig) (*scenario.Bun
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrScriptError, err)
 	}
-	opts, err := c.opts.Inspector.Inspect(ctx, dir, entry, cfg.Env)
+	ictx, cancel := context.WithTimeout(ctx, c.opts.InitTimeout)
+	defer cancel()
+	opts, err := c.opts.Inspector.Inspect(ictx, dir, entry, cfg.Env)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		// Stopped (Ctrl+C, SIGTERM, a stop from the API) while k6 loaded the script: not its fault.
+		return nil, nil, ErrInterrupted
+	case err != nil && ictx.Err() != nil:
+		return nil, nil, fmt.Errorf("%w: %s: the script's init code did not finish within %s (a loop that never ends at the top level of the script or a module?); if it is only slow, raise --init-timeout",
+			ErrScriptError, cfg.Script, c.opts.InitTimeout)
+	}
 	if err != nil {
 		// k6 saw the copy in dir; name the user's files instead.
 		userRoot := strings.TrimSuffix(filepath.ToSlash(cfg.Script), bundle.Entry)

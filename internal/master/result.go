@@ -24,6 +24,9 @@ type Result struct {
 	Thresholds []ThresholdResult
 	// Err is how the run ended (nil: as planned).
 	Err error
+	// Notes are things the reader of a sound result should know: a worker cut off mid-run whose
+	// stats all arrived, late.
+	Notes []string
 }
 
 // ThresholdResult is one threshold judged on the fleet's merged data.
@@ -71,7 +74,7 @@ func (c *Coordinator) result(r *run, err error) *Result {
 	}
 	res := &Result{RunID: r.id, Mode: r.mode, Script: r.cfg.Script, Users: r.cfg.Users, SpawnRate: r.cfg.SpawnRate,
 		Started: r.started, Ended: r.ended, Aggregate: &r.agg, Points: append([]stats.Point(nil), r.points...), Err: err,
-		Workers: r.workerResults()}
+		Workers: r.workerResults(), Notes: r.notes()}
 	if r.judge != nil {
 		res.Thresholds = r.judge.results()
 	}

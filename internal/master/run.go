@@ -38,10 +38,11 @@ type RunConfig struct {
 	Thresholds []*stats.Threshold
 }
 
-// Timeouts of the run's phases, generous because k6 bounds setup and teardown itself.
+// Timeouts of the run's phases. setup() and teardown() get the script's setupTimeout and
+// teardownTimeout (k6 enforces them in the child) plus phaseMargin for the messages.
 const (
 	readyTimeout    = 5 * time.Minute
-	phaseTimeout    = 11 * time.Minute // k6's default setupTimeout/teardownTimeout is 60s; scripts may raise it
+	phaseMargin     = 30 * time.Second
 	finishTimeout   = 30 * time.Second
 	controlInterval = 100 * time.Millisecond
 	// k6's exit codes (v1.8.1), which workers pass through unchanged.
@@ -85,6 +86,10 @@ type run struct {
 	// statsReset is when the statistics were last reset (zero: never).
 	statsReset time.Time
 	final      bool // the result was taken; nothing merges any more
+	// losses are members whose stats may be missing (see loss); teardownErr says teardown() did
+	// not complete.
+	losses      []*loss
+	teardownErr error
 }
 
 type member struct {
@@ -99,7 +104,13 @@ type member struct {
 	started  bool   // resumed with the run's setup data: it takes part in the dispatch
 	segment  string // script mode: the execution segment it runs
 	ended    bool   // it reported its test ended (Done): its share of the load ran
+	// finishAsked: the master told it to end its part (Finish); a child that ends before that
+	// ended by itself.
+	finishAsked bool
 }
+
+// over: its k6 child has ended, so it runs no load and answers nothing more about this run.
+func (m *member) over() bool { return m.state == WorkerFinished || m.state == WorkerFailed }
 
 func newRunID() string {
 	var b [6]byte
@@ -130,6 +141,19 @@ func (r *run) status(w *workerRec, s RunStatus) {
 		if !normalExit(s) {
 			m.err = s.Error
 		}
+		if m.started && !m.finishAsked && !m.gone {
+			// Its k6 process ended by itself mid-run: the others take over its users (swarm mode),
+			// and unless it ended cleanly, what it did not report is lost.
+			now := time.Now()
+			if !normalExit(s) || s.Error != "" {
+				why := s.Error
+				if why == "" {
+					why = fmt.Sprintf("its k6 process exited with code %d", s.ExitCode)
+				}
+				r.lose(m, why, true, now)
+			}
+			r.newRamp(now)
+		}
 	}
 }
 
@@ -151,11 +175,14 @@ func (r *run) phase(p PhaseResult) {
 	}
 }
 
-func (r *run) workerGone(w *workerRec) {
+func (r *run) workerGone(w *workerRec, why string) {
 	if m := r.members[w.id]; m != nil && !m.gone {
 		m.gone = true
-		if m.state != WorkerFinished && m.state != WorkerFailed {
+		if !m.over() {
 			m.err = "worker lost"
+			if m.started {
+				r.lose(m, why, false, time.Now())
+			}
 		}
 		if m.started {
 			r.newRamp(time.Now()) // the rest take over its users, at the spawn rate
@@ -163,11 +190,11 @@ func (r *run) workerGone(w *workerRec) {
 	}
 }
 
-// active returns the members that take part in the dispatch: connected and started.
+// active returns the members that take part in the dispatch: connected, started, and with a child.
 func (r *run) active() []*member {
 	var out []*member
 	for _, m := range r.order {
-		if !m.gone && m.started {
+		if !m.gone && m.started && !m.over() {
 			out = append(out, m)
 		}
 	}
@@ -406,7 +433,10 @@ func (c *Coordinator) execute(ctx context.Context, r *run, bundle *scenario.Bund
 			runErr = ErrWorkersLost
 		}
 		if runErr == nil {
-			runErr = r.lostSegments()
+			runErr = r.incomplete()
+		}
+		if runErr == nil {
+			runErr = r.teardownErr
 		}
 		c.mu.Unlock()
 	}
@@ -511,17 +541,21 @@ func (c *Coordinator) runSetup(ctx context.Context, r *run) error {
 	}
 	runner := live[0]
 	_ = runner.w.conn.RunSetup(r.id)
+	timeout := r.opts.SetupTimeout + phaseMargin
 	c.mu.Unlock()
-	err := c.waitFor(ctx, phaseTimeout, func() bool { return r.setup != nil || runner.gone })
+	err := c.waitFor(ctx, timeout, func() bool { return r.setup != nil || runner.gone || runner.over() })
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return ErrInterrupted
 	case err != nil:
-		return fmt.Errorf("%w: no answer within %s", ErrSetupFailed, phaseTimeout)
-	case r.setup == nil:
+		return fmt.Errorf("%w: worker %d gave no answer within %s (the script's setupTimeout is %s)",
+			ErrSetupFailed, runner.w.index, timeout, r.opts.SetupTimeout)
+	case r.setup == nil && runner.gone:
 		return fmt.Errorf("%w: worker %d was lost while running it", ErrSetupFailed, runner.w.index)
+	case r.setup == nil:
+		return fmt.Errorf("%w: worker %d's k6 process ended while running it: %s", ErrSetupFailed, runner.w.index, runner.err)
 	case r.setup.Error != "":
 		return fmt.Errorf("%w: %s", ErrSetupFailed, r.setup.Error)
 	}
@@ -630,27 +664,27 @@ loop:
 	return nil
 }
 
-// lostSegments is ErrWorkersPartial when a script-mode member left before its test ended (killed, cut
-// off, or stopped by a signal: it then reports Finished without Done): its segment of the load never
-// completed. (Swarm mode hands a lost worker's users to the others.)
-func (r *run) lostSegments() error {
+// lostSegments names the script-mode members that left before their test ended (killed, cut off,
+// stopped by a signal, or their k6 process died: they report Finished without Done), whose segment
+// of the load never completed; "" if none. (Swarm mode hands a lost worker's users to the others.)
+func (r *run) lostSegments() string {
 	if r.mode != scenario.Script {
-		return nil
+		return ""
 	}
 	var lost []string
 	for _, m := range r.order {
-		if m.gone && !m.ended {
+		if (m.gone || m.over() && !m.finishAsked) && !m.ended {
 			lost = append(lost, fmt.Sprintf("worker %d (segment %s)", m.w.index, m.segment))
 		}
 	}
 	if len(lost) == 0 {
-		return nil
+		return ""
 	}
 	// Segments are equal parts of the fleet the run started with.
 	k, n := len(lost), len(r.order)
 	g := gcd(k, n)
-	return fmt.Errorf("%w: %s lost before its segment completed; %d/%d of the script's load did not run",
-		ErrWorkersPartial, strings.Join(lost, ", "), k/g, n/g)
+	return fmt.Sprintf("%s lost before its segment completed; %d/%d of the script's load did not run",
+		strings.Join(lost, ", "), k/g, n/g)
 }
 
 func gcd(a, b int) int {
@@ -732,25 +766,44 @@ func (c *Coordinator) closeSeconds(r *run, now time.Time) {
 	}
 }
 
-// runTeardown runs teardown() once, on a live worker, after every worker's test ended.
+// runTeardown runs teardown() once, on a live worker whose child still answers, after every
+// worker's test ended. When it does not complete, r.teardownErr says why.
 func (c *Coordinator) runTeardown(r *run) {
 	c.mu.Lock()
-	live := r.live()
-	if len(live) == 0 {
+	var runner *member
+	for _, m := range r.live() {
+		if !m.over() {
+			runner = m
+			break
+		}
+	}
+	if runner == nil {
+		if r.started.IsZero() || len(r.order) == 0 {
+			c.mu.Unlock()
+			return
+		}
+		r.teardownErr = fmt.Errorf("%w: no worker with a running k6 process was left to run it", ErrTeardownFailed)
+		c.log.Error("teardown() did not run", "err", r.teardownErr)
 		c.mu.Unlock()
 		return
 	}
-	runner := live[0]
 	_ = runner.w.conn.RunTeardown(r.id)
+	timeout := r.opts.TeardownTimeout + phaseMargin
 	c.mu.Unlock()
-	err := c.waitFor(context.Background(), phaseTimeout, func() bool { return r.teardown != nil || runner.gone })
+	err := c.waitFor(context.Background(), timeout, func() bool { return r.teardown != nil || runner.gone || runner.over() })
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
-	case err != nil || r.teardown == nil:
-		c.log.Error("teardown() did not complete", "worker", runner.w.index)
+	case err != nil:
+		r.teardownErr = fmt.Errorf("%w: worker %d gave no answer within %s (the script's teardownTimeout is %s)",
+			ErrTeardownFailed, runner.w.index, timeout, r.opts.TeardownTimeout)
+	case r.teardown == nil:
+		r.teardownErr = fmt.Errorf("%w: worker %d was lost while running it", ErrTeardownFailed, runner.w.index)
 	case r.teardown.Error != "":
-		c.log.Error("teardown() failed", "err", r.teardown.Error)
+		r.teardownErr = fmt.Errorf("%w: %s", ErrTeardownFailed, r.teardown.Error)
+	}
+	if r.teardownErr != nil {
+		c.log.Error("teardown() did not complete", "worker", runner.w.index, "err", r.teardownErr)
 	}
 }
 
@@ -758,7 +811,8 @@ func (c *Coordinator) runTeardown(r *run) {
 func (c *Coordinator) finishAll(r *run, reason string) {
 	c.mu.Lock()
 	for _, m := range r.live() {
-		if m.state != WorkerFinished && m.state != WorkerFailed {
+		if !m.over() {
+			m.finishAsked = true
 			_ = m.w.conn.Finish(r.id, reason)
 		}
 	}

@@ -29,9 +29,15 @@ var (
 	ErrProtocolVersion = errors.New("protocol version mismatch")
 )
 
-// ErrWorkersPartial: a script-mode run lost a worker before its execution segment completed, so the
-// results miss that share of the load (segments are fixed at the start; nobody takes it over).
-var ErrWorkersPartial = errors.New("a worker was lost mid-run: the results are partial")
+// ErrWorkersPartial: requests may be missing from the results. A worker or its k6 process was lost
+// while its load ran and its last stats never arrived (or its load was cut off hard), or, in script
+// mode, a worker was lost before its execution segment completed, so that share of the load did not
+// run (segments are fixed at the start; nobody takes one over). The message names the workers and
+// the time windows.
+var ErrWorkersPartial = errors.New("the results are partial")
+
+// ErrTeardownFailed: teardown() threw, timed out, or no worker was left to run it.
+var ErrTeardownFailed = errors.New("teardown() failed")
 
 // WorkerConn is how the master talks to one connected worker. Every method only queues the message
 // and never blocks for long; an error means the connection is gone.
@@ -88,6 +94,9 @@ type RunStatus struct {
 	State    WorkerRunState
 	ExitCode int
 	Error    string
+	// LastStatsSeq is the worker's last stats sequence number when it sent this status; with
+	// WorkerFinished, the last of the run.
+	LastStatsSeq uint64
 }
 
 // PhaseResult is the outcome of setup() or teardown() on the worker that ran it.

@@ -39,6 +39,9 @@ type Summary struct {
 type Outcome struct {
 	OK    bool   `json:"ok"`
 	Error string `json:"error,omitempty"`
+	// Notes say what a reader of a sound result should know, e.g. a worker cut off mid-run whose
+	// stats all arrived late.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Stat is one row of the request table.
@@ -169,7 +172,7 @@ func NewSummary(res *master.Result) *Summary {
 	agg := res.Aggregate
 	s := &Summary{Schema: SchemaVersion, RunID: res.RunID, Mode: res.Mode.String(), Script: res.Script,
 		Started: res.Started, Ended: res.Ended, DurationSeconds: secs, Users: res.Users, SpawnRate: res.SpawnRate,
-		Outcome: Outcome{OK: res.Err == nil}, Requests: []Stat{}, Errors: []Error{}, Checks: []Check{},
+		Outcome: Outcome{OK: res.Err == nil, Notes: res.Notes}, Requests: []Stat{}, Errors: []Error{}, Checks: []Check{},
 		Metrics: map[string]Metric{}, Workers: res.Workers, Series: []Point{},
 		Thresholds: append([]master.ThresholdResult{}, res.Thresholds...)}
 	if res.Err != nil {

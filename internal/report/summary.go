@@ -121,6 +121,9 @@ func WriteText(w io.Writer, res *master.Result) error {
 	if errors.Is(res.Err, master.ErrWorkersPartial) {
 		fmt.Fprintf(&b, "\nPartial results: %v\n", res.Err)
 	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(&b, "\nNote: %s\n", n)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

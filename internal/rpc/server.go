@@ -171,7 +171,7 @@ func (s *service) serve(stream pb.Coordinator_ConnectServer, id string) error {
 		case *pb.WorkerMessage_Status:
 			st := m.Status
 			s.core.Status(id, master.RunStatus{RunID: st.RunId, State: master.WorkerRunState(st.State),
-				ExitCode: int(st.ExitCode), Error: st.Error})
+				ExitCode: int(st.ExitCode), Error: st.Error, LastStatsSeq: st.LastStatsSeq})
 		case *pb.WorkerMessage_PhaseResult:
 			p := m.PhaseResult
 			s.core.PhaseResult(id, master.PhaseResult{RunID: p.RunId, Teardown: p.Phase == pb.Phase_PHASE_TEARDOWN,

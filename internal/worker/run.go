@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/allowlist"
@@ -60,6 +61,7 @@ type run struct {
 	users       int64
 	lastControl uint64
 	stopped     bool
+	finishing   atomic.Bool
 }
 
 func newRun(w *Worker, p scenario.Part) *run {
@@ -105,7 +107,14 @@ func (r *run) abandon(why string) {
 }
 
 func (r *run) status(s RunState, code int, msg string) {
-	_ = r.w.send(Status{RunID: r.part.RunID, State: s, ExitCode: code, Error: msg, LastStatsSeq: r.w.lastStatsSeq()})
+	st := Status{RunID: r.part.RunID, State: s, ExitCode: code, Error: msg, LastStatsSeq: r.w.lastStatsSeq()}
+	if s == Finished {
+		// The master needs this one to know that nothing of the run is missing: if the session is
+		// gone, it goes out first on the next one, right after the deltas it covers.
+		r.w.sendFinal(st)
+		return
+	}
+	_ = r.w.send(st)
 }
 
 func (r *run) loop(ctx context.Context) {
@@ -132,7 +141,12 @@ func (r *run) loop(ctx context.Context) {
 			r.finish(child, forwarded, true)
 			return
 		case <-exited:
-			// The child ended by itself (script error, test.abort(), crash): report why.
+			// The child ended by itself (killed, out of memory, a script error, test.abort()):
+			// report why at once; the master hands its users to others or reports its share lost.
+			code, msg := child.ExitCode()
+			if st, _ := r.snapshot(); st != "done" {
+				log.Error("the k6 process ended by itself", "exit_code", code, "err", msg)
+			}
 			r.finish(child, forwarded, false)
 			return
 		case <-poll.C:
@@ -176,6 +190,9 @@ func (r *run) launch(ctx context.Context) (Child, <-chan struct{}, error) {
 		Segment: r.part.Segment, SegmentSequence: r.part.SegmentSequence,
 		Env: r.part.Env, Submetrics: r.part.Submetrics, Logs: r.w.logSink(r.part.RunID),
 		BlockedIPs: allowlist.Strings(blocked),
+		// While finish stops the child, the worker supervises it though its session loop may not
+		// turn (the session is gone): the stop stays graceful.
+		Alive: func() bool { return r.finishing.Load() || r.w.responsive() },
 	})
 	if err != nil {
 		os.RemoveAll(dir)
@@ -304,6 +321,7 @@ func (r *run) apply(ctx context.Context, child Child, c Command) {
 // finish ends the child, waits for its last delta to be forwarded, and reports the outcome.
 // With stopNow the load is interrupted first (the master is gone or the worker is quitting).
 func (r *run) finish(child Child, forwarded <-chan struct{}, stopNow bool) {
+	r.finishing.Store(true)
 	if stopNow {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = child.Stop(ctx)

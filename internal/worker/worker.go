@@ -67,6 +67,9 @@ type Worker struct {
 	logsDropped atomic.Uint64
 	// closing is set once Run's context ended: the worker takes no new run while it flushes.
 	closing atomic.Bool
+	// final is a run's Finished status that no session took (guarded by sendMu): it is sent on the
+	// next session, after the resent deltas, so the master learns that the run's stats are whole.
+	final *Status
 }
 
 // DefaultLogRate is Options.LogRate's default: script log lines per second and worker.
@@ -187,6 +190,11 @@ func (w *Worker) serve(ctx context.Context, sess Session, wel Welcome) error {
 			break
 		}
 	}
+	if err == nil && w.final != nil {
+		if err = sess.Send(*w.final); err == nil {
+			w.final = nil
+		}
+	}
 	w.sendMu.Unlock()
 	defer func() {
 		w.mu.Lock()
@@ -299,6 +307,27 @@ func (w *Worker) send(ev Event) error {
 		return nil
 	}
 	return sess.Send(ev)
+}
+
+// sendFinal sends a run's Finished status, or keeps it for the next session when there is none.
+func (w *Worker) sendFinal(s Status) {
+	w.sendMu.Lock()
+	defer w.sendMu.Unlock()
+	w.mu.Lock()
+	sess := w.sess
+	w.mu.Unlock()
+	w.final = nil
+	if sess == nil || sess.Send(s) != nil {
+		w.final = &s
+	}
+}
+
+// responsive reports whether the worker supervises its load: its session loop made progress within
+// the last k6run.LivenessTimeout (it ticks at every heartbeat). A k6 child stops its load when this
+// stays false (see k6run.RunOptions.Alive).
+func (w *Worker) responsive() bool {
+	t := w.lastLoop.Load()
+	return t != nil && time.Since(*t) < k6run.LivenessTimeout-k6run.LivenessTimeout/6
 }
 
 // sendStats queues a delta in the outbox and sends it.
