@@ -263,3 +263,22 @@ func k6Inspecting(parent int) bool {
 	}
 	return false
 }
+
+// TestStopWhilePreparing: a run stopped from the API while k6 still loads its script is recorded as
+// stopped, not as a script error.
+func TestStopWhilePreparing(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "slow-init.js")
+	if err := os.WriteFile(p, []byte("const end = Date.now() + 20000;\nwhile (Date.now() < end) {}\nexport default function () {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := startUIMaster(t, "-f", p)
+	startWorker(t, m.Addr)
+	eventually(t, 30*time.Second, "a worker", func() bool { return len(m.workers(t)) == 1 })
+	startAPIRun(t, m, `{"users": 1, "spawn_rate": 1}`)
+	eventually(t, 60*time.Second, "k6 loading the script", func() bool { return k6Inspecting(m.cmd.Process.Pid) })
+	run := stopAPIRunErr(t, m)
+	if !strings.Contains(run.Error, "interrupted before the load started") || strings.Contains(run.Error, "script error") {
+		t.Errorf("run error %q, want a stop before the load started", run.Error)
+	}
+}
