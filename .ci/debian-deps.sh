@@ -45,6 +45,7 @@ link_installed() {
     cmd=${want%%:*}
     if command -v dpkg >/dev/null && path=$(installed "$cmd"); then
       ln -sfn "$path" "$bin/$cmd"
+      echo "$for: $cmd is not on the PATH: linked $bin/$cmd -> $path" >&2
     else
       left+=("$want")
     fi
