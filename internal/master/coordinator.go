@@ -276,6 +276,7 @@ func (c *Coordinator) Status(workerID string, s RunStatus) {
 		c.notify()
 		return
 	}
+	c.run.newsFrom(w.id)
 	c.run.status(w, s)
 	c.notify()
 }

@@ -24,6 +24,7 @@ type loss struct {
 	died       bool      // its k6 process ended by itself: what it did not report is gone for good
 	back       time.Time // when it reconnected (zero: not yet)
 	final      bool      // the Finished status of its stopped child arrived
+	noFinal    bool      // it reported on a new assignment first: that status will never come
 	finalSeq   uint64    // that status's last stats sequence number
 	clean      bool      // and that child stopped gracefully
 	recovered  bool      // everything up to finalSeq is merged, and the stop was clean
@@ -75,7 +76,7 @@ func (r *run) lose(m *member, why string, died bool, now time.Time) {
 // openLoss is w's loss that awaits its proof, or nil.
 func (r *run) openLoss(id string) *loss {
 	for _, l := range r.losses {
-		if l.id == id && !l.died && !l.final {
+		if l.id == id && !l.died && !l.final && !l.noFinal {
 			return l
 		}
 	}
@@ -90,8 +91,8 @@ func (r *run) rejoined(id string, now time.Time) {
 }
 
 // finalStatus takes a worker's Finished status if it is the one of the child it stopped when it lost
-// its session (it comes first on the new session, before anything about a new assignment). It
-// reports whether the status was taken.
+// its session (it comes first on the new session, before anything about a new assignment: see
+// newsFrom). It reports whether the status was taken.
 func (r *run) finalStatus(w *workerRec, s RunStatus) bool {
 	l := r.openLoss(w.id)
 	if l == nil || s.State != WorkerFinished {
@@ -107,6 +108,14 @@ func (r *run) finalStatus(w *workerRec, s RunStatus) bool {
 	}
 	r.checkRecovered(w)
 	return true
+}
+
+// newsFrom notes a status about a new assignment of a worker with an open loss: a worker sends its
+// stopped child's Finished status before anything else, so if that did not come first it never will.
+func (r *run) newsFrom(id string) {
+	if l := r.openLoss(id); l != nil {
+		l.noFinal = true
+	}
 }
 
 // lateStats counts a delta of a worker with a loss: until its final status arrived, or up to the

@@ -49,6 +49,14 @@ func TestLosses(t *testing.T) {
 			r.workerGone(w, "connection ended")
 			r.rejoined(w.id, t0.Add(5*time.Second))
 		}, partial: "did not report its last stats"},
+		{name: "back, and a new assignment's news first", steps: func(r *run, w *workerRec) {
+			r.workerGone(w, "connection ended")
+			r.rejoined(w.id, t0.Add(5*time.Second))
+			r.newsFrom(w.id) // Ready for its new child: the stopped child's status will never come
+			if r.finalStatus(w, finished(k6ExitStoppedByAPI, "", 9)) {
+				t.Error("the new child's Finished status was taken for the stopped one's")
+			}
+		}, partial: "did not report its last stats"},
 		{name: "its k6 process died", steps: func(r *run, w *workerRec) {
 			r.status(w, finished(-1, "the k6 process died (signal: killed)", 3))
 		}, partial: "the k6 process died (signal: killed)"},

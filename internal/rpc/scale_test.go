@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -269,8 +270,10 @@ func TestDispatchAtScale(t *testing.T) {
 			if err := c.core.Stop("test over"); err != nil {
 				t.Fatal(err)
 			}
-			if o := waitRun(t, out, 30*time.Second); o.err != nil {
-				t.Fatalf("Run: %v", o.err)
+			// The leavers exited with their load running, like killed processes, and never sent
+			// their stopped load's final stats: the run must say its results are partial.
+			if o := waitRun(t, out, 30*time.Second); !errors.Is(o.err, master.ErrWorkersPartial) {
+				t.Fatalf("Run: %v, want %v", o.err, master.ErrWorkersPartial)
 			}
 			if p := l.problems(); len(p) > 0 {
 				t.Errorf("%d problems, first: %s", len(p), p[0])
