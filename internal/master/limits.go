@@ -29,7 +29,7 @@ const (
 )
 
 // checkLimits refuses a run whose settings are over a limit. Script mode's VUs are known only once
-// k6 has inspected the script: see checkScriptVUs.
+// k6 has inspected the script: see checkScript.
 func (c *Coordinator) checkLimits(cfg RunConfig) error {
 	if err := checkEnv(cfg.Env); err != nil {
 		return err
@@ -37,12 +37,26 @@ func (c *Coordinator) checkLimits(cfg RunConfig) error {
 	if cfg.Users <= 0 {
 		return nil
 	}
-	// The run waits for ExpectWorkers (or Workers) and takes every worker connected then, so the
-	// share is at most what these workers give; more workers only lower it.
+	return c.checkUsers(cfg.Users, c.plannedWorkers(cfg))
+}
+
+// checkScript refuses a script-mode run whose scenarios, as k6 inspected them, need more VUs than
+// the limits allow. Call it once the script is inspected, before the fleet is scaled.
+func (c *Coordinator) checkScript(cfg RunConfig, opts *scenario.Options) error {
+	if cfg.Users > 0 || opts == nil {
+		return nil
+	}
+	return c.checkScriptVUs(int64(opts.MaxVUs), c.plannedWorkers(cfg))
+}
+
+// plannedWorkers is how many workers cfg's run will have at least. It waits for ExpectWorkers (or
+// Workers) and takes every worker connected then, so a share computed over this many is the most a
+// worker gets; more workers joining only lower it. Call without mu held.
+func (c *Coordinator) plannedWorkers(cfg RunConfig) int {
 	c.mu.Lock()
 	n := len(c.connected())
 	c.mu.Unlock()
-	return c.checkUsers(cfg.Users, max(n, cfg.ExpectWorkers, cfg.Workers))
+	return max(n, cfg.ExpectWorkers, cfg.Workers)
 }
 
 // checkUsers refuses users over Options.MaxUsers, or a share per worker (of workers) over

@@ -122,6 +122,29 @@ func TestCheckScriptVUs(t *testing.T) {
 	}
 }
 
+// TestCheckScript: a script-mode run is checked on the VUs k6 found in its scenarios, over the
+// workers it will have; a swarm run is not (checkLimits did).
+func TestCheckScript(t *testing.T) {
+	t.Parallel()
+	core := newLimitCore(t, 2)
+	for _, c := range []struct {
+		cfg  RunConfig
+		vus  int
+		want string
+	}{
+		{RunConfig{}, 600, ""},
+		{RunConfig{}, 601, "the script's VUs (601) over 2 worker(s) are 301 VUs per worker"},
+		{RunConfig{ExpectWorkers: 3}, 900, ""},
+		{RunConfig{ExpectWorkers: 4}, 1001, "--max-users"},
+		{RunConfig{Users: 10}, 5000, ""},
+	} {
+		err := core.checkScript(c.cfg, &scenario.Options{MaxVUs: c.vus})
+		if (c.want == "") != (err == nil) || (err != nil && (!errors.Is(err, ErrBadSettings) || !strings.Contains(err.Error(), c.want))) {
+			t.Errorf("%+v with %d VUs: %v; want %q", c.cfg, c.vus, err, c.want)
+		}
+	}
+}
+
 // TestUpdateBounded: a live change of users obeys the same limits, counted on the workers running
 // the load, and a refused change leaves the run as it was.
 func TestUpdateBounded(t *testing.T) {
