@@ -82,7 +82,7 @@ case $mode in
     clone "$tmp/a"
     clone "$tmp/elsewhere/b"
     for c in "$tmp/a" "$tmp/elsewhere/b"; do
-      step "make dist in $c" "$c" make dist ${DIST_PLATFORMS:+DIST_PLATFORMS="$DIST_PLATFORMS"} >/dev/null
+      step "make dist in $c" "$c" make dist ${DIST_PLATFORMS:+DIST_PLATFORMS="$DIST_PLATFORMS"}
     done
     ls -l "$tmp/a/dist/release"
     if diff "$tmp/a/dist/release/SHA256SUMS" "$tmp/elsewhere/b/dist/release/SHA256SUMS"; then
