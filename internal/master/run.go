@@ -325,6 +325,9 @@ func (c *Coordinator) runClaimed(ctx context.Context, r *run) (res *Result, err 
 	}()
 
 	bundle, opts, err := c.prepare(ctx, cfg)
+	if err == nil {
+		err = c.checkScript(cfg, opts)
+	}
 	if err != nil {
 		return c.result(r, err), err
 	}
