@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,14 +21,16 @@ func TestRunLimitsOnTheCommandLine(t *testing.T) {
 		want string
 	}{
 		{"users", []string{"-u", "1000000000000"}, "users 1000000000000: over this master's limit of 1000000 users (--max-users)"},
-		{"share per worker", []string{"-u", "3000", "--max-worker-vus", "1000"},
+		{"share per worker", []string{"-u", "3000", "--max-worker-vus", "1000"}, // the last flag wins
 			"users (3000) over 2 worker(s) are 1500 VUs per worker, over the limit of 1000 per worker (--max-worker-vus): add workers"},
 		// 100 KiB: over the master's limit, under the 128 KiB the kernel allows the master's own argument.
 		{"env", []string{"-u", "2", "-e", "BIG=" + strings.Repeat("x", 100<<10)}, "env BIG: KEY=VALUE is 100.0 KiB, over the limit of 64.0 KiB"},
+		// Script mode: the VUs k6 finds in the scenarios, checked once it has inspected them.
+		{"script's VUs", []string{"-f", bigScript(t)}, "the script's VUs (150000) over 2 worker(s) are 75000 VUs per worker, over the limit of 50000 per worker"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			args := append([]string{"-f", "examples/quickstart.js", "--headless", "-t", "5s", "--local-workers", "2"}, c.args...)
+			args := append([]string{"-f", "examples/quickstart.js", "--headless", "-t", "5s", "--local-workers", "2", "--max-worker-vus", "50000"}, c.args...)
 			r := runMaster(t, 60*time.Second, args...)
 			logOnFailure(t, r)
 			if r.code != 2 || !strings.Contains(r.stderr, c.want) {
@@ -35,6 +38,18 @@ func TestRunLimitsOnTheCommandLine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// bigScript writes a script whose scenario needs 150,000 VUs.
+func bigScript(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "big.js")
+	src := "export const options = { scenarios: { big: { executor: 'constant-vus', vus: 150000, duration: '10s' } } };\n" +
+		"export default function () {}\n"
+	if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // TestRunLimitsInTheAPI: a start over a limit is a 400 that names it and starts nothing; a live
