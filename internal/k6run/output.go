@@ -53,9 +53,11 @@ type streamOutput struct {
 	// lastBeat is when the last liveness beat arrived and flushing when the current write to the
 	// parent began (zero: none in progress), both as Unix nanoseconds; the watchdog reads them.
 	lastBeat, flushing atomic.Int64
-	subs               submetrics // read-only after newOutput
-	mu                 sync.Mutex // guards cur
+	subs               submetrics                         // read-only after newOutput
+	log                interface{ Warnf(string, ...any) } // k6's logger: its lines reach the worker as JSON on stderr
+	mu                 sync.Mutex                         // guards cur and series
 	cur                *stats.Delta
+	series             seriesCounter
 	writeMu            sync.Mutex // serialises writes to w
 	done               chan struct{}
 	wg                 sync.WaitGroup
@@ -98,6 +100,7 @@ func newOutput(p output.Params) (output.Output, error) {
 		live: live,
 		cur:  newDelta(time.Now()),
 		done: make(chan struct{}),
+		log:  p.Logger,
 	}, nil
 }
 
@@ -205,16 +208,62 @@ func (o *streamOutput) flush() error {
 
 func (o *streamOutput) AddMetricSamples(containers []metrics.SampleContainer) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
+	warn := false
 	for _, c := range containers {
 		if tr, ok := c.(*httpext.Trail); ok {
 			addTrail(o.cur, tr)
 		}
 		for _, s := range c.GetSamples() {
 			addSample(o.cur, s, o.subs)
+			warn = o.series.add(s.TimeSeries) || warn
 		}
 	}
+	n := o.series.count()
+	o.mu.Unlock()
+	if warn && o.log != nil {
+		// k6's own words (internal/metrics/engine/ingester.go), so the user finds its advice.
+		o.log.Warnf("The test has generated metrics with %d unique time series, "+
+			"which is higher than the suggested limit of %d "+
+			"and could cause high memory usage. "+
+			"Consider not using high-cardinality values like unique IDs as metric tags "+
+			"or, if you need them in the URL, use the name metric tag or URL grouping. "+
+			"See https://grafana.com/docs/k6/latest/using-k6/tags-and-groups/ for details.", n, seriesWarnAt)
+	}
 }
+
+// seriesWarnAt is where k6 v1.8.1 first warns about the number of distinct time series (a metric
+// and its tags) a test generated; it warns again each time the count doubles.
+const seriesWarnAt = 100_000
+
+// seriesCounter counts a test's distinct time series the way k6's metrics ingester does. That
+// ingester, and its warning, run only for the end-of-test summary or thresholds, which the child
+// turns off (--no-summary --no-thresholds: the master does both for the fleet), so without this
+// count a script that puts ids in its tags grows the worker's memory without a word.
+type seriesCounter struct {
+	seen map[metrics.TimeSeries]struct{}
+	next int // warn when the count passes this; 0: seriesWarnAt
+}
+
+// add records ts and reports whether the count just passed the next warning level.
+func (c *seriesCounter) add(ts metrics.TimeSeries) bool {
+	if c.seen == nil {
+		c.seen = map[metrics.TimeSeries]struct{}{}
+	}
+	if c.next == 0 {
+		c.next = seriesWarnAt
+	}
+	if _, ok := c.seen[ts]; ok {
+		return false
+	}
+	c.seen[ts] = struct{}{}
+	if len(c.seen) <= c.next {
+		return false
+	}
+	c.next *= 2
+	return true
+}
+
+func (c *seriesCounter) count() int { return len(c.seen) }
 
 // addTrail records one HTTP request under its (name, method, status).
 func addTrail(d *stats.Delta, tr *httpext.Trail) {
