@@ -38,7 +38,6 @@ if [ "${1:-}" = --ui ]; then
 fi
 
 summary=${SUMMARY_JSON:-tmp/demo-summary.json}
-mkdir -p "$(dirname "$summary")" # a fresh clone has no tmp/
 bin/stampede-master -f examples/quickstart.js --local-workers 2 --headless \
   -u "${USERS:-20}" -r "${SPAWN_RATE:-5}" -t "${RUN_TIME:-20s}" \
   --master-bind 127.0.0.1:0 -e "TARGET=$url" --summary-json "$summary" \

@@ -55,6 +55,7 @@ const (
 	exitThresholdAbort = 11
 	exitWorkersPartial = 12
 	exitTeardown       = 13
+	exitReports        = 14
 	exitThresholds     = 99
 	exitInterrupted    = 130
 )
@@ -241,6 +242,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "stampede-master:", err)
 		return exitUsage
 	}
+	reports := cfg.reportFiles()
+	if err := checkReports(reports); err != nil {
+		fmt.Fprintln(stderr, "stampede-master:", err)
+		return exitUsage
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		log.Error("cannot find my own binary", "err", err)
@@ -334,7 +340,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 				log.Error("writing the summary", "err", err)
 			}
 		}
-		return writeReports(cfg, res)
+		err := writeReports(reports, res)
+		if err != nil {
+			fmt.Fprintln(stderr, "stampede-master:", err)
+		}
+		return err
 	}
 
 	webCtx, stopWeb := context.WithCancel(context.Background())
@@ -368,7 +378,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	close(progressDone)
 	runErr = judgeBaseline(cfg, res, runErr)
 	if err := reportRun(res, runErr); err != nil && runErr == nil {
-		return exitInternal
+		return exitReports // the text summary and every other report are out
 	}
 	if runErr != nil {
 		fmt.Fprintln(stderr, "stampede-master:", runErr)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/stampede-load/stampede/internal/master"
@@ -34,58 +34,61 @@ func judgeBaseline(cfg *config, res *master.Result, runErr error) error {
 	return runErr
 }
 
-// writeReports writes the report files asked for on the command line.
-func writeReports(cfg *config, res *master.Result) error {
-	var errs []error
-	if cfg.summaryJSON != "" {
-		if err := writeFile(cfg.summaryJSON, func(w io.Writer) error { return report.WriteJSON(w, res) }); err != nil {
-			errs = append(errs, fmt.Errorf("writing the JSON summary %s: %w", cfg.summaryJSON, err))
+// errReports is a run whose reports, or some of them, could not be written at its end.
+var errReports = errors.New("a report could not be written")
+
+// reportFiles are the report files asked for on the command line, for every run: the headless
+// run's and each run started from the UI.
+func (c *config) reportFiles() []report.File {
+	var files []report.File
+	add := func(option, what, path string, write func(io.Writer, *master.Result) error) {
+		if path != "" {
+			files = append(files, report.File{Option: option, What: what, Path: path, Write: write})
 		}
 	}
-	for _, r := range []struct {
-		path, what string
-		write      func(io.Writer) error
-	}{
-		{cfg.junit, "JUnit report", func(w io.Writer) error { return report.WriteJUnit(w, res) }},
-		{cfg.summaryMD, "Markdown summary", func(w io.Writer) error { return report.WriteMarkdown(w, res) }},
-		{cfg.html, "HTML report", func(w io.Writer) error { return report.WriteHTML(w, res, htmlAssets()) }},
-	} {
-		if r.path == "" {
-			continue
-		}
-		if err := writeFile(r.path, r.write); err != nil {
-			errs = append(errs, fmt.Errorf("writing the %s %s: %w", r.what, r.path, err))
-		}
+	add("--summary-json", "JSON summary", c.summaryJSON, report.WriteJSON)
+	add("--junit", "JUnit report", c.junit, report.WriteJUnit)
+	add("--summary-md", "Markdown summary", c.summaryMD, report.WriteMarkdown)
+	add("--html", "HTML report", c.html, func(w io.Writer, res *master.Result) error {
+		return report.WriteHTML(w, res, htmlAssets())
+	})
+	if c.csvPrefix != "" {
+		files = append(files, report.CSVFiles("--csv", c.csvPrefix)...)
 	}
-	if cfg.csvPrefix != "" {
-		if err := report.WriteCSVFiles(cfg.csvPrefix, res); err != nil {
-			errs = append(errs, fmt.Errorf("writing the CSV files %s_*.csv: %w", cfg.csvPrefix, err))
-		}
-	}
-	err := errors.Join(errs...)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "stampede-master:", err)
-	}
-	return err
+	return files
 }
 
-// writeFile writes through a temporary file so a reader never sees half a report.
-func writeFile(path string, write func(io.Writer) error) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
+// checkReports makes sure every report file can be written, before anything starts, so that a
+// run's results are never computed only to be lost to a path. Two options naming one file would
+// overwrite each other.
+func checkReports(files []report.File) error {
+	seen := map[string]string{}
+	var errs []error
+	for _, f := range files {
+		abs, err := filepath.Abs(f.Path)
+		if err == nil {
+			if other, dup := seen[abs]; dup {
+				errs = append(errs, fmt.Errorf("%s %s: %s writes that file too", f.Option, f.Path, other))
+				continue
+			}
+			seen[abs] = f.Option
+		}
+		errs = append(errs, f.Check())
 	}
-	if err := write(f); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
+	return errors.Join(errs...)
+}
+
+// writeReports writes every report file; one that fails does not keep the others from being
+// written. The error names each file that failed.
+func writeReports(files []report.File, res *master.Result) error {
+	var errs []error
+	for _, f := range files {
+		errs = append(errs, f.Save(res))
 	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: %w", errReports, err)
 	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 // htmlAssets is the chart library the UI uses, inlined into HTML reports so they open offline.

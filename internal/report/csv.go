@@ -1,15 +1,11 @@
 package report
 
 import (
-	"bufio"
 	"cmp"
 	"encoding/csv"
 	"errors"
-	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -122,63 +118,14 @@ func WriteFailuresCSV(w io.Writer, res *master.Result) error {
 }
 
 // WriteCSVFiles writes prefix+"_stats.csv", prefix+"_stats_history.csv" and prefix+"_failures.csv",
-// like Locust's --csv PREFIX. Each file is written to a temporary file in the same directory and
-// renamed over the old one, so a reader sees a whole file, old or new, never half of one; it may
-// therefore be called again and again during a run. Every file is attempted; the error joins the
-// failures.
+// like Locust's --csv PREFIX, each with WriteFile, so it may be called again and again during a run.
+// Every file is attempted; the error joins the failures.
 func WriteCSVFiles(prefix string, res *master.Result) error {
-	files := []struct {
-		suffix string
-		write  func(io.Writer, *master.Result) error
-	}{
-		{"_stats.csv", WriteStatsCSV},
-		{"_stats_history.csv", WriteHistoryCSV},
-		{"_failures.csv", WriteFailuresCSV},
-	}
 	var errs []error
-	for _, f := range files {
-		path := prefix + f.suffix
-		if err := writeFileAtomic(path, func(w io.Writer) error { return f.write(w, res) }); err != nil {
-			errs = append(errs, fmt.Errorf("writing %s: %w", path, err))
-		}
+	for _, f := range CSVFiles("--csv", prefix) {
+		errs = append(errs, f.Save(res))
 	}
 	return errors.Join(errs...)
-}
-
-// writeFileAtomic writes path through a temporary file and a rename.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	bw := bufio.NewWriter(f)
-	if err = write(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	// CreateTemp makes the file private; a report is as readable as any file the user creates.
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil { // else a crash soon after the rename can leave an empty file
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // aggregateOf returns res's aggregate, or an empty one for a run that has none yet.
