@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -91,4 +92,19 @@ func NewLogger(w io.Writer, level string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// EpochFlag defines --epoch on fs: the time, in Unix seconds, given to everything a build writes
+// (usage says what), so the same inputs give the same bytes. Its default is $SOURCE_DATE_EPOCH
+// (reproducible-builds.org), else 0; a malformed $SOURCE_DATE_EPOCH is an error.
+func EpochFlag(fs *flag.FlagSet, usage string, getenv func(string) string) (*int64, error) {
+	var def int64
+	if s := getenv("SOURCE_DATE_EPOCH"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want Unix seconds", s)
+		}
+		def = n
+	}
+	return fs.Int64("epoch", def, usage+" in Unix seconds (default $SOURCE_DATE_EPOCH, else 0)"), nil
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"flag"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -95,5 +96,36 @@ func TestStringsFromFlagsAndEnv(t *testing.T) {
 				t.Fatalf("%q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestEpochFlag(t *testing.T) {
+	tests := []struct {
+		env, arg string
+		want     int64
+		wantErr  bool
+	}{
+		{"", "", 0, false},
+		{"1700000000", "", 1700000000, false},
+		{"1700000000", "--epoch=5", 5, false},
+		{"yesterday", "", 0, true},
+		{"-1", "", 0, true},
+	}
+	for _, tt := range tests {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		epoch, err := EpochFlag(fs, "the time", func(string) string { return tt.env })
+		if tt.wantErr {
+			if err == nil || !strings.Contains(err.Error(), "SOURCE_DATE_EPOCH") {
+				t.Errorf("SOURCE_DATE_EPOCH=%q: err = %v, want one naming SOURCE_DATE_EPOCH", tt.env, err)
+			}
+			continue
+		}
+		var args []string
+		if tt.arg != "" {
+			args = []string{tt.arg}
+		}
+		if err != nil || fs.Parse(args) != nil || *epoch != tt.want {
+			t.Errorf("SOURCE_DATE_EPOCH=%q %v: epoch %v (err %v), want %d", tt.env, args, epoch, err, tt.want)
+		}
 	}
 }

@@ -118,7 +118,7 @@ func WriteFailuresCSV(w io.Writer, res *master.Result) error {
 }
 
 // WriteCSVFiles writes prefix+"_stats.csv", prefix+"_stats_history.csv" and prefix+"_failures.csv",
-// like Locust's --csv PREFIX, each with WriteFile, so it may be called again and again during a run.
+// like Locust's --csv PREFIX, each whole (internal/atomicfile), so it may be called again and again during a run.
 // Every file is attempted; the error joins the failures.
 func WriteCSVFiles(prefix string, res *master.Result) error {
 	var errs []error

@@ -16,16 +16,15 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/atomicfile"
 	"github.com/stampede-load/stampede/internal/cli"
 	"github.com/stampede-load/stampede/internal/ociimage"
 )
@@ -44,12 +43,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	version := fs.String("version", "", "the org.opencontainers.image.version label")
 	revision := fs.String("revision", "", "the org.opencontainers.image.revision label (a commit)")
 	source := fs.String("source", "https://github.com/stampede-load/stampede", "the org.opencontainers.image.source label")
-	epochDefault, err := sourceDateEpoch(os.Getenv("SOURCE_DATE_EPOCH"))
+	epoch, err := cli.EpochFlag(fs, "the image's time", os.Getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "stampede-image:", err)
 		return 2
 	}
-	epoch := fs.Int64("epoch", epochDefault, "the image's time in Unix seconds (default $SOURCE_DATE_EPOCH, else 0)")
 	var ports, env, binaries, adds cli.Strings
 	fs.Var(&binaries, "binary", "[ARCH=]PATH: the static linux binary, the entrypoint (required; once per architecture)")
 	fs.Var(&adds, "add", "[ARCH=]PATH: another static binary for /usr/local/bin (repeatable)")
@@ -184,34 +182,12 @@ func layerFiles(binaries []string, caCerts, arch string) ([]ociimage.File, error
 	return files, nil
 }
 
-// writeFile writes the tarball next to path and renames it, so a failed run leaves no partial image.
+// writeFile writes the tarball whole, so a failed run leaves no partial image.
 func writeFile(path string, write func(io.Writer) (ociimage.Digests, error)) (ociimage.Digests, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return ociimage.Digests{}, err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return ociimage.Digests{}, err
-	}
-	d, err := write(f)
-	err = errors.Join(err, f.Chmod(0o644), f.Close())
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return ociimage.Digests{}, err
-	}
-	return d, nil
-}
-
-func sourceDateEpoch(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want Unix seconds", s)
-	}
-	return n, nil
+	var d ociimage.Digests
+	err := atomicfile.Write(path, func(w io.Writer) (err error) { d, err = write(w); return err })
+	return d, err
 }

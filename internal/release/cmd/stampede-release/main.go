@@ -10,16 +10,16 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/atomicfile"
+	"github.com/stampede-load/stampede/internal/cli"
 	"github.com/stampede-load/stampede/internal/release"
 )
 
@@ -29,12 +29,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("stampede-release", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("out", "", "the archive to write, .tar.gz or .zip (required)")
-	epochDefault, err := sourceDateEpoch(os.Getenv("SOURCE_DATE_EPOCH"))
+	epoch, err := cli.EpochFlag(fs, "every file's time", os.Getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "stampede-release:", err)
 		return 2
 	}
-	epoch := fs.Int64("epoch", epochDefault, "every file's time in Unix seconds (default $SOURCE_DATE_EPOCH, else 0)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -67,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "stampede-release:", err)
 		return 1
 	}
-	if err := writeFile(*out, buf.Bytes()); err != nil {
+	if err := writeFile(*out, buf.Bytes()); err != nil { // no partial archive, whatever fails
 		fmt.Fprintln(stderr, "stampede-release:", err)
 		return 1
 	}
@@ -75,33 +74,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// writeFile writes next to path and renames, so a failed run leaves no partial archive.
 func writeFile(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	err = errors.Join(err, f.Chmod(0o644), f.Close())
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
-}
-
-func sourceDateEpoch(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want Unix seconds", s)
-	}
-	return n, nil
+	return atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(data); return err })
 }
