@@ -139,16 +139,30 @@ func (r *run) checkRecovered(w *workerRec) {
 }
 
 // incomplete is ErrWorkersPartial when requests may be missing from the run's results: a loss that
-// was not recovered, or (script mode) a segment that did not complete. Nil otherwise.
+// was not recovered, or (script mode) a segment that did not complete. Nil otherwise. Each worker is
+// named once, with what happened to it; lost segments are then summed up.
 func (r *run) incomplete() error {
 	var parts []string
-	if seg := r.lostSegments(); seg != "" {
-		parts = append(parts, seg)
-	}
+	named := map[int]bool{}
 	for _, l := range r.losses {
 		if !l.recovered {
 			parts = append(parts, l.problem())
+			named[l.index] = true
 		}
+	}
+	lost := r.lostSegments()
+	var segments []string
+	for _, m := range lost {
+		if !named[m.w.index] {
+			parts = append(parts, fmt.Sprintf("worker %d was lost before its segment completed", m.w.index))
+		}
+		segments = append(segments, fmt.Sprintf("%s (worker %d)", m.segment, m.w.index))
+	}
+	if len(lost) > 0 {
+		// Segments are equal parts of the fleet the run started with.
+		k, n := len(lost), len(r.order)
+		g := gcd(k, n)
+		parts = append(parts, fmt.Sprintf("%d/%d of the script's load did not run: segment %s", k/g, n/g, strings.Join(segments, ", ")))
 	}
 	if len(parts) == 0 {
 		return nil

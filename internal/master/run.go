@@ -667,27 +667,20 @@ loop:
 	return nil
 }
 
-// lostSegments names the script-mode members that left before their test ended (killed, cut off,
+// lostSegments are the script-mode members that left before their test ended (killed, cut off,
 // stopped by a signal, or their k6 process died: they report Finished without Done), whose segment
-// of the load never completed; "" if none. (Swarm mode hands a lost worker's users to the others.)
-func (r *run) lostSegments() string {
+// of the load never completed. (Swarm mode hands a lost worker's users to the others.)
+func (r *run) lostSegments() []*member {
 	if r.mode != scenario.Script {
-		return ""
+		return nil
 	}
-	var lost []string
+	var lost []*member
 	for _, m := range r.order {
 		if (m.gone || m.over() && !m.finishAsked) && !m.ended {
-			lost = append(lost, fmt.Sprintf("worker %d (segment %s)", m.w.index, m.segment))
+			lost = append(lost, m)
 		}
 	}
-	if len(lost) == 0 {
-		return ""
-	}
-	// Segments are equal parts of the fleet the run started with.
-	k, n := len(lost), len(r.order)
-	g := gcd(k, n)
-	return fmt.Sprintf("%s lost before its segment completed; %d/%d of the script's load did not run",
-		strings.Join(lost, ", "), k/g, n/g)
+	return lost
 }
 
 func gcd(a, b int) int {
