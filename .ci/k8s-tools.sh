@@ -5,6 +5,10 @@
 #
 #   ${STAMPEDE_TOOLS_CACHE:-$HOME/.cache/stampede-tools}/<tool>-<version>/
 #
+# With --node it also builds the node set, what a real node needs (internal/nodetest): kubelet,
+# kube-proxy and the pause binary (from the same Kubernetes module), containerd + its runc shim +
+# ctr, the CNI plugins, CoreDNS and metrics-server. runc is Debian's (make test-node installs it).
+#
 # stdout: only KEY=VALUE lines (no quoting; paths never contain newlines), for a caller to parse or
 # `eval`/`source`. Progress and errors go to stderr. See .ci/k8s-tools.md.
 #
@@ -12,6 +16,7 @@
 #   .ci/k8s-tools.sh --env-file FILE     # ... and also write those lines to FILE
 #   .ci/k8s-tools.sh --bin-dir           # ... but print only the directory of symlinks to all tools
 #   .ci/k8s-tools.sh --rebuild           # throw away this version set's cached builds first
+#   .ci/k8s-tools.sh --node              # the control-plane tools and the node set
 #
 # Idempotent: a warm run only runs each binary's version command. Concurrent runs serialise on a
 # lock file in the cache dir. A build is published (renamed into place) only after it verified.
@@ -24,16 +29,25 @@ KWOK_VERSION=v0.8.0      # sigs.k8s.io/kwok
 HELM_VERSION=v3.22.0     # helm.sh/helm/v3
 RECIPE=1                 # bump when the build recipe (not a version) changes, to force rebuilds
 
+# The node set (--node). kubelet, kube-proxy and pause come from KUBE_VERSION; pause's version is
+# the TAG of build/pause/Makefile in that module.
+CONTAINERD_VERSION=v2.3.7      # github.com/containerd/containerd/v2 (Kubernetes 1.36 wants 2.2+)
+CNI_PLUGINS_VERSION=v1.10.0    # github.com/containernetworking/plugins
+COREDNS_VERSION=v1.14.7        # github.com/coredns/coredns
+METRICS_SERVER_VERSION=v0.8.0  # sigs.k8s.io/metrics-server
+NODE_RECIPE=1                  # RECIPE for the node set alone
+
 CACHE=${STAMPEDE_TOOLS_CACHE:-$HOME/.cache/stampede-tools}
 
-mode=env env_file= rebuild=0
+mode=env env_file= rebuild=0 node=0
 while [ $# -gt 0 ]; do
   case $1 in
     --env-file) env_file=${2:?--env-file needs a path}; shift ;;
     --env-file=*) env_file=${1#*=} ;;
     --bin-dir) mode=bindir ;;
     --rebuild) rebuild=1 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --node) node=1 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "k8s-tools: unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -53,6 +67,13 @@ ETCD_DIR=$CACHE/etcd-$ETCD_VERSION
 KWOK_DIR=$CACHE/kwok-$KWOK_VERSION
 HELM_DIR=$CACHE/helm-$HELM_VERSION
 BIN_DIR=$CACHE/bin-kubernetes-$KUBE_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-helm-$HELM_VERSION
+KUBENODE_DIR=$CACHE/kubernetes-node-$KUBE_VERSION
+CONTAINERD_DIR=$CACHE/containerd-$CONTAINERD_VERSION
+CNI_DIR=$CACHE/cni-plugins-$CNI_PLUGINS_VERSION
+COREDNS_DIR=$CACHE/coredns-$COREDNS_VERSION
+METRICS_SERVER_DIR=$CACHE/metrics-server-$METRICS_SERVER_VERSION
+NODE_BIN_DIR=$CACHE/bin-node-kubernetes-$KUBE_VERSION-containerd-$CONTAINERD_VERSION-cni-$CNI_PLUGINS_VERSION-coredns-$COREDNS_VERSION-metrics-server-$METRICS_SERVER_VERSION
+CNI_PLUGINS="bridge host-local loopback portmap"
 STAMP=.stampede-tools-ok
 
 mkdir -p "$CACHE/.logs"
@@ -111,6 +132,33 @@ verify_helm() {
   esac
 }
 
+verify_kubenode() {
+  local b
+  for b in kubelet kube-proxy; do
+    expect_output "$b" "Kubernetes $KUBE_VERSION" "$1/$b" --version || return 1
+  done
+  [ -s "$1/pause-version" ] || { echo "pause: $1/pause-version missing"; return 1; }
+  expect_output pause "pause.c v$(cat "$1/pause-version")-" "$1/pause" -v || return 1
+  # The sandbox image holds nothing but this binary: it must not need a C library.
+  if command -v ldd >/dev/null && ldd "$1/pause" >/dev/null 2>&1; then
+    echo "pause: $1/pause is dynamically linked"; return 1
+  fi
+}
+verify_containerd() {
+  expect_output containerd "containerd github.com/containerd/containerd/v2 $CONTAINERD_VERSION" "$1/containerd" --version || return 1
+  expect_output ctr "ctr github.com/containerd/containerd/v2 $CONTAINERD_VERSION" "$1/ctr" --version || return 1
+  expect_output containerd-shim-runc-v2 "Version:  $CONTAINERD_VERSION" "$1/containerd-shim-runc-v2" -v
+}
+verify_cni() {
+  local p
+  for p in $CNI_PLUGINS; do
+    # A plugin run without CNI_COMMAND prints its "about" line.
+    expect_output "$p" "plugin $CNI_PLUGINS_VERSION" env -u CNI_COMMAND "$1/$p" || return 1
+  done
+}
+verify_coredns() { expect_output coredns "CoreDNS-${COREDNS_VERSION#v}" "$1/coredns" -version; }
+verify_metrics_server() { expect_output metrics-server "$METRICS_SERVER_VERSION" "$1/metrics-server" --version; }
+
 # Helm's upstream release build sets its default Kubernetes version from the client-go it is
 # built against (Makefile: major = 1 + client-go major, minor = client-go minor).
 helm_kube_version() {
@@ -125,8 +173,9 @@ helm_kube_version() {
 }
 
 # --- builders: each gets an empty OUT dir, fills it, returns non-zero on failure ---------------
-build_kube() { # OUT
-  local out=$1 work mod repl date
+# kube_build OUT PACKAGE... builds commands of k8s.io/kubernetes@KUBE_VERSION into OUT.
+kube_build() {
+  local out=$1 work mod repl date; shift
   work=$(mktemp -d)
   mod=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p')
   [ -f "$mod" ] || { echo "cannot download k8s.io/kubernetes@$KUBE_VERSION"; return 1; }
@@ -147,11 +196,13 @@ build_kube() { # OUT
       ld="$ld -X $pkg.$kv"
     done
   done
-  (cd "$work" && go build -mod=mod -ldflags "$ld" -o "$out/" \
-    k8s.io/kubernetes/cmd/kube-apiserver \
-    k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler) || { rm -rf "$work"; return 1; }
+  (cd "$work" && go build -mod=mod -ldflags "$ld" -o "$out/" "$@") || { rm -rf "$work"; return 1; }
   rm -rf "$work"
+}
+
+build_kube() { # OUT
+  kube_build "$1" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler
 }
 
 build_etcd() { # OUT
@@ -192,9 +243,56 @@ build_helm() { # OUT
   GOBIN=$out go install -ldflags "$ld" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 }
 
+# --- node set builders --------------------------------------------------------------------------
+build_kubenode() { # OUT
+  local out=$1 dir tag
+  kube_build "$out" k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy || return 1
+  # The sandbox ("pause") container, as build/pause/Makefile builds it, with the C compiler.
+  dir=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
+  tag=$(sed -n 's/^TAG ?= *//p' "$dir/build/pause/Makefile")
+  [ -n "$tag" ] || { echo "no TAG in $dir/build/pause/Makefile"; return 1; }
+  command -v gcc >/dev/null || { echo "pause needs gcc and a static C library: apt-get install gcc libc6-dev"; return 1; }
+  gcc -Os -Wall -Werror -static -DVERSION="v$tag-$KUBE_VERSION" -o "$out/pause" "$dir/build/pause/linux/pause.c" \
+    || { echo "pause: gcc -static failed (Debian: apt-get install gcc libc6-dev)"; return 1; }
+  strip "$out/pause" 2>/dev/null || true
+  echo "$tag" >"$out/pause-version"
+}
+
+build_containerd() { # OUT
+  local out=$1 ld p=github.com/containerd/containerd/v2
+  ld="-s -w -X $p/version.Version=$CONTAINERD_VERSION -X $p/version.Package=$p"
+  GOBIN=$out go install -ldflags "$ld" "$p/cmd/containerd@$CONTAINERD_VERSION" \
+    "$p/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION" "$p/cmd/ctr@$CONTAINERD_VERSION"
+}
+
+build_cni() { # OUT
+  local out=$1 p=github.com/containernetworking/plugins pkgs=() n
+  for n in $CNI_PLUGINS; do
+    case $n in host-local) pkgs+=("$p/plugins/ipam/$n@$CNI_PLUGINS_VERSION") ;;
+      portmap) pkgs+=("$p/plugins/meta/$n@$CNI_PLUGINS_VERSION") ;;
+      *) pkgs+=("$p/plugins/main/$n@$CNI_PLUGINS_VERSION") ;; esac
+  done
+  GOBIN=$out go install -ldflags "-s -w -X $p/pkg/utils/buildversion.BuildVersion=$CNI_PLUGINS_VERSION" "${pkgs[@]}"
+}
+
+build_coredns() { # OUT
+  GOBIN=$1 go install -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
+}
+
+build_metrics_server() { # OUT
+  # The version metrics-server reports is client-go's, as its Makefile sets it.
+  local out=$1 ld="-s -w" kv
+  for kv in "gitVersion=$METRICS_SERVER_VERSION" "gitTreeState=clean"; do ld="$ld -X k8s.io/client-go/pkg/version.$kv"; done
+  GOBIN=$out go install -ldflags "$ld" "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION"
+}
+
 # --- driver -------------------------------------------------------------------------------------
 tools=(kube etcd kwok helm)
-declare -A DIR=([kube]=$KUBE_DIR [etcd]=$ETCD_DIR [kwok]=$KWOK_DIR [helm]=$HELM_DIR)
+declare -A DIR=([kube]=$KUBE_DIR [etcd]=$ETCD_DIR [kwok]=$KWOK_DIR [helm]=$HELM_DIR
+  [kubenode]=$KUBENODE_DIR [containerd]=$CONTAINERD_DIR [cni]=$CNI_DIR [coredns]=$COREDNS_DIR
+  [metrics_server]=$METRICS_SERVER_DIR)
+node_tools=(kubenode containerd cni coredns metrics_server)
+[ "$node" = 1 ] && tools+=("${node_tools[@]}")
 
 # Helm's verification needs the expected default Kubernetes version. Cache it next to the build so
 # a warm run does not need `go`.
@@ -206,7 +304,12 @@ else
   helm_kube_version
 fi
 
-recipe_of() { echo "recipe=$RECIPE tool=$1 dir=$(basename "${DIR[$1]}")"; }
+recipe_of() {
+  case " ${node_tools[*]} " in
+    *" $1 "*) echo "recipe=$NODE_RECIPE tool=$1 dir=$(basename "${DIR[$1]}")" ;;
+    *) echo "recipe=$RECIPE tool=$1 dir=$(basename "${DIR[$1]}")" ;;
+  esac
+}
 
 need=()
 for t in "${tools[@]}"; do
@@ -280,6 +383,33 @@ KWOK_STAGES=$KWOK_DIR/stages-fast.yaml
 KWOK_STAGES_DIR=$KWOK_DIR/stage
 HELM_VERSION=$HELM_VERSION
 HELM=$HELM_DIR/helm"
+
+if [ "$node" = 1 ]; then
+  command -v runc >/dev/null || die "the node set uses Debian's runc: apt-get install runc (make test-node installs it)"
+  mkdir -p "$NODE_BIN_DIR"
+  for l in "$KUBENODE_DIR/kubelet" "$KUBENODE_DIR/kube-proxy" "$CONTAINERD_DIR/containerd" \
+           "$CONTAINERD_DIR/containerd-shim-runc-v2" "$CONTAINERD_DIR/ctr" "$COREDNS_DIR/coredns" \
+           "$METRICS_SERVER_DIR/metrics-server"; do
+    [ "$(readlink "$NODE_BIN_DIR/$(basename "$l")" 2>/dev/null)" = "$l" ] || ln -sfn "$l" "$NODE_BIN_DIR/$(basename "$l")"
+  done
+  lines="$lines
+STAMPEDE_NODE_TOOLS_BIN=$NODE_BIN_DIR
+KUBELET=$KUBENODE_DIR/kubelet
+KUBE_PROXY=$KUBENODE_DIR/kube-proxy
+PAUSE=$KUBENODE_DIR/pause
+PAUSE_VERSION=$(cat "$KUBENODE_DIR/pause-version")
+CONTAINERD_VERSION=$CONTAINERD_VERSION
+CONTAINERD=$CONTAINERD_DIR/containerd
+CONTAINERD_SHIM=$CONTAINERD_DIR/containerd-shim-runc-v2
+CTR=$CONTAINERD_DIR/ctr
+RUNC=$(command -v runc)
+CNI_PLUGINS_VERSION=$CNI_PLUGINS_VERSION
+CNI_BIN_DIR=$CNI_DIR
+COREDNS_VERSION=$COREDNS_VERSION
+COREDNS=$COREDNS_DIR/coredns
+METRICS_SERVER_VERSION=$METRICS_SERVER_VERSION
+METRICS_SERVER=$METRICS_SERVER_DIR/metrics-server"
+fi
 
 if [ -n "$env_file" ]; then
   printf '%s\n' "$lines" >"$env_file.tmp.$$" && mv "$env_file.tmp.$$" "$env_file"

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -49,6 +50,17 @@ var controllers = []string{
 	"root-ca-certificate-publisher-controller",
 }
 
+// realNodeControllers are added when the Nodes are real kubelets: the node lifecycle controller
+// lifts the not-ready taint a new Node gets and marks a silent one NotReady, Services get
+// EndpointSlices, and finished or orphaned pods are collected.
+var realNodeControllers = []string{
+	"node-lifecycle-controller",
+	"taint-eviction-controller",
+	"endpointslice-controller",
+	"pod-garbage-collector-controller",
+	"ttl-after-finished-controller",
+}
+
 // Options configure New.
 type Options struct {
 	// Tools are the binaries; see ToolsFromEnv.
@@ -62,6 +74,21 @@ type Options struct {
 	TempDir string
 	// StartTimeout bounds New. Default 2 minutes.
 	StartTimeout time.Duration
+
+	// RealNodes leaves kwok out (Nodes and Stages are ignored): the Nodes are real kubelets that
+	// register themselves (internal/nodetest). As in a real cluster a new Node is tainted not-ready
+	// until the node lifecycle controller sees it Ready; realNodeControllers run too.
+	RealNodes bool
+	// AdvertiseAddress is a non-loopback IPv4 address of this machine. The API server then listens
+	// on it instead of 127.0.0.1 and names it in the endpoints of the kubernetes Service (the lease
+	// reconciler), so that pods reach it through the Service. Its serving certificate names it.
+	AdvertiseAddress string
+	// Controllers are added to the kube-controller-manager's controllers.
+	Controllers []string
+	// APIServerArgs and ControllerManagerArgs are added after the harness's own flags (for a flag
+	// given twice, the last value wins), e.g. the HPA's timing:
+	// --horizontal-pod-autoscaler-downscale-stabilization=10s.
+	APIServerArgs, ControllerManagerArgs []string
 }
 
 // ControlPlane is a running control plane. Its fields are read-only after New.
@@ -74,13 +101,19 @@ type ControlPlane struct {
 	// Config is the admin client configuration; Client a clientset built from it.
 	Config *rest.Config
 	Client kubernetes.Interface
-	// Nodes are the kwok Nodes, all Ready.
+	// Nodes are the kwok Nodes, all Ready (none with Options.RealNodes).
 	Nodes []string
 	// Tools are the binaries it runs (and Helm, for tests).
 	Tools Tools
+	// CAFile is the CA of the API server's serving certificate.
+	CAFile string
+	// ClientCAFile is the CA of the client certificates the API server accepts (ClientConfig issues
+	// them). A kubelet trusts it to authenticate the API server, whose client certificate towards
+	// kubelets it also signs.
+	ClientCAFile string
 
 	pki      pki
-	procs    []*process // in start order
+	procs    []*Process // in start order
 	stopOnce sync.Once
 	keepDir  bool
 }
@@ -98,9 +131,19 @@ func New(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 2 * time.Minute
 	}
-	if opts.Tools.APIServer == "" || opts.Tools.Etcd == "" || opts.Tools.Kwok == "" || opts.Tools.KwokStages == "" ||
-		opts.Tools.ControllerManager == "" || opts.Tools.Scheduler == "" {
+	if opts.Tools.APIServer == "" || opts.Tools.Etcd == "" || opts.Tools.ControllerManager == "" || opts.Tools.Scheduler == "" ||
+		(!opts.RealNodes && (opts.Tools.Kwok == "" || opts.Tools.KwokStages == "")) {
 		return nil, fmt.Errorf("%w: Options.Tools is incomplete", ErrNoTools)
+	}
+	bindAddress := "127.0.0.1"
+	var certIPs []net.IP
+	if opts.AdvertiseAddress != "" {
+		ip := net.ParseIP(opts.AdvertiseAddress)
+		if ip == nil || ip.To4() == nil || ip.IsLoopback() || ip.IsUnspecified() {
+			return nil, fmt.Errorf("kubetest: AdvertiseAddress %q is not a non-loopback IPv4 address", opts.AdvertiseAddress)
+		}
+		bindAddress = opts.AdvertiseAddress
+		certIPs = append(certIPs, ip)
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
 	defer cancel()
@@ -117,9 +160,10 @@ func New(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 		}
 	}()
 
-	if cp.pki, err = writePKI(dir); err != nil {
+	if cp.pki, err = writePKI(dir, certIPs); err != nil {
 		return cp, fmt.Errorf("kubetest: keys: %w", err)
 	}
+	cp.CAFile, cp.ClientCAFile = cp.pki.CertFile, cp.pki.ClientCAFile
 	token, err := randomToken()
 	if err != nil {
 		return cp, err
@@ -154,7 +198,7 @@ func New(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 		return cp, err
 	}
 	httpc := &http.Client{Timeout: 2 * time.Second}
-	if err := waitFor(ctx, "etcd healthy", []*process{etcd}, func(ctx context.Context) (bool, error) {
+	if err := waitFor(ctx, "etcd healthy", []*Process{etcd}, func(ctx context.Context) (bool, error) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, clientURL+"/health", nil)
 		resp, err := httpc.Do(req)
 		if err != nil {
@@ -172,31 +216,53 @@ func New(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	if err != nil {
 		return cp, err
 	}
-	apiserver, err := cp.start("kube-apiserver", opts.Tools.APIServer,
-		"--etcd-servers="+clientURL,
-		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port="+strconv.Itoa(apiPort),
-		"--tls-cert-file="+cp.pki.CertFile, "--tls-private-key-file="+cp.pki.KeyFile,
-		"--cert-dir="+filepath.Join(dir, "apiserver-certs"),
-		"--token-auth-file="+tokenFile,
-		"--authorization-mode=RBAC",
-		"--service-account-issuer="+Issuer,
-		"--service-account-key-file="+cp.pki.SAPubFile,
-		"--service-account-signing-key-file="+cp.pki.SAKeyFile,
-		"--service-cluster-ip-range="+serviceCIDR,
-		// The kubernetes Service's Endpoints would name 127.0.0.1, which validation rejects, and
-		// nothing in a kwok pod dials it anyway.
-		"--endpoint-reconciler-type=none",
+	apiArgs := []string{
+		"--etcd-servers=" + clientURL,
+		"--bind-address=" + bindAddress, "--advertise-address=" + bindAddress, "--secure-port=" + strconv.Itoa(apiPort),
+		"--tls-cert-file=" + cp.pki.CertFile, "--tls-private-key-file=" + cp.pki.KeyFile,
+		"--cert-dir=" + filepath.Join(dir, "apiserver-certs"),
+		"--token-auth-file=" + tokenFile,
+		"--client-ca-file=" + cp.pki.ClientCAFile,
+		// A kubelet (system:node:NAME) may touch only its own Node and its pods: the Node
+		// authorizer and the NodeRestriction admission plugin (not on by default).
+		"--authorization-mode=Node,RBAC",
+		"--enable-admission-plugins=NodeRestriction",
+		"--service-account-issuer=" + Issuer,
+		"--service-account-key-file=" + cp.pki.SAPubFile,
+		"--service-account-signing-key-file=" + cp.pki.SAKeyFile,
+		"--service-cluster-ip-range=" + serviceCIDR,
+		// Towards kubelets (logs, exec, port-forward): a client certificate in system:masters, and
+		// the Node's InternalIP, since its host name resolves nowhere.
+		"--kubelet-client-certificate=" + cp.pki.KubeletClientCertFile,
+		"--kubelet-client-key=" + cp.pki.KubeletClientKeyFile,
+		"--kubelet-preferred-address-types=InternalIP,Hostname",
+		// The aggregator's identity towards extension API servers (metrics-server), and how they
+		// read the user it vouches for.
+		"--requestheader-client-ca-file=" + cp.pki.FrontProxyCAFile,
+		"--requestheader-allowed-names=" + cp.pki.frontProxyClientCommonName,
+		"--requestheader-username-headers=X-Remote-User",
+		"--requestheader-group-headers=X-Remote-Group",
+		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
+		"--proxy-client-cert-file=" + cp.pki.FrontProxyClientCertFile,
+		"--proxy-client-key-file=" + cp.pki.FrontProxyClientKeyFile,
 		"--enable-priority-and-fairness=false", // one client, tests: queueing only costs CPU
+		"--profiling=false",
+	}
+	if opts.AdvertiseAddress == "" {
+		// The kubernetes Service's Endpoints would name 127.0.0.1, which validation rejects.
+		apiArgs = append(apiArgs, "--endpoint-reconciler-type=none")
+	}
+	if !opts.RealNodes {
 		// It taints every new Node not-ready until the node lifecycle controller sees it Ready;
 		// that controller is not run (kwok sends no heartbeats), so nothing would lift the taint.
-		"--disable-admission-plugins=TaintNodesByCondition",
-		"--profiling=false",
-	)
+		apiArgs = append(apiArgs, "--disable-admission-plugins=TaintNodesByCondition")
+	}
+	apiserver, err := cp.start("kube-apiserver", opts.Tools.APIServer, append(apiArgs, opts.APIServerArgs...)...)
 	if err != nil {
 		return cp, err
 	}
 	cp.Config = &rest.Config{
-		Host:            "https://127.0.0.1:" + strconv.Itoa(apiPort),
+		Host:            "https://" + net.JoinHostPort(bindAddress, strconv.Itoa(apiPort)),
 		BearerToken:     token,
 		TLSClientConfig: rest.TLSClientConfig{CAData: cp.pki.CACert},
 		QPS:             100,
@@ -205,7 +271,7 @@ func New(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	if cp.Client, err = kubernetes.NewForConfig(cp.Config); err != nil {
 		return cp, err
 	}
-	if err := waitFor(ctx, "kube-apiserver ready", []*process{etcd, apiserver}, func(ctx context.Context) (bool, error) {
+	if err := waitFor(ctx, "kube-apiserver ready", []*Process{etcd, apiserver}, func(ctx context.Context) (bool, error) {
 		body, err := cp.Client.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).Raw()
 		return err == nil, fmt.Errorf("%w: %s", err, body)
 	}); err != nil {
@@ -217,14 +283,18 @@ func New(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	}
 
 	// The rest need only the API server.
-	kcm, err := cp.start("kube-controller-manager", opts.Tools.ControllerManager,
-		"--kubeconfig="+cp.Kubeconfig,
+	ctrls := append([]string(nil), controllers...)
+	if opts.RealNodes {
+		ctrls = append(ctrls, realNodeControllers...)
+	}
+	kcm, err := cp.start("kube-controller-manager", opts.Tools.ControllerManager, append([]string{
+		"--kubeconfig=" + cp.Kubeconfig,
 		"--secure-port=0", "--leader-elect=false",
-		"--controllers="+strings.Join(controllers, ","),
+		"--controllers=" + strings.Join(append(ctrls, opts.Controllers...), ","),
 		"--use-service-account-credentials=false",
-		"--root-ca-file="+cp.pki.CertFile,
+		"--root-ca-file=" + cp.pki.CertFile,
 		"--horizontal-pod-autoscaler-sync-period=1s",
-	)
+	}, opts.ControllerManagerArgs...)...)
 	if err != nil {
 		return cp, err
 	}
@@ -234,6 +304,15 @@ func New(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	)
 	if err != nil {
 		return cp, err
+	}
+	if opts.RealNodes {
+		if err := waitFor(ctx, "kube-controller-manager working (ServiceAccount default/default)", cp.procs, func(ctx context.Context) (bool, error) {
+			_, err := cp.Client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
+			return err == nil, err
+		}); err != nil {
+			return cp, err
+		}
+		return cp, nil
 	}
 	stages := filepath.Join(dir, "kwok-stages.yaml")
 	fast, err := os.ReadFile(opts.Tools.KwokStages)
@@ -253,7 +332,7 @@ func New(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	if err != nil {
 		return cp, err
 	}
-	all := []*process{etcd, apiserver, kcm, scheduler, kwok}
+	all := []*Process{etcd, apiserver, kcm, scheduler, kwok}
 
 	for i := range opts.Nodes {
 		name := fmt.Sprintf("kwok-node-%d", i)
@@ -285,8 +364,8 @@ func New(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	return cp, nil
 }
 
-func (cp *ControlPlane) start(name, bin string, args ...string) (*process, error) {
-	p, err := startProcess(name, bin, filepath.Join(cp.Dir, name+".log"), args)
+func (cp *ControlPlane) start(name, bin string, args ...string) (*Process, error) {
+	p, err := StartProcess(Command{Name: name, Path: bin, Args: args, LogFile: filepath.Join(cp.Dir, name+".log")})
 	if err != nil {
 		return nil, err
 	}
@@ -333,11 +412,11 @@ func (cp *ControlPlane) Stop() {
 		var wg sync.WaitGroup
 		for i := len(cp.procs) - 1; i >= 2; i-- {
 			wg.Add(1)
-			go func(p *process) { defer wg.Done(); p.stop(5 * time.Second) }(cp.procs[i])
+			go func(p *Process) { defer wg.Done(); p.Stop(5 * time.Second) }(cp.procs[i])
 		}
 		wg.Wait()
 		for i := min(len(cp.procs), 2) - 1; i >= 0; i-- {
-			cp.procs[i].stop(5 * time.Second)
+			cp.procs[i].Stop(5 * time.Second)
 		}
 		if !cp.keepDir {
 			_ = os.RemoveAll(cp.Dir)
@@ -351,7 +430,7 @@ func (cp *ControlPlane) KeepDir() { cp.keepDir = true }
 // DumpLogs writes the last lines of each component's log to w.
 func (cp *ControlPlane) DumpLogs(w io.Writer, lines int) {
 	for _, p := range cp.procs {
-		fmt.Fprintf(w, "===== %s (last %d lines of %s)\n%s\n", p.name, lines, p.logFile, p.tail(lines))
+		fmt.Fprintf(w, "===== %s (last %d lines of %s)\n%s\n", p.Name, lines, p.LogFile, p.Tail(lines))
 	}
 }
 
@@ -359,8 +438,8 @@ func (cp *ControlPlane) DumpLogs(w io.Writer, lines int) {
 func (cp *ControlPlane) Running() []string {
 	var names []string
 	for _, p := range cp.procs {
-		if p.exited() == nil {
-			names = append(names, p.name)
+		if p.Exited() == nil {
+			names = append(names, p.Name)
 		}
 	}
 	return names
@@ -369,38 +448,19 @@ func (cp *ControlPlane) Running() []string {
 // Exited reports the first component that is no longer running, nil if all are.
 func (cp *ControlPlane) Exited() error {
 	for _, p := range cp.procs {
-		if err := p.exited(); err != nil {
+		if err := p.Exited(); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// waitFor polls cond every 100 ms until it returns true, ctx ends, or one of procs exits. The error
-// says what was awaited, cond's last error, and the end of an exited component's log.
-func waitFor(ctx context.Context, what string, procs []*process, cond func(context.Context) (bool, error)) error {
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	var last error
-	for {
-		for _, p := range procs {
-			if err := p.exited(); err != nil {
-				return fmt.Errorf("kubetest: waiting for %s: %w", what, err)
-			}
-		}
-		ok, err := cond(ctx)
-		if ok {
-			return nil
-		}
-		if err != nil {
-			last = err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("kubetest: waiting for %s: %w (last: %v)", what, ctx.Err(), last)
-		case <-tick.C:
-		}
+// waitFor is WaitFor with the package's prefix on its error.
+func waitFor(ctx context.Context, what string, procs []*Process, cond func(context.Context) (bool, error)) error {
+	if err := WaitFor(ctx, what, procs, cond); err != nil {
+		return fmt.Errorf("kubetest: %w", err)
 	}
+	return nil
 }
 
 func randomToken() (string, error) {

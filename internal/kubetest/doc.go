@@ -24,6 +24,17 @@
 // the ones in Stages (a pod with the helm.sh/hook=test annotation Succeeds as soon as it runs:
 // `helm test` passes without its command ever being executed).
 //
+// With Options.RealNodes there is no kwok: real kubelets (internal/nodetest) register the Nodes,
+// and the cluster is set up as they need it. The API server listens on Options.AdvertiseAddress and
+// names it in the kubernetes Service's endpoints; a kubelet authenticates with a client certificate
+// from ClientConfig ("system:node:NAME" in "system:nodes"), confined by the Node authorizer and
+// NodeRestriction; the API server reaches kubelets with a client certificate in system:masters,
+// at their InternalIP, and extension API servers (metrics-server) through the aggregator's
+// front-proxy certificate; the node lifecycle, endpointslice, pod garbage collector and
+// TTL-after-finished controllers run too. Options.Controllers, APIServerArgs and
+// ControllerManagerArgs add more (the HPA's timing, for instance). StartProcess, WaitFor and
+// FreePort are the harness's own process handling, for other harnesses built on this one.
+//
 // This is test support, like net/http/httptest: ToolsFromEnv and Start read the environment on
 // purpose. A ControlPlane's methods are safe for concurrent use; Stop must be called once, after
 // every other use.

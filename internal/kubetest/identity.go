@@ -38,12 +38,30 @@ func (cp *ControlPlane) ServiceAccountKubeconfig(ctx context.Context, namespace,
 	return WriteKubeconfig(path, cfg, namespace)
 }
 
-// WriteKubeconfig writes cfg (server, CA, bearer token) as a kubeconfig with one context, whose
-// namespace is namespace (empty: default).
+// ClientConfig issues a client certificate for user in groups, signed by the CA in ClientCAFile, and
+// returns a configuration that authenticates with it and nothing else: a kubelet's identity is
+// ClientConfig("system:node:NAME", "system:nodes").
+func (cp *ControlPlane) ClientConfig(user string, groups ...string) (*rest.Config, error) {
+	c, err := cp.pki.ClientCA.signClient(user, groups)
+	if err != nil {
+		return nil, fmt.Errorf("kubetest: client certificate for %s: %w", user, err)
+	}
+	key, err := c.keyPEM()
+	if err != nil {
+		return nil, err
+	}
+	cfg := rest.AnonymousClientConfig(cp.Config)
+	cfg.CertData, cfg.KeyData = c.certPEM(), key
+	return cfg, nil
+}
+
+// WriteKubeconfig writes cfg (server, CA, bearer token or client certificate) as a kubeconfig with
+// one context, whose namespace is namespace (empty: default).
 func WriteKubeconfig(path string, cfg *rest.Config, namespace string) error {
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters["kubetest"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["kubetest"] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken}
+	kc.AuthInfos["kubetest"] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken,
+		ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
 	kc.Contexts["kubetest"] = &clientcmdapi.Context{Cluster: "kubetest", AuthInfo: "kubetest", Namespace: namespace}
 	kc.CurrentContext = "kubetest"
 	b, err := clientcmd.Write(*kc)

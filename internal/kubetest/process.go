@@ -2,6 +2,7 @@ package kubetest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -11,32 +12,45 @@ import (
 	"time"
 )
 
-// process is one control-plane binary running in its own process group, its output in a log file.
-type process struct {
-	name    string
+// Command is a process for StartProcess to start.
+type Command struct {
+	Name string // the component's name in errors and DumpLogs
+	Path string
+	Args []string
+	// Env is added to the test's environment (minus KUBECONFIG, which would point a component at
+	// another cluster).
+	Env []string
+	// LogFile receives stdout and stderr.
+	LogFile string
+}
+
+// Process is one component running in its own process group, its output in a log file. Its
+// methods are safe for concurrent use.
+type Process struct {
+	Name    string
+	LogFile string
 	cmd     *exec.Cmd
-	logFile string
 	done    chan struct{} // closed when the process has exited
 	err     error         // its exit status, valid once done is closed
 }
 
-// startProcess starts bin with args, stdout and stderr going to logFile.
-func startProcess(name, bin, logFile string, args []string) (*process, error) {
-	log, err := os.Create(logFile)
+// StartProcess starts c. The process is killed with the test binary if that dies without
+// stopping it.
+func StartProcess(c Command) (*Process, error) {
+	log, err := os.Create(c.LogFile)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(c.Path, c.Args...)
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.Env = childEnv()
-	// Its own process group, so that Stop reaches anything it starts; killed with the test binary
-	// if that dies without running Stop.
+	cmd.Env = append(childEnv(), c.Env...)
+	// Its own process group, so that Stop reaches anything it starts.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		log.Close()
-		return nil, fmt.Errorf("kubetest: start %s: %w", name, err)
+		return nil, fmt.Errorf("kubetest: start %s: %w", c.Name, err)
 	}
-	p := &process{name: name, cmd: cmd, logFile: logFile, done: make(chan struct{})}
+	p := &Process{Name: c.Name, cmd: cmd, LogFile: c.LogFile, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		log.Close()
@@ -57,18 +71,22 @@ func childEnv() []string {
 	return env
 }
 
-// exited returns an error describing the exit if the process has ended, nil while it runs.
-func (p *process) exited() error {
+// Pid is the process's id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Exited returns an error describing the exit if the process has ended, nil while it runs.
+func (p *Process) Exited() error {
 	select {
 	case <-p.done:
-		return fmt.Errorf("kubetest: %s exited: %v; last lines of %s:\n%s", p.name, p.err, p.logFile, p.tail(30))
+		return fmt.Errorf("kubetest: %s exited: %v; last lines of %s:\n%s", p.Name, p.err, p.LogFile, p.Tail(30))
 	default:
 		return nil
 	}
 }
 
-// stop sends SIGTERM to the process group and SIGKILL after grace.
-func (p *process) stop(grace time.Duration) {
+// Stop sends SIGTERM to the process group and SIGKILL after grace, and returns once the process
+// has exited.
+func (p *Process) Stop(grace time.Duration) {
 	select {
 	case <-p.done:
 		return
@@ -84,9 +102,9 @@ func (p *process) stop(grace time.Duration) {
 	}
 }
 
-// tail returns the last n lines of the log.
-func (p *process) tail(n int) string {
-	b, err := os.ReadFile(p.logFile)
+// Tail returns the last n lines of the log.
+func (p *Process) Tail(n int) string {
+	b, err := os.ReadFile(p.LogFile)
 	if err != nil {
 		return err.Error()
 	}
@@ -97,13 +115,43 @@ func (p *process) tail(n int) string {
 	return string(bytes.Join(lines, []byte("\n")))
 }
 
-// freePort returns a loopback TCP port nobody listened on a moment ago. Another process may take it
-// before the component binds it; the component then fails to start and says so in its log.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// WaitFor polls cond every 100 ms until it returns true, ctx ends, or one of procs exits. The error
+// says what was awaited, cond's last error, and the end of an exited component's log.
+func WaitFor(ctx context.Context, what string, procs []*Process, cond func(context.Context) (bool, error)) error {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		for _, p := range procs {
+			if err := p.Exited(); err != nil {
+				return fmt.Errorf("waiting for %s: %w", what, err)
+			}
+		}
+		ok, err := cond(ctx)
+		if ok {
+			return nil
+		}
+		if err != nil {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w (last: %v)", what, ctx.Err(), last)
+		case <-tick.C:
+		}
+	}
+}
+
+// FreePort returns a TCP port on host (an IP address) that nobody listened on a moment ago.
+// Another process may take it before the component binds it; the component then fails to start
+// and says so in its log.
+func FreePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, err
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+func freePort() (int, error) { return FreePort("127.0.0.1") }
