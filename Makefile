@@ -76,6 +76,24 @@ test-setup: debian-deps tools web-deps
 debian-deps:
 	@.ci/debian-deps.sh --bin $(TOOLS)/bin --for 'make test' $(TEST_DEBIAN)
 
+# A one-node cluster of real parts, as root (internal/nodetest): the control plane of make test plus
+# containerd with Debian's runc, the kubelet and a CNI bridge of its own, all built by
+# .ci/k8s-tools.sh --node and cached with the other tools (about 20 minutes the first time, see
+# .ci/k8s-tools.md). A pod of the demo target runs as a container, is probed, answers on its pod IP
+# and gets its limits in cgroups; then the node is torn down and the test fails if the machine is not
+# as it was (mounts, interfaces, iptables, cgroups, sysctls, processes). Not part of make test yet.
+# NODE_DEBIAN: runc runs the containers; gcc (with libc6-dev, which it recommends) builds the static
+# pause binary; iptables, ip and nft set up the node's network and check it was undone.
+NODE_DEBIAN := runc:runc gcc:gcc iptables:iptables ip:iproute2 nft:nftables
+
+.PHONY: test-node
+test-node:
+	@[ "$$(id -u)" = 0 ] || { echo "make test-node runs a kubelet and containerd: run it as root"; exit 1; }
+	@.ci/debian-deps.sh --bin $(TOOLS)/bin --for 'make test-node' $(NODE_DEBIAN)
+	@mkdir -p $(TOOLS) && .ci/k8s-tools.sh --node --env-file $(TOOLS)/node.env >/dev/null
+	set -a && . $(TOOLS)/node.env && set +a && STAMPEDE_REQUIRE_K8S=1 STAMPEDE_REQUIRE_NODE=1 \
+		$(GO) test -race -count=1 -timeout 30m -v ./internal/nodetest/
+
 # A short run of every fuzz target, one at a time (go test -fuzz takes one); their seed corpora
 # (f.Add and testdata/fuzz/) already ran with the tests. The budget is a count of inputs, not a
 # duration: with a duration, Go 1.26's fuzz coordinator can fail a target with a bare "context
