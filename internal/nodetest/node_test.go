@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -262,20 +261,34 @@ func targetPod(name, readinessPath string) *corev1.Pod {
 	}
 }
 
-// buildTargetImage builds examples/target as `make images` does (static, trimmed) and writes it
-// as an image tarball with internal/ociimage, on the same static base.
+// buildTargetImage builds examples/target as `make images` does (static, trimmed, for amd64 and
+// arm64) and writes it with internal/ociimage, on the same static base, as one multi-platform
+// tarball like dist/images/stampede-target.tar: containerd must pick its own platform's image.
 func buildTargetImage(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "stampede-target")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "github.com/stampede-load/stampede/examples/target")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build examples/target: %v\n%s", err, out)
-	}
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
+	var imgs []ociimage.Image
+	for _, arch := range []string{"amd64", "arm64"} {
+		bin := filepath.Join(dir, arch, "stampede-target")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "github.com/stampede-load/stampede/examples/target")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build examples/target for %s: %v\n%s", arch, err, out)
+		}
+		data, err := os.ReadFile(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		imgs = append(imgs, ociimage.Image{
+			OS: "linux", Architecture: arch,
+			Config: ociimage.Config{
+				User:         fmt.Sprintf("%d:%d", ociimage.Nonroot, ociimage.Nonroot),
+				Entrypoint:   []string{"/usr/local/bin/stampede-target"},
+				Env:          []string{"STAMPEDE_TARGET_LISTEN=0.0.0.0:8080"},
+				ExposedPorts: []string{"8080/tcp"},
+			},
+			Files: append(ociimage.StaticBase(nil), ociimage.File{Path: "/usr/local/bin/stampede-target", Mode: 0o755, Data: data}),
+		})
 	}
 	out := filepath.Join(dir, "stampede-target.tar")
 	f, err := os.Create(out)
@@ -283,17 +296,7 @@ func buildTargetImage(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	_, err = ociimage.Write(f, ociimage.Image{
-		Ref: targetImage, OS: "linux", Architecture: runtime.GOARCH,
-		Config: ociimage.Config{
-			User:         fmt.Sprintf("%d:%d", ociimage.Nonroot, ociimage.Nonroot),
-			Entrypoint:   []string{"/usr/local/bin/stampede-target"},
-			Env:          []string{"STAMPEDE_TARGET_LISTEN=0.0.0.0:8080"},
-			ExposedPorts: []string{"8080/tcp"},
-		},
-		Files: append(ociimage.StaticBase(nil), ociimage.File{Path: "/usr/local/bin/stampede-target", Mode: 0o755, Data: data}),
-	})
-	if err != nil {
+	if _, err := ociimage.WriteIndex(f, targetImage, imgs); err != nil {
 		t.Fatal(err)
 	}
 	return out
