@@ -77,7 +77,8 @@ type Options struct {
 
 	// RealNodes leaves kwok out (Nodes and Stages are ignored): the Nodes are real kubelets that
 	// register themselves (internal/nodetest). As in a real cluster a new Node is tainted not-ready
-	// until the node lifecycle controller sees it Ready; realNodeControllers run too.
+	// until the node lifecycle controller sees it Ready; the endpointslice, pod garbage collector and
+	// TTL-after-finished controllers run too.
 	RealNodes bool
 	// AdvertiseAddress is a non-loopback IPv4 address of this machine. The API server then listens
 	// on it instead of 127.0.0.1 and names it in the endpoints of the kubernetes Service (the lease
