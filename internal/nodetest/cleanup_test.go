@@ -190,6 +190,39 @@ func TestSysctlTracked(t *testing.T) {
 	}
 }
 
+func TestNormalizeNftRuleset(t *testing.T) {
+	t.Parallel()
+	in := `table ip nat {
+	chain POSTROUTING {
+		type nat hook postrouting priority srcnat; policy accept;
+		counter packets 14697 bytes 892544 jump NETAVARK-HOSTPORT-MASQ
+	}
+
+	chain KUBE-X {
+	}
+}
+table ip kube-proxy {
+	map service-ips {
+		type ipv4_addr . inet_proto . inet_service : verdict
+		elements = { 10.96.0.1 . tcp . 443 : goto service-X }
+	}
+}
+# Warning: table ip nat is managed by iptables-nft, do not touch!
+`
+	want := []string{
+		"ip nat chain POSTROUTING",
+		"ip nat chain POSTROUTING: type nat hook postrouting priority srcnat; policy accept;",
+		"ip nat chain POSTROUTING: counter jump NETAVARK-HOSTPORT-MASQ",
+		"ip nat chain KUBE-X",
+		"ip kube-proxy map service-ips",
+		"ip kube-proxy map service-ips: type ipv4_addr . inet_proto . inet_service : verdict",
+		"ip kube-proxy map service-ips: elements = { 10.96.0.1 . tcp . 443 : goto service-X }",
+	}
+	if got := normalizeNftRuleset(in); !slices.Equal(got, want) {
+		t.Errorf("normalizeNftRuleset:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestNftTableHasRules(t *testing.T) {
 	t.Parallel()
 	empty := "table ip6 mangle {\n\tchain PREROUTING {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n\t}\n}\n"

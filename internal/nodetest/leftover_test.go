@@ -96,6 +96,7 @@ func TestLeftoverCheckAndTeardown(t *testing.T) {
 		"network interface left behind: " + link,
 		"iptables rule left behind: filter :" + chain,
 		"iptables rule left behind: filter -A INPUT -j " + chain,
+		"nftables rule left behind: ip filter chain " + chain,
 		"mount left behind: " + mnt + " tmpfs tmpfs",
 		"cgroup left behind: " + cg,
 		"sysctl vm.overcommit_memory is \"" + flipped + "\"",

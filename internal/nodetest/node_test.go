@@ -55,10 +55,20 @@ func TestNodeRunsAPod(t *testing.T) {
 	t.Logf("control plane and node up in %s (node %s at %s, dir %s)", time.Since(start).Round(time.Millisecond), node.Name, node.IP, node.Dir)
 
 	// The API server advertises the node's address for the kubernetes Service.
-	slices, err := cp.Client.DiscoveryV1().EndpointSlices("default").List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=kubernetes"})
-	if err != nil || len(slices.Items) == 0 || len(slices.Items[0].Endpoints) == 0 || slices.Items[0].Endpoints[0].Addresses[0] != nodeIP {
-		t.Errorf("the kubernetes Service's EndpointSlice does not name %s: %v %v", nodeIP, err, slices)
-	}
+	waitUntil(t, 30*time.Second, "the kubernetes Service's EndpointSlice naming "+nodeIP, func(ctx context.Context) (bool, error) {
+		l, err := cp.Client.DiscoveryV1().EndpointSlices("default").List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=kubernetes"})
+		if err != nil {
+			return false, err
+		}
+		for _, s := range l.Items {
+			for _, e := range s.Endpoints {
+				if len(e.Addresses) > 0 && e.Addresses[0] == nodeIP {
+					return true, nil
+				}
+			}
+		}
+		return false, fmt.Errorf("%d EndpointSlices, none naming %s", len(l.Items), nodeIP)
+	})
 
 	if err := node.ImportImage(ctx, image); err != nil {
 		t.Fatal(err)

@@ -26,6 +26,7 @@ const (
 	aspectIPTables  = "iptables rule"
 	aspectIP6Tables = "ip6tables rule"
 	aspectNftTable  = "nftables table"
+	aspectNftRule   = "nftables rule"
 	aspectCgroup    = "cgroup"
 	aspectPath      = "path"
 	aspectProcess   = "process"
@@ -77,6 +78,8 @@ func takeSnapshot(sc snapshotScope) (snapshot, error) {
 	add(aspectIP6Tables, ip6t, e)
 	nft, e := nftTables()
 	add(aspectNftTable, nft, e)
+	nftr, e := nftRuleset()
+	add(aspectNftRule, nftr, e)
 	add(aspectCgroup, cgroupTops(mounts), nil)
 	add(aspectPath, pathEntries(sc.paths), nil)
 	add(aspectProcess, nodeProcesses(sc.binaries, sc.binaryDirs), nil)
@@ -160,6 +163,7 @@ var foreignPatterns = map[string]*regexp.Regexp{
 	aspectIPTables:  regexp.MustCompile(`(?i)netavark`),
 	aspectIP6Tables: regexp.MustCompile(`(?i)netavark`),
 	aspectNftTable:  regexp.MustCompile(`netavark`),
+	aspectNftRule:   regexp.MustCompile(`(?i)netavark`),
 	aspectCgroup:    regexp.MustCompile(`/libpod_parent$|/machine\.slice$`),
 }
 
@@ -291,6 +295,48 @@ func nftTables() ([]string, error) {
 		}
 	}
 	return tables, nil
+}
+
+// nftRuleset lists every chain, rule, set and map of `nft list ruleset` as "TABLE CHAIN: LINE",
+// counters zeroed: native nftables rules (kube-proxy's nftables mode, say) as well as what
+// iptables-nft made.
+func nftRuleset() ([]string, error) {
+	if _, err := exec.LookPath("nft"); err != nil {
+		return nil, nil
+	}
+	out, err := exec.Command("nft", "list", "ruleset").Output()
+	if err != nil {
+		return nil, fmt.Errorf("nft list ruleset: %w", err)
+	}
+	return normalizeNftRuleset(string(out)), nil
+}
+
+var nftCounter = regexp.MustCompile(`counter packets \d+ bytes \d+`)
+
+func normalizeNftRuleset(listing string) []string {
+	var out []string
+	var table, block string
+	for l := range strings.SplitSeq(listing, "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case l == "" || strings.HasPrefix(l, "#"):
+		case strings.HasPrefix(l, "table ") && strings.HasSuffix(l, "{"):
+			table, block = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(l, "table "), "{")), ""
+		case (strings.HasPrefix(l, "chain ") || strings.HasPrefix(l, "set ") || strings.HasPrefix(l, "map ") ||
+			strings.HasPrefix(l, "flowtable ")) && strings.HasSuffix(l, "{"):
+			block = strings.TrimSpace(strings.TrimSuffix(l, "{"))
+			out = append(out, table+" "+block)
+		case l == "}":
+			if block != "" {
+				block = ""
+			} else {
+				table = ""
+			}
+		default:
+			out = append(out, table+" "+block+": "+nftCounter.ReplaceAllString(l, "counter"))
+		}
+	}
+	return out
 }
 
 // cgroupHierarchies are the mount points of the cgroup file systems (v1 controllers and the v2
