@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,13 +113,7 @@ func chainCleanup(before, now []string) [][]string {
 	}
 	isNew := map[string]bool{} // "TABLE CHAIN"
 	var newChains [][2]string
-	for _, table := range slices.Sorted(func(yield func(string) bool) {
-		for t := range chains {
-			if !yield(t) {
-				return
-			}
-		}
-	}) {
+	for _, table := range slices.Sorted(maps.Keys(chains)) {
 		for _, c := range chains[table] {
 			if slices.Contains(oldChains[table], c) || !hasOwnPrefix(c) {
 				continue

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -456,17 +457,9 @@ func (n *Node) startKubelet(ctx context.Context, c nodeConfig, labels map[string
 		return err
 	}
 	all := map[string]string{kubetest.NodeLabel: NodeLabelValue}
-	for k, v := range labels {
-		all[k] = v
-	}
+	maps.Copy(all, labels)
 	var ls []string
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range all {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(all)) {
 		ls = append(ls, k+"="+all[k])
 	}
 	if _, err := n.start("kubelet", n.Tools.Kubelet, nil,

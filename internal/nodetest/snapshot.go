@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,14 +97,7 @@ func takeSnapshot(sc snapshotScope) (snapshot, error) {
 // not undone.
 func leftovers(before, after snapshot) []string {
 	var out []string
-	aspects := slices.Sorted(func(yield func(string) bool) {
-		for a := range after.aspects {
-			if !yield(a) {
-				return
-			}
-		}
-	})
-	for _, a := range aspects {
+	for _, a := range slices.Sorted(maps.Keys(after.aspects)) {
 		added, removed := multisetDiff(before.aspects[a], after.aspects[a])
 		for _, l := range added {
 			if !foreign(a, l) {
@@ -116,22 +110,12 @@ func leftovers(before, after snapshot) []string {
 			}
 		}
 	}
-	for _, k := range slices.Sorted(mapsKeys(before.sysctls)) {
+	for _, k := range slices.Sorted(maps.Keys(before.sysctls)) {
 		if v, ok := after.sysctls[k]; ok && v != before.sysctls[k] {
 			out = append(out, fmt.Sprintf("%s %s is %q, was %q", aspectSysctl, k, v, before.sysctls[k]))
 		}
 	}
 	return out
-}
-
-func mapsKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // multisetDiff returns the lines b has more often than a, and those a has more often than b;
@@ -498,7 +482,7 @@ func restoreSysctls(before map[string]string) error {
 		return err
 	}
 	var errs []string
-	for _, k := range slices.Sorted(mapsKeys(before)) {
+	for _, k := range slices.Sorted(maps.Keys(before)) {
 		if v, ok := now[k]; ok && v != before[k] {
 			if err := os.WriteFile(sysctlPath(k), []byte(before[k]), 0); err != nil {
 				errs = append(errs, fmt.Sprintf("%s back to %q: %v", k, before[k], err))
