@@ -79,9 +79,10 @@ debian-deps:
 # A one-node cluster of real parts, as root (internal/nodetest): the control plane of make test plus
 # containerd with Debian's runc, the kubelet and a CNI bridge of its own, all built by
 # .ci/k8s-tools.sh --node and cached with the other tools (20 to 50 minutes the first time, a
-# minute after; see .ci/k8s-tools.md). A pod of the demo target runs as a container, is probed, answers on its pod IP
-# and gets its limits in cgroups; then the node is torn down and the test fails if the machine is not
-# as it was (mounts, interfaces, iptables, cgroups, sysctls, processes). Not part of make test yet.
+# minute after; see .ci/k8s-tools.md). A pod of the demo target runs as a container, is probed,
+# answers on its pod IP and gets its limits in cgroups; then the node is torn down and the test
+# fails if the machine is not as it was (mounts, interfaces, iptables and nftables, cgroups,
+# sysctls, processes). Not part of make test yet.
 # NODE_DEBIAN: runc runs the containers; gcc (with libc6-dev, which it recommends) builds the static
 # pause binary; iptables, ip and nft set up the node's network and check it was undone.
 NODE_DEBIAN := runc:runc gcc:gcc iptables:iptables ip:iproute2 nft:nftables
