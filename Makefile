@@ -29,13 +29,14 @@ PROTOC_GEN_GO_GRPC := $(TOOLS)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION)/
 
 # The Debian packages make test needs, as COMMAND:PACKAGE: node and npm for the UI's unit tests and
 # web/node_modules, Chromium for its browser test, skopeo to read the images internal/ociimage
-# writes, podman, podman-compose and runc for the Docker Compose test (internal/composetest).
+# writes, podman, podman-compose and runc for the Docker Compose test (internal/composetest),
+# qemu-user-static for the swarm of linux/arm64 binaries (internal/e2e/arm64_test.go).
 TEST_DEBIAN := git:git node:nodejs npm:npm chromium:chromium skopeo:skopeo \
-	podman:podman podman-compose:podman-compose runc:runc
+	podman:podman podman-compose:podman-compose runc:runc qemu-aarch64-static:qemu-user-static
 
 BINARIES := bin/stampede-master bin/stampede-worker bin/stampede-target
 
-.PHONY: all build demo demo-ui test test-setup debian-deps unit e2e fuzz soak proto proto-check lint bench tools clean web web-check web-deps images dist FORCE
+.PHONY: all build cross demo demo-ui test test-setup debian-deps unit e2e fuzz soak proto proto-check lint bench tools clean web web-check web-deps images dist FORCE
 
 all: build
 
@@ -48,6 +49,23 @@ bin/stampede-worker: FORCE
 bin/stampede-target: FORCE
 	$(GO) build -ldflags '$(LDFLAGS)' -o $@ ./examples/target
 
+# The master and the worker for every platform make dist releases (DIST_PLATFORMS), built as make
+# dist builds them (static, -trimpath) into bin/cross/OS_ARCH/ (.exe on Windows). Part of make test,
+# so code that breaks one OS fails there; the tests also run a swarm of linux/arm64 binaries under
+# qemu-user (internal/e2e/arm64_test.go).
+CROSS_PLATFORMS ?= $(DIST_PLATFORMS)
+
+cross:
+	@set -e; for p in $(CROSS_PLATFORMS); do \
+		os=$${p%/*} arch=$${p#*/} ext=; \
+		[ $$os = windows ] && ext=.exe; \
+		for b in master worker; do \
+			echo "$$p stampede-$$b$$ext"; \
+			CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+				-o bin/cross/$${os}_$$arch/stampede-$$b$$ext ./cmd/$$b; \
+		done; \
+	done
+
 # A 20-second headless run of examples/quickstart.js: master + 2 local workers + the demo target.
 demo: build
 	./examples/demo.sh
@@ -56,13 +74,14 @@ demo: build
 demo-ui: build
 	./examples/demo.sh --ui
 
-# Everything CI checks: generated code is current, the code is clean, and every test passes
-# with the race detector (unit tests, real-gRPC tests and end-to-end runs of real processes).
+# Everything CI checks: generated code is current, the code is clean, the master and the worker
+# build for every OS (make cross), and every test passes with the race detector (unit tests,
+# real-gRPC tests and end-to-end runs of real processes).
 # The Kubernetes tests (internal/kubetest) start a real control plane from the tools .ci/k8s-tools.sh
 # builds and caches (about 20 minutes the first time, a second after); with STAMPEDE_REQUIRE_K8S=1 a
 # missing tool fails them instead of skipping them, and STAMPEDE_REQUIRE_COMPOSE=1 does the same for
 # podman in internal/composetest.
-test: test-setup proto-check lint web-check build
+test: test-setup proto-check lint web-check build cross
 	set -a && . $(TOOLS)/k8s.env && set +a && STAMPEDE_REQUIRE_K8S=1 STAMPEDE_REQUIRE_COMPOSE=1 \
 		$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz

@@ -12,18 +12,18 @@
 #   KEEP=1 ...                        # keep the temporary directory
 #   DIST_PLATFORMS='linux/amd64' .ci/fresh-clone.sh dist
 #
-# Hidden: protoc, chromium, skopeo, node, npm, podman, podman-compose and runc. The PATH is a
-# directory of links to every other command of the caller's PATH. make test then finds none of
-# them: as root it installs the missing packages with apt-get (a package already installed is
-# left as it is) and links the commands into the clone's .tools/bin; not as root it stops with
-# one line naming them. protoc is never needed (buf generates the code).
+# Hidden: protoc, chromium, skopeo, node, npm, podman, podman-compose, runc and qemu-aarch64-static.
+# The PATH is a directory of links to every other command of the caller's PATH. make test then
+# finds none of them: as root it installs the missing packages with apt-get (a package already
+# installed is left as it is) and links the commands into the clone's .tools/bin; not as root it
+# stops with one line naming them. protoc is never needed (buf generates the code).
 set -euo pipefail
 mode=${1:?usage: $0 demo|setup|test|dist}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d /tmp/stampede-fresh.XXXXXX)
 [ "${KEEP:-}" = 1 ] || trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
 
-hidden=(protoc chromium skopeo node npm podman podman-compose runc)
+hidden=(protoc chromium skopeo node npm podman podman-compose runc qemu-aarch64-static)
 mkdir "$tmp/path"
 declare -A seen=()
 for h in "${hidden[@]}"; do seen[$h]=1; done

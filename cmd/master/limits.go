@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"syscall"
 
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/rpc"
@@ -40,11 +39,7 @@ func (l *limitsConfig) validate() error {
 // process's file limit would otherwise let a flood of connections to the worker port use up the
 // descriptors the web server and the k6 children need.
 func (l *limitsConfig) workerListener(lis net.Listener, log *slog.Logger) net.Listener {
-	var fds uint64 // unknown
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err == nil {
-		fds = rl.Cur
-	}
+	fds := fileLimit()
 	n := rpc.ConnectionLimit(l.maxWorkerConns, fds)
 	if n < l.maxWorkerConns {
 		log.Warn("--max-worker-connections lowered to leave file descriptors to the web server and k6 (raise ulimit -n to allow more)",

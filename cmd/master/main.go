@@ -104,6 +104,7 @@ type config struct {
 	budgets          []report.Budget
 	base             *report.Summary
 	workDir          string
+	k6Binary         string
 	initTimeout      time.Duration
 	logLevel         string
 	version          bool
@@ -152,6 +153,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.watchHPASelector, "watch-hpa-selector", "", "watch the HPAs matching this label selector, e.g. 'app=web'")
 	fs.StringVar(&c.watchHPANamespace, "watch-hpa-namespace", "", "the namespace of the watched HPAs (default: --kube-namespace's default)")
 	fs.StringVar(&c.workDir, "work-dir", "", "directory for temporary files (default: a new temporary directory)")
+	fs.StringVar(&c.k6Binary, "k6-binary", "", k6BinaryUsage)
 	fs.DurationVar(&c.initTimeout, "init-timeout", master.DefaultInitTimeout, "how long the script's init code may take when the master validates it before a run")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
@@ -247,10 +249,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "stampede-master:", err)
 		return exitUsage
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		log.Error("cannot find my own binary", "err", err)
-		return exitInternal
+	exe := cfg.k6Binary
+	if exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			log.Error("cannot find my own binary (name it with --k6-binary)", "err", err)
+			return exitInternal
+		}
 	}
 	if cfg.workDir == "" {
 		if cfg.workDir, err = os.MkdirTemp("", "stampede-master-"); err != nil {
@@ -304,7 +308,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	srv := rpc.NewServer(core, log, cfg.sec.serverOptions()...)
-	go func() { _ = srv.Serve(cfg.limits.workerListener(lis, log)) }()
+	workerLis := cfg.limits.workerListener(lis, log) // before the UI's line: a lowered limit is logged first
+	go func() { _ = srv.Serve(workerLis) }()
 	defer srv.Stop()
 	log.Info("listening for workers", "addr", lis.Addr().String())
 
@@ -431,6 +436,13 @@ func dialAddr(a net.Addr) string {
 	}
 	return ta.String()
 }
+
+// k6BinaryUsage documents --k6-binary, which the worker has too. It exists for user-mode emulation
+// without binfmt_misc: qemu-aarch64-static runs this binary, and os.Executable names it (qemu
+// answers /proc/self/exe with the emulated program), but the kernel cannot start that binary
+// itself ("exec format error"), so the child must go through the emulator again.
+const k6BinaryUsage = "the program each k6 child runs: it is called with \"k6 run ...\" or \"k6 inspect ...\" " +
+	"(default: this binary; a script that runs this binary under an emulator such as qemu-aarch64-static, or under nice or taskset, works too)"
 
 func startLocalWorkers(ctx context.Context, wg *sync.WaitGroup, cfg *config, exe, addr string, log *slog.Logger) error {
 	host, _ := os.Hostname()

@@ -54,6 +54,8 @@ func run() int {
 		"comma-separated targets k6 may reach: IPs, CIDRs, hostnames (resolved per run); empty allows any (docs/limits.md)")
 	logRate := fs.Int("log-rate", worker.DefaultLogRate,
 		"script log lines per second this worker forwards; the rest are counted and replaced by a marker line")
+	k6Binary := fs.String("k6-binary", "", "the program each k6 child runs: it is called with \"k6 run ...\" "+
+		"(default: this binary; a script that runs this binary under an emulator such as qemu-aarch64-static, or under nice or taskset, works too)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	sec := newSecurityFlags(fs)
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -85,10 +87,14 @@ func run() int {
 		log.Error("invalid options", "err", err)
 		return 2
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		log.Error("cannot find my own binary", "err", err)
-		return 1
+	// Under qemu-user without binfmt_misc os.Executable names this binary, yet the kernel cannot
+	// start it: --k6-binary then names a script that runs it through the emulator.
+	exe := *k6Binary
+	if exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			log.Error("cannot find my own binary (name it with --k6-binary)", "err", err)
+			return 1
+		}
 	}
 	dir := *workDir
 	if dir == "" {

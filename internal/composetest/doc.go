@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package composetest runs deploy/compose/compose.yaml for real, with podman and podman-compose:
 // its one test builds the images with `make images`, starts a master, three workers and the demo
 // target, drives a bounded run through the master's API and checks that the target counted exactly

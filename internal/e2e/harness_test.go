@@ -1,3 +1,5 @@
+//go:build linux
+
 package e2e
 
 import (
@@ -12,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -179,12 +182,18 @@ func master(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buff
 // masterWithEnv is master with env added to the test's environment.
 func masterWithEnv(t *testing.T, env []string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer, string) {
 	t.Helper()
+	return masterVia(t, []string{filepath.Join(bin, "stampede-master")}, env, args...)
+}
+
+// masterVia is masterWithEnv for the master that argv starts: a binary, or an emulator and a binary.
+func masterVia(t *testing.T, argv, env []string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer, string) {
+	t.Helper()
 	sum := filepath.Join(t.TempDir(), "summary.json")
 	args = append([]string{"--summary-json", sum}, args...)
 	if !contains(args, "--master-bind") {
 		args = append(args, "--master-bind", "127.0.0.1:0")
 	}
-	cmd := exec.Command(filepath.Join(bin, "stampede-master"), args...)
+	cmd := exec.Command(argv[0], slices.Concat(argv[1:], args)...)
 	cmd.Dir = root
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
@@ -263,8 +272,14 @@ func startWorker(t *testing.T, addr string) *exec.Cmd {
 // standard error is returned for the test to read once the worker stopped (see stopProcess).
 func startWorkerWith(t *testing.T, addr string, args ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
+	return workerVia(t, []string{filepath.Join(bin, "stampede-worker")}, addr, args...)
+}
+
+// workerVia is startWorkerWith for the worker that argv starts: a binary, or an emulator and a binary.
+func workerVia(t *testing.T, argv []string, addr string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
 	args = append([]string{"--master", addr, "--work-dir", t.TempDir(), "--metrics-listen", ""}, args...)
-	cmd := exec.Command(filepath.Join(bin, "stampede-worker"), args...)
+	cmd := exec.Command(argv[0], slices.Concat(argv[1:], args)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

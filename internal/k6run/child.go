@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/stats"
@@ -97,25 +96,6 @@ func Start(ctx context.Context, opts RunOptions) (*Child, error) {
 		return nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	args := []string{Subcommand, "run",
-		"--out", outputName + "=" + outputArg,
-		"--address", addr,
-		"--paused", "--linger",
-		"--no-setup", "--no-teardown", "--no-summary", "--no-thresholds",
-		"--include-system-env-vars=false",
-		"--log-format", "json", "--quiet", "--no-color",
-	}
-	if opts.Segment != "" {
-		args = append(args, "--execution-segment", opts.Segment,
-			"--execution-segment-sequence", opts.SegmentSequence)
-	}
-	if len(opts.BlockedIPs) > 0 {
-		args = append(args, "--blacklist-ip", strings.Join(opts.BlockedIPs, ","))
-	}
-	for k, v := range opts.Env {
-		args = append(args, "--env", k+"="+v)
-	}
-	args = append(args, opts.Entry)
 	env := childEnv(opts.Dir)
 	if len(opts.Submetrics) > 0 {
 		// The process environment, not --env: it is for the output, and the script's __ENV stays as given.
@@ -126,7 +106,7 @@ func Start(ctx context.Context, opts RunOptions) (*Child, error) {
 		env = append(env, submetricsEnv+"="+string(list))
 	}
 
-	pr, pw, err := os.Pipe()
+	pr, pw, err := os.Pipe() // stats: the child writes, the parent reads
 	if err != nil {
 		return nil, fmt.Errorf("k6 child: %w", err)
 	}
@@ -144,15 +124,31 @@ func Start(ctx context.Context, opts RunOptions) (*Child, error) {
 		lw.Close()
 		return nil, err
 	}
-	cmd := exec.Command(opts.Exe, args...)
+	cmd := exec.Command(opts.Exe)
+	cmd.SysProcAttr = sysProcAttr()
+	cmd.Args = append(cmd.Args, Subcommand, "run",
+		"--out", outputName+"="+passFiles(cmd, pw, lr),
+		"--address", addr,
+		"--paused", "--linger",
+		"--no-setup", "--no-teardown", "--no-summary", "--no-thresholds",
+		"--include-system-env-vars=false",
+		"--log-format", "json", "--quiet", "--no-color",
+	)
+	if opts.Segment != "" {
+		cmd.Args = append(cmd.Args, "--execution-segment", opts.Segment,
+			"--execution-segment-sequence", opts.SegmentSequence)
+	}
+	if len(opts.BlockedIPs) > 0 {
+		cmd.Args = append(cmd.Args, "--blacklist-ip", strings.Join(opts.BlockedIPs, ","))
+	}
+	for k, v := range opts.Env {
+		cmd.Args = append(cmd.Args, "--env", k+"="+v)
+	}
+	cmd.Args = append(cmd.Args, opts.Entry)
 	cmd.Dir = opts.Dir
 	cmd.Env = env
-	cmd.ExtraFiles = []*os.File{pw, lr} // fd 3 and fd 4: see outputArg
 	cmd.Stdout = opts.Stdout
 	cmd.Stderr = stderr.w
-	// The child dies with the worker even on SIGKILL; its output also stops the test when the
-	// liveness pipe breaks or goes quiet.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		pr.Close()
 		pw.Close()
@@ -446,9 +442,13 @@ func (c *Child) Teardown(ctx context.Context) error {
 	return nil
 }
 
-// Terminate asks the child to exit (SIGTERM; it flushes its last delta) and kills it after grace.
+// Terminate asks the child to exit as a user's Ctrl+C would (k6 then ends its linger and stops its
+// output, which flushes the last delta) and kills it after grace.
 func (c *Child) Terminate(grace time.Duration) {
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	if err := askToStop(c.cmd.Process); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		c.Kill() // there is no way to ask (see askToStop)
+		return
+	}
 	select {
 	case <-c.exited:
 	case <-time.After(grace):
@@ -458,7 +458,7 @@ func (c *Child) Terminate(grace time.Duration) {
 
 // Kill ends the child and anything it started at once.
 func (c *Child) Kill() {
-	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+	killGroup(c.cmd.Process)
 	_ = c.cmd.Process.Kill()
 }
 

@@ -13,10 +13,14 @@ import (
 	"github.com/stampede-load/stampede/internal/stats"
 )
 
-// TestMain lets the test binary be the k6 child, as the worker's binary is: `<test binary> k6 run ...`.
+// TestMain lets the test binary be the k6 child, as the worker's binary is: `<test binary> k6 run ...`,
+// and the child of TestPassFiles.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == Subcommand {
 		Exec(os.Args[2:])
+	}
+	if len(os.Args) > 2 && os.Args[1] == echoFilesCommand {
+		os.Exit(echoFiles(os.Args[2]))
 	}
 	os.Exit(m.Run())
 }

@@ -7,14 +7,16 @@
 //   - [Start] launches `k6 run` for one assignment: paused, on its own loopback REST port, without
 //     setup, teardown, thresholds or summary (the master owns those), and with the "stampede" output
 //     extension, which folds every sample into a [stats.Delta] and writes one delta per second to the
-//     parent over a pipe (fd 3), encoded with encoding/gob.
+//     parent over a pipe, encoded with encoding/gob.
 //   - [Child] drives that process over k6's REST API: readiness, setup and teardown, resume, live VU
 //     changes, stop.
 //   - [Inspect] validates a script and returns k6's consolidated options.
 //
 // Every child gets K6_NO_USAGE_REPORT, K6_AUTO_EXTENSION_RESOLUTION=false and K6_BINARY_PROVISIONING=false
-// so k6 never reaches for the network by itself, and dies with its parent (Pdeathsig, plus the output
-// aborting the test when the pipe to the parent breaks): a load generator never runs unsupervised.
+// so k6 never reaches for the network by itself, and dies with its parent: a load generator never
+// runs unsupervised. On every OS the parent is the only writer of a liveness pipe, so the output exits
+// when the parent dies and stops the test when the parent stops beating; on Linux the kernel also
+// kills the child with its parent (Pdeathsig). The child_*.go files say what each OS does.
 //
 // A Child's methods are safe for concurrent use.
 package k6run

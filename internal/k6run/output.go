@@ -21,12 +21,10 @@ import (
 	"github.com/stampede-load/stampede/internal/stats"
 )
 
-// outputName is the name k6 knows the extension by: `--out stampede=<stats fd>,<liveness fd>`.
+// outputName is the name k6 knows the extension by: `--out stampede=<stats file>,<liveness file>`,
+// where Start names the two files the child inherits as passFiles does on its OS: descriptors 3
+// and 4 on Unix, handle values on Windows.
 const outputName = "stampede"
-
-// outputArg is the output's argument as Start passes it: the child writes deltas to fd 3 and reads
-// its parent's liveness beats from fd 4 (cmd.ExtraFiles).
-const outputArg = "3,4"
 
 // submetricsEnv carries the child's sub-metric selectors, a JSON array of strings, from Start to
 // newOutput (k6 hands the output its process environment).
@@ -70,28 +68,13 @@ var (
 )
 
 func newOutput(p output.Params) (output.Output, error) {
-	statsArg, liveArg, hasLive := strings.Cut(p.ConfigArgument, ",")
-	fd, err := strconv.Atoi(statsArg)
-	if err != nil || fd < 3 {
-		return nil, fmt.Errorf("stampede output: want file descriptors >= 3 (stats[,liveness]), got %q", p.ConfigArgument)
-	}
-	var live *os.File
-	if hasLive {
-		lfd, err := strconv.Atoi(liveArg)
-		if err != nil || lfd < 3 || lfd == fd {
-			return nil, fmt.Errorf("stampede output: want file descriptors >= 3 (stats[,liveness]), got %q", p.ConfigArgument)
-		}
-		if live = os.NewFile(uintptr(lfd), "stampede-liveness"); live == nil {
-			return nil, fmt.Errorf("stampede output: file descriptor %d is not open", lfd)
-		}
-	}
 	subs, err := parseSubmetrics(p.Environment[submetricsEnv])
 	if err != nil {
 		return nil, fmt.Errorf("stampede output: %w", err)
 	}
-	w := os.NewFile(uintptr(fd), "stampede-stats")
-	if w == nil {
-		return nil, fmt.Errorf("stampede output: file descriptor %d is not open", fd)
+	w, live, err := openFiles(p.ConfigArgument)
+	if err != nil {
+		return nil, fmt.Errorf("stampede output: %w", err)
 	}
 	return &streamOutput{
 		w:    w,
@@ -102,6 +85,37 @@ func newOutput(p output.Params) (output.Output, error) {
 		done: make(chan struct{}),
 		log:  p.Logger,
 	}, nil
+}
+
+// openFiles opens the files an argument of passFiles names: the stats pipe and, if named, the
+// liveness pipe (nil otherwise). Each is a number of at least 3: a descriptor past standard input,
+// output and error on Unix, a handle value on Windows (a multiple of 4, never 0).
+func openFiles(arg string) (statsFile, live *os.File, err error) {
+	bad := fmt.Errorf("want one or two distinct file numbers >= 3 (stats[,liveness]), got %q", arg)
+	names := strings.Split(arg, ",")
+	if len(names) > 2 {
+		return nil, nil, bad
+	}
+	nums := make([]uintptr, len(names))
+	for i, name := range names {
+		n, err := strconv.ParseUint(name, 10, strconv.IntSize)
+		if err != nil || n < 3 {
+			return nil, nil, bad
+		}
+		nums[i] = uintptr(n)
+	}
+	if len(nums) == 2 && nums[0] == nums[1] {
+		return nil, nil, bad
+	}
+	if statsFile = os.NewFile(nums[0], "stampede-stats"); statsFile == nil {
+		return nil, nil, fmt.Errorf("file %d is not open", nums[0])
+	}
+	if len(nums) == 2 {
+		if live = os.NewFile(nums[1], "stampede-liveness"); live == nil {
+			return nil, nil, fmt.Errorf("file %d is not open", nums[1])
+		}
+	}
+	return statsFile, live, nil
 }
 
 func newDelta(start time.Time) *stats.Delta {

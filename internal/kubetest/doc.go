@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package kubetest starts a throwaway Kubernetes control plane for tests: etcd, kube-apiserver,
 // kube-controller-manager, kube-scheduler and kwok, from binaries built by .ci/k8s-tools.sh, in a
 // temporary directory, on loopback ports. kwok plays the kubelet: it makes fake Nodes Ready and

@@ -1,3 +1,5 @@
+//go:build linux
+
 package kubetest
 
 // DefaultStages are the kwok Stages the harness adds to kwok's fast ones.
