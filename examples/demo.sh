@@ -38,6 +38,8 @@ if [ "${1:-}" = --ui ]; then
 fi
 
 summary=${SUMMARY_JSON:-tmp/demo-summary.json}
+# No mkdir: the master creates a report's missing directories before any load (a fresh clone has
+# no tmp/), and a path it cannot write stops it with exit 2 naming the path.
 bin/stampede-master -f examples/quickstart.js --local-workers 2 --headless \
   -u "${USERS:-20}" -r "${SPAWN_RATE:-5}" -t "${RUN_TIME:-20s}" \
   --master-bind 127.0.0.1:0 -e "TARGET=$url" --summary-json "$summary" \
