@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -57,18 +58,25 @@ var errUsage = errors.New("usage")
 type config struct {
 	listen  string
 	maxSlow time.Duration
+	maxCPU  time.Duration
 }
+
+// maxCPUMS is the largest --max-cpu-ms a time.Duration holds.
+const maxCPUMS = math.MaxInt64 / int64(time.Millisecond)
 
 // parseConfig reads flags, falling back to STAMPEDE_TARGET_<FLAG> for each
 // flag not given on the command line.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var c config
+	var cpuMS int64
 	fs := flag.NewFlagSet("stampede-target", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080",
 		"`address` to listen on; port 0 picks a free one (env "+envName("listen")+")")
 	fs.DurationVar(&c.maxSlow, "max-slow", targetsrv.DefaultMaxSlow,
 		"longest wait /slow?ms=N accepts (env "+envName("max-slow")+")")
+	fs.Int64Var(&cpuMS, "max-cpu-ms", targetsrv.DefaultMaxCPUTime.Milliseconds(),
+		"most milliseconds of CPU /cpu?ms=N burns (env "+envName("max-cpu-ms")+")")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -98,6 +106,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.maxSlow <= 0 {
 		return c, fmt.Errorf("%w: --max-slow must be positive, got %s", errUsage, c.maxSlow)
 	}
+	if cpuMS <= 0 || cpuMS > maxCPUMS {
+		return c, fmt.Errorf("%w: --max-cpu-ms must be from 1 to %d, got %d", errUsage, maxCPUMS, cpuMS)
+	}
+	c.maxCPU = time.Duration(cpuMS) * time.Millisecond
 	return c, nil
 }
 
@@ -113,7 +125,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
-	opts := targetsrv.Options{MaxSlow: cfg.maxSlow}
+	opts := targetsrv.Options{MaxSlow: cfg.maxSlow, MaxCPUTime: cfg.maxCPU}
 	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -129,7 +141,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	url := "http://" + dialAddr(ln.Addr(), cfg.listen)
-	logger.Info("listening on "+url, "addr", ln.Addr().String(), "max_slow", cfg.maxSlow)
+	logger.Info("listening on "+url, "addr", ln.Addr().String(), "max_slow", cfg.maxSlow, "max_cpu", cfg.maxCPU)
 	if _, err := fmt.Fprintf(stdout, "target listening on %s\n", url); err != nil {
 		_ = ln.Close()
 		return fmt.Errorf("announce address: %w", err)

@@ -1,13 +1,16 @@
 package targetsrv
 
 import (
+	"context"
 	"crypto/rand"
 	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"mime"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -19,15 +22,22 @@ const (
 	// DefaultMaxCPUWork is the largest /cpu work accepted when Options.MaxCPUWork
 	// is zero: roughly a tenth of a second of one core.
 	DefaultMaxCPUWork = 100_000_000
+	// DefaultMaxCPUTime is the longest /cpu?ms= burn accepted when Options.MaxCPUTime is zero.
+	DefaultMaxCPUTime = time.Second
 
-	// StatusClientClosedRequest is recorded for a /slow request whose client
-	// went away before the wait ended (the code nginx uses for the same case).
+	// StatusClientClosedRequest is recorded for a /slow or /cpu?ms= request
+	// whose client went away before the wait or the burn ended (the code nginx
+	// uses for the same case).
 	StatusClientClosedRequest = 499
 
 	// KeyUnmatched is the by_path key for requests that matched no route.
 	KeyUnmatched = "(unmatched)"
 
 	maxLoginBody = 64 << 10
+
+	// burnChunk is how many hash rounds /cpu?ms= runs between two readings of
+	// its clock: some microseconds, against a reading's fraction of one.
+	burnChunk = 1 << 14
 )
 
 // Route patterns. The statistics key of a route is its path (see statsKey).
@@ -56,6 +66,9 @@ type Options struct {
 	// MaxCPUWork caps the work parameter of /cpu (hash rounds). Zero means
 	// DefaultMaxCPUWork.
 	MaxCPUWork int64
+	// MaxCPUTime caps the ms parameter of /cpu (CPU time to burn, see the
+	// package documentation). Zero means DefaultMaxCPUTime.
+	MaxCPUTime time.Duration
 }
 
 // Validate reports options New would reject.
@@ -66,6 +79,9 @@ func (o Options) Validate() error {
 	if o.MaxCPUWork < 0 {
 		return fmt.Errorf("%w: MaxCPUWork must not be negative, got %d", ErrInvalidOptions, o.MaxCPUWork)
 	}
+	if o.MaxCPUTime < 0 {
+		return fmt.Errorf("%w: MaxCPUTime must not be negative, got %s", ErrInvalidOptions, o.MaxCPUTime)
+	}
 	return nil
 }
 
@@ -74,6 +90,8 @@ type Server struct {
 	mux        *http.ServeMux
 	maxSlowMS  int64
 	maxCPUWork int64
+	maxCPUMS   int64
+	clock      burnClock
 	jsonDoc    []byte
 	counts     counter
 }
@@ -92,10 +110,15 @@ func New(opts Options) *Server {
 	if opts.MaxCPUWork == 0 {
 		opts.MaxCPUWork = DefaultMaxCPUWork
 	}
+	if opts.MaxCPUTime == 0 {
+		opts.MaxCPUTime = DefaultMaxCPUTime
+	}
 	s := &Server{
 		mux:        http.NewServeMux(),
 		maxSlowMS:  opts.MaxSlow.Milliseconds(),
 		maxCPUWork: opts.MaxCPUWork,
+		maxCPUMS:   opts.MaxCPUTime.Milliseconds(),
+		clock:      newBurnClock(),
 		jsonDoc:    catalogue(),
 		counts:     newCounter(),
 	}
@@ -187,6 +210,25 @@ func (s *Server) slow(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) cpu(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	_, hasWork := q["work"]
+	_, hasMS := q["ms"]
+	switch {
+	case hasWork && hasMS:
+		writeError(w, http.StatusBadRequest, "give query parameter work or ms, not both")
+	case hasWork:
+		s.cpuWork(w, r)
+	case hasMS:
+		s.cpuTime(w, r)
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf(
+			"query parameter work (hash rounds, an integer from 0 to %d) or ms (milliseconds of CPU, from 0 to %d) is required",
+			s.maxCPUWork, s.maxCPUMS))
+	}
+}
+
+// cpuWork answers /cpu?work=N: N hash rounds.
+func (s *Server) cpuWork(w http.ResponseWriter, r *http.Request) {
 	work, err := intParam(r, "work", s.maxCPUWork)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -198,17 +240,102 @@ func (s *Server) cpu(w http.ResponseWriter, r *http.Request) {
 	}{work, fmt.Sprintf("%016x", burn(work))})
 }
 
+// cpuTime answers /cpu?ms=N: hash rounds until the burn clock has advanced N ms.
+func (s *Server) cpuTime(w http.ResponseWriter, r *http.Request) {
+	ms, err := intParam(r, "ms", s.maxCPUMS)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	b, err := s.burnFor(r.Context(), time.Duration(ms)*time.Millisecond)
+	if err != nil {
+		// Nobody will read this; it only records how the request ended.
+		writeError(w, StatusClientClosedRequest, "client went away before the burn ended")
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		MS       int64   `json:"ms"`
+		Clock    string  `json:"clock"`
+		BurnedMS float64 `json:"burned_ms"`
+		WallMS   float64 `json:"wall_ms"`
+		Work     int64   `json:"work"`
+		Result   string  `json:"result"`
+	}{ms, s.clock.name, millis(b.burned), millis(b.wall), b.rounds, fmt.Sprintf("%016x", b.hash)})
+}
+
+// A burnClock is what /cpu?ms= burns against.
+type burnClock struct {
+	name string // "thread_cpu" or "wall", as the answer names it
+	// now reads the clock; only differences between readings mean anything.
+	// A thread_cpu clock must be read from the thread the burn runs on.
+	now       func() time.Duration
+	perThread bool
+}
+
+// newBurnClock is the calling thread's CPU time where the system tells it
+// (Linux), else the wall clock.
+func newBurnClock() burnClock {
+	if _, ok := threadCPUTime(); ok {
+		return burnClock{name: "thread_cpu", perThread: true, now: func() time.Duration {
+			d, _ := threadCPUTime()
+			return d
+		}}
+	}
+	start := time.Now()
+	return burnClock{name: "wall", now: func() time.Duration { return time.Since(start) }}
+}
+
+type burnResult struct {
+	burned, wall time.Duration
+	rounds       int64
+	hash         uint64 // burn(rounds)
+}
+
+// burnFor runs hash rounds until s.clock has advanced by d, or ctx ends (its
+// error is returned then). On the thread_cpu clock the goroutine keeps its OS
+// thread meanwhile, so the clock counts this burn alone: d of CPU, however
+// long other work or a CPU limit stretch it on the wall clock.
+func (s *Server) burnFor(ctx context.Context, d time.Duration) (burnResult, error) {
+	if s.clock.perThread {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
+	wallStart := time.Now()
+	start := s.clock.now()
+	b := burnResult{hash: fnvOffset}
+	for {
+		if b.burned = s.clock.now() - start; b.burned >= d {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return b, err
+		}
+		b.hash = burnFrom(b.hash, b.rounds, burnChunk)
+		b.rounds += burnChunk
+	}
+	b.wall = time.Since(wallStart)
+	return b, nil
+}
+
+// millis is d in milliseconds, to the microsecond.
+func millis(d time.Duration) float64 {
+	return math.Round(float64(d)/float64(time.Microsecond)) / 1000
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
 // burn runs n rounds of FNV-1a over the round numbers. The result is returned
 // to the client so the compiler cannot drop the loop.
-func burn(n int64) uint64 {
-	const (
-		offset = 14695981039346656037
-		prime  = 1099511628211
-	)
-	h := uint64(offset)
-	for i := range n {
+func burn(n int64) uint64 { return burnFrom(fnvOffset, 0, n) }
+
+// burnFrom continues burn from hash h after the first rounds rounds, for n more.
+func burnFrom(h uint64, rounds, n int64) uint64 {
+	for i := rounds; i < rounds+n; i++ {
 		h ^= uint64(i)
-		h *= prime
+		h *= fnvPrime
 	}
 	return h
 }

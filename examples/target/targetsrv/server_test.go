@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -110,7 +111,19 @@ func TestEndpoints(t *testing.T) {
 		}},
 		{name: "cpu over cap", method: "GET", target: "/cpu?work=1000001", wantStatus: 400, check: wantErrorContaining("from 0 to 1000000")},
 		{name: "cpu bad", method: "GET", target: "/cpu?work=lots", wantStatus: 400, check: wantErrorContaining(`"lots"`)},
-		{name: "cpu missing", method: "GET", target: "/cpu", wantStatus: 400, check: wantErrorContaining("required")},
+		{name: "cpu missing", method: "GET", target: "/cpu", wantStatus: 400, check: wantErrorContaining("work (hash rounds, an integer from 0 to 1000000) or ms (milliseconds of CPU, from 0 to 30) is required")},
+		{name: "cpu zero ms", method: "GET", target: "/cpu?ms=0", wantStatus: 200, check: func(t *testing.T, rec *httptest.ResponseRecorder) {
+			m := decodeJSON(t, rec)
+			if m["ms"] != 0.0 || m["work"] != 0.0 || m["result"] != "cbf29ce484222325" {
+				t.Errorf("body = %v, want ms 0, work 0 and result cbf29ce484222325", m)
+			}
+		}},
+		{name: "cpu ms at cap", method: "GET", target: "/cpu?ms=30", wantStatus: 200, check: wantJSONField("ms", 30)},
+		{name: "cpu ms over cap", method: "GET", target: "/cpu?ms=31", wantStatus: 400, check: wantErrorContaining("ms must be an integer from 0 to 30")},
+		{name: "cpu ms negative", method: "GET", target: "/cpu?ms=-1", wantStatus: 400, check: wantErrorContaining(`"-1"`)},
+		{name: "cpu ms fraction", method: "GET", target: "/cpu?ms=0.5", wantStatus: 400, check: wantErrorContaining(`"0.5"`)},
+		{name: "cpu ms empty", method: "GET", target: "/cpu?ms=", wantStatus: 400, check: wantErrorContaining(`""`)},
+		{name: "cpu work and ms", method: "GET", target: "/cpu?work=10&ms=10", wantStatus: 400, check: wantErrorContaining("work or ms, not both")},
 
 		{name: "status 200", method: "GET", target: "/status/200", wantStatus: 200, check: wantJSONField("status", 200)},
 		{name: "status 503", method: "GET", target: "/status/503", wantStatus: 503, check: wantJSONField("status", 503)},
@@ -169,7 +182,7 @@ func TestEndpoints(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := New(Options{MaxSlow: 20 * time.Millisecond, MaxCPUWork: 1_000_000})
+			s := New(Options{MaxSlow: 20 * time.Millisecond, MaxCPUWork: 1_000_000, MaxCPUTime: 30 * time.Millisecond})
 			rec := serve(t, s, tt.method, tt.target, tt.contentType, tt.body)
 			if rec.Code != tt.wantStatus {
 				t.Fatalf("status = %d, want %d; body %q", rec.Code, tt.wantStatus, rec.Body.String())
@@ -238,6 +251,98 @@ func TestSlowHonoursCancellation(t *testing.T) {
 	assertCounts(t, s.Counts(), want)
 }
 
+// TestCPUTime burns on the real clock and checks what can be checked on a busy
+// machine: the burn took at least what was asked, by its clock and by the
+// wall clock, and its answer is consistent. How much longer it took is not a
+// pass/fail condition.
+func TestCPUTime(t *testing.T) {
+	t.Parallel()
+	const ms = 25
+	s := New(Options{})
+	began := time.Now()
+	rec := serve(t, s, "GET", fmt.Sprintf("/cpu?ms=%d", ms), "", "")
+	elapsed := time.Since(began)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status = %d; body %q", rec.Code, rec.Body.String())
+	}
+	var got struct {
+		MS       int64   `json:"ms"`
+		Clock    string  `json:"clock"`
+		BurnedMS float64 `json:"burned_ms"`
+		WallMS   float64 `json:"wall_ms"`
+		Work     int64   `json:"work"`
+		Result   string  `json:"result"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if elapsed < ms*time.Millisecond {
+		t.Errorf("GET /cpu?ms=%d answered after %s", ms, elapsed)
+	}
+	if got.MS != ms || got.BurnedMS < ms || got.WallMS < ms {
+		t.Errorf("answer %+v: want ms %d, burned_ms and wall_ms at least that", got, ms)
+	}
+	wantClock := "wall"
+	if runtime.GOOS == "linux" {
+		wantClock = "thread_cpu"
+	}
+	if got.Clock != wantClock {
+		t.Errorf("clock = %q, want %q on %s", got.Clock, wantClock, runtime.GOOS)
+	}
+	if got.Work <= 0 || got.Result != fmt.Sprintf("%016x", burn(got.Work)) {
+		t.Errorf("work %d, result %s: want some rounds, and result burn(work)", got.Work, got.Result)
+	}
+}
+
+// steppingClock advances by step at every reading; step 0 never advances.
+func steppingClock(step time.Duration) burnClock {
+	var now time.Duration
+	return burnClock{name: "test", now: func() time.Duration {
+		now += step
+		return now
+	}}
+}
+
+// TestCPUTimeStopsOnItsClock: the burn reads its clock between chunks of
+// rounds and stops at the first reading at or past ms.
+func TestCPUTimeStopsOnItsClock(t *testing.T) {
+	t.Parallel()
+	s := New(Options{})
+	s.clock = steppingClock(time.Millisecond)
+	rec := serve(t, s, "GET", "/cpu?ms=10", "", "")
+	m := decodeJSON(t, rec)
+	// Readings at 1 ms to 9 ms are each followed by a chunk; 10 ms ends it.
+	const work = 9 * burnChunk
+	if m["clock"] != "test" || m["burned_ms"] != 10.0 || m["work"] != float64(work) || m["result"] != fmt.Sprintf("%016x", burn(work)) {
+		t.Errorf("body = %v, want clock test, burned_ms 10, work %d and result burn(work)", m, work)
+	}
+}
+
+func TestCPUTimeHonoursCancellation(t *testing.T) {
+	t.Parallel()
+	s := New(Options{MaxCPUTime: time.Hour})
+	s.clock = steppingClock(0) // a burn that would never end
+	ctx, cancel := context.WithCancel(t.Context())
+	req := httptest.NewRequestWithContext(ctx, "GET", "/cpu?ms=3600000", nil)
+	rec := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.ServeHTTP(rec, req)
+	}()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("/cpu?ms= kept burning after its request was cancelled")
+	}
+	if rec.Code != StatusClientClosedRequest {
+		t.Errorf("status = %d, want %d", rec.Code, StatusClientClosedRequest)
+	}
+	want := Counts{Total: 1, ByPath: map[string]int64{"/cpu": 1}, ByStatus: map[int]int64{StatusClientClosedRequest: 1}}
+	assertCounts(t, s.Counts(), want)
+}
+
 func assertCounts(t *testing.T, got, want Counts) {
 	t.Helper()
 	if got.Total != want.Total || !maps.Equal(got.ByPath, want.ByPath) || !maps.Equal(got.ByStatus, want.ByStatus) {
@@ -263,6 +368,8 @@ func TestCounting(t *testing.T) {
 		{"GET", "/slow?ms=0", "", ""},
 		{"GET", "/slow?ms=x", "", ""},
 		{"GET", "/cpu?work=10", "", ""},
+		{"GET", "/cpu?ms=0", "", ""},
+		{"GET", "/cpu?work=1&ms=1", "", ""},
 		{"GET", "/status/503", "", ""},
 		{"GET", "/status/0503", "", ""}, // same code, same key
 		{"GET", "/status/204", "", ""},
@@ -282,12 +389,12 @@ func TestCounting(t *testing.T) {
 		serve(t, s, r.method, r.target, r.contentType, r.body)
 	}
 	want := Counts{
-		Total: 14,
+		Total: 16,
 		ByPath: map[string]int64{
-			"/": 2, "/json": 1, "/slow": 2, "/cpu": 1, "/status/503": 2, "/status/204": 1,
+			"/": 2, "/json": 1, "/slow": 2, "/cpu": 3, "/status/503": 2, "/status/204": 1,
 			"/status/{code}": 1, "/login": 2, KeyUnmatched: 2,
 		},
-		ByStatus: map[int]int64{200: 6, 204: 1, 400: 2, 401: 1, 404: 1, 405: 1, 503: 2},
+		ByStatus: map[int]int64{200: 7, 204: 1, 400: 3, 401: 1, 404: 1, 405: 1, 503: 2},
 	}
 
 	t.Run("Counts", func(t *testing.T) {
@@ -412,9 +519,10 @@ func TestOptions(t *testing.T) {
 		wantErr bool
 	}{
 		{name: "zero value", opts: Options{}},
-		{name: "explicit", opts: Options{MaxSlow: time.Minute, MaxCPUWork: 5}},
+		{name: "explicit", opts: Options{MaxSlow: time.Minute, MaxCPUWork: 5, MaxCPUTime: time.Millisecond}},
 		{name: "negative max slow", opts: Options{MaxSlow: -time.Second}, wantErr: true},
 		{name: "negative max cpu work", opts: Options{MaxCPUWork: -1}, wantErr: true},
+		{name: "negative max cpu time", opts: Options{MaxCPUTime: -time.Millisecond}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -445,6 +553,7 @@ func TestDefaultCaps(t *testing.T) {
 	}{
 		{fmt.Sprintf("/slow?ms=%d", DefaultMaxSlow.Milliseconds()+1), 400},
 		{fmt.Sprintf("/cpu?work=%d", DefaultMaxCPUWork+1), 400},
+		{fmt.Sprintf("/cpu?ms=%d", DefaultMaxCPUTime.Milliseconds()+1), 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {
