@@ -25,8 +25,9 @@ import (
 )
 
 const (
-	serviceCIDR = "10.96.0.0/16"
-	serviceIP   = "10.96.0.1" // the kubernetes Service: the first address of serviceCIDR
+	// ServiceCIDR is the range of the Services' ClusterIPs.
+	ServiceCIDR = "10.96.0.0/16"
+	serviceIP   = "10.96.0.1" // the kubernetes Service: the first address of ServiceCIDR
 	podCIDR     = "10.244.0.0/16"
 	// Issuer is the issuer (and default audience) of the ServiceAccount tokens the API server signs.
 	Issuer = "https://kubernetes.default.svc.cluster.local"
@@ -233,7 +234,7 @@ func New(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 		"--service-account-issuer=" + Issuer,
 		"--service-account-key-file=" + cp.pki.SAPubFile,
 		"--service-account-signing-key-file=" + cp.pki.SAKeyFile,
-		"--service-cluster-ip-range=" + serviceCIDR,
+		"--service-cluster-ip-range=" + ServiceCIDR,
 		// Towards kubelets (logs, exec, port-forward): a client certificate in system:masters, and
 		// the Node's InternalIP, since its host name resolves nowhere.
 		"--kubelet-client-certificate=" + cp.pki.KubeletClientCertFile,

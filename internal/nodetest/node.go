@@ -59,8 +59,12 @@ type Options struct {
 	// Labels are added to the Node's.
 	Labels map[string]string
 	// ClusterDNS is the name server pods are given (the cluster DNS Service's IP). Empty: pods get
-	// the host's resolv.conf.
+	// the host's resolv.conf, or DNSServiceIP with Addons.
 	ClusterDNS string
+	// Addons starts kube-proxy, CoreDNS and metrics-server with the node (addons.go): Services,
+	// cluster DNS and the resource metrics API work, as in a real cluster. New returns once each
+	// works.
+	Addons bool
 	// TempDir is where the node's directory is made. Default os.TempDir(). Unix socket paths under
 	// it must stay short (108 bytes).
 	TempDir string
@@ -133,6 +137,14 @@ func New(ctx context.Context, cp *kubetest.ControlPlane, opts Options) (n *Node,
 	}
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 3 * time.Minute
+	}
+	if opts.Addons {
+		if opts.Tools.KubeProxy == "" || opts.Tools.CoreDNS == "" || opts.Tools.MetricsServer == "" {
+			return nil, fmt.Errorf("%w: Options.Tools lacks an add-on", ErrNoTools)
+		}
+		if opts.ClusterDNS == "" {
+			opts.ClusterDNS = DNSServiceIP
+		}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -216,7 +228,7 @@ func New(ctx context.Context, cp *kubetest.ControlPlane, opts Options) (n *Node,
 	if err := writeState(StatePath, n.state()); err != nil {
 		return n, fmt.Errorf("nodetest: %w", err)
 	}
-	if err := guardForwarding(opts.Bridge); err != nil {
+	if err := guardNetwork(opts.Bridge); err != nil {
 		return n, err
 	}
 
@@ -237,11 +249,25 @@ func New(ctx context.Context, cp *kubetest.ControlPlane, opts Options) (n *Node,
 		KubeletPort: kubeletPort, KubeletHealthPort: healthPort, ClientCAFile: cp.ClientCAFile,
 		ClusterDNS: opts.ClusterDNS, ClusterDomain: ClusterDomain,
 	}
+	var ports addonPorts
+	if opts.Addons {
+		if ports, err = freeAddonPorts(opts.NodeIP); err != nil {
+			return n, err
+		}
+		if err := n.createAddonObjects(ctx, ports); err != nil {
+			return n, err
+		}
+	}
 	if err := n.startContainerd(ctx, c, pause); err != nil {
 		return n, err
 	}
 	if err := n.startKubelet(ctx, c, opts.Labels); err != nil {
 		return n, err
+	}
+	if opts.Addons {
+		if err := n.startAddons(ctx, ports); err != nil {
+			return n, err
+		}
 	}
 	return n, nil
 }
@@ -317,10 +343,22 @@ func checkFree(s snapshot, bridge string, subnet *net.IPNet) error {
 }
 
 // forwardChain is the harness's guard: pod traffic stays on the node's bridge. Pods reach each
-// other and the host; the host forwards nothing from the bridge to another interface or back.
-const forwardChain = "STAMPEDE-NODE-FORWARD"
+// other and the host; the host forwards nothing from the bridge to another interface or back. It
+// hangs off the mangle table's FORWARD, which packets pass before the filter table's, where
+// kube-proxy puts its own ACCEPT rules first. outputChain rejects what the host sends to a
+// Service address kube-proxy did not translate (a Service it has not programmed yet), which the
+// default route would otherwise carry off the machine.
+const (
+	forwardChain = "STAMPEDE-NODE-FORWARD"
+	outputChain  = "STAMPEDE-NODE-OUTPUT"
+)
 
-func guardForwarding(bridge string) error {
+func guardNetwork(bridge string) error {
+	type rule struct {
+		cmd, table string
+		args       []string
+	}
+	var rules []rule
 	for _, cmd := range []string{"iptables", "ip6tables"} {
 		for _, args := range [][]string{
 			{"-N", forwardChain},
@@ -328,9 +366,19 @@ func guardForwarding(bridge string) error {
 			{"-A", forwardChain, "!", "-i", bridge, "-o", bridge, "-j", "DROP"},
 			{"-I", "FORWARD", "1", "-j", forwardChain},
 		} {
-			if out, err := exec.Command(cmd, append([]string{"-w", "-t", "filter"}, args...)...).CombinedOutput(); err != nil {
-				return fmt.Errorf("nodetest: %s %s: %v: %s", cmd, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-			}
+			rules = append(rules, rule{cmd, "mangle", args})
+		}
+	}
+	for _, args := range [][]string{
+		{"-N", outputChain},
+		{"-A", outputChain, "-d", kubetest.ServiceCIDR, "-j", "REJECT"},
+		{"-I", "OUTPUT", "1", "-j", outputChain},
+	} {
+		rules = append(rules, rule{"iptables", "filter", args})
+	}
+	for _, r := range rules {
+		if out, err := exec.Command(r.cmd, append([]string{"-w", "-t", r.table}, r.args...)...).CombinedOutput(); err != nil {
+			return fmt.Errorf("nodetest: %s -t %s %s: %v: %s", r.cmd, r.table, strings.Join(r.args, " "), err, strings.TrimSpace(string(out)))
 		}
 	}
 	return nil

@@ -51,7 +51,7 @@ func TestNodeRunsAPod(t *testing.T) {
 		t.Fatal(err)
 	}
 	cp := kubetest.Start(t, kubetest.Options{Tools: kt, RealNodes: true, AdvertiseAddress: nodeIP})
-	node := nodetest.Start(t, cp, nodetest.Options{Tools: tools, NodeIP: nodeIP})
+	node := nodetest.Start(t, cp, nodetest.Options{Tools: tools, NodeIP: nodeIP, Addons: true})
 	t.Logf("control plane and node up in %s (node %s at %s, dir %s)", time.Since(start).Round(time.Millisecond), node.Name, node.IP, node.Dir)
 
 	// The API server advertises the node's address for the kubernetes Service.
@@ -122,6 +122,46 @@ func TestNodeRunsAPod(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(string(body)), "[") && !strings.HasPrefix(strings.TrimSpace(string(body)), "{") {
 		t.Errorf("GET %s: %s %q, want 200 and JSON", url, resp.Status, body)
 	}
+
+	// kube-proxy: the pod behind a Service, from the host, at its ClusterIP and by its name in the
+	// cluster DNS.
+	svc, err := cp.Client.CoreV1().Services(ns).Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "target"},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": "target"},
+			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "target." + ns + ".svc." + nodetest.ClusterDomain
+	waitUntil(t, time.Minute, name+" resolving to "+svc.Spec.ClusterIP+" and answering on port 80", func(ctx context.Context) (bool, error) {
+		addrs, err := node.Resolver().LookupHost(ctx, name)
+		if err != nil {
+			return false, err
+		}
+		if len(addrs) != 1 || addrs[0] != svc.Spec.ClusterIP {
+			return false, fmt.Errorf("%s is %v, want %s", name, addrs, svc.Spec.ClusterIP)
+		}
+		// A new connection each time: one made before kube-proxy's rules would stay unrouted.
+		resp, err := (&http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}).Get("http://" + addrs[0] + "/healthz")
+		if err != nil {
+			return false, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, fmt.Errorf("GET /healthz at the ClusterIP: %s", resp.Status)
+	})
+
+	// metrics-server: the pod's CPU and memory through the API server's resource metrics API.
+	metricsPath := "/apis/metrics.k8s.io/v1beta1/namespaces/" + ns + "/pods/target"
+	waitUntil(t, 2*time.Minute, "the metrics API to have the target pod", func(ctx context.Context) (bool, error) {
+		body, err := cp.Client.Discovery().RESTClient().Get().AbsPath(metricsPath).DoRaw(ctx)
+		if err != nil {
+			return false, fmt.Errorf("%w: %s", err, body)
+		}
+		return strings.Contains(string(body), `"cpu"`) && strings.Contains(string(body), `"memory"`), fmt.Errorf("%s", body)
+	})
 
 	// The API server reaches the kubelet (logs), with its client certificate, which the kubelet
 	// checks against the cluster's client CA and has the API server authorize.
@@ -243,7 +283,7 @@ func kubeletGet(t *testing.T, url, token string) (int, string) {
 
 func targetPod(name, readinessPath string) *corev1.Pod {
 	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": name}},
 		Spec: corev1.PodSpec{
 			AutomountServiceAccountToken:  ptrTo(false),
 			TerminationGracePeriodSeconds: ptrTo[int64](2),
