@@ -435,3 +435,27 @@ must not map to one ConfigMap key.
   mountPath: /etc/stampede/tls
   readOnly: true
 {{- end }}
+
+{{/*
+The helm test image: tests.image when its repository is set, else the master's image (repository,
+tag or digest), which holds /usr/local/bin/stampede-probe, so `helm test` pulls nothing new.
+*/}}
+{{- define "stampede.testImage" -}}
+{{- if .Values.tests.image.repository }}
+{{- include "stampede.image" (dict "image" .Values.tests.image "ctx" .) }}
+{{- else }}
+{{- include "stampede.image" (dict "image" .Values.master.image "ctx" .) }}
+{{- end }}
+{{- end }}
+
+{{/* The helm test containers' resources and security context. */}}
+{{- define "stampede.testContainerSettings" -}}
+resources:
+  requests:
+    cpu: 10m
+    memory: 16Mi
+  limits:
+    memory: 64Mi
+securityContext:
+  {{- toYaml .Values.securityContext | nindent 2 }}
+{{- end }}
