@@ -63,7 +63,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return 1
 	}
 	if p.workers >= 0 {
-		fmt.Fprintf(stdout, "%d workers connected (want %d)\n", n, p.workers)
+		fmt.Fprintf(stdout, "connected workers: %d (want at least %d)\n", n, p.workers)
 	}
 	return 0
 }
