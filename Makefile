@@ -96,23 +96,38 @@ debian-deps:
 	@.ci/debian-deps.sh --bin $(TOOLS)/bin --for 'make test' $(TEST_DEBIAN)
 
 # A one-node cluster of real parts, as root (internal/nodetest): the control plane of make test plus
-# containerd with Debian's runc, the kubelet and a CNI bridge of its own, all built by
-# .ci/k8s-tools.sh --node and cached with the other tools (20 to 50 minutes the first time, a
-# minute after; see .ci/k8s-tools.md). A pod of the demo target runs as a container, is probed,
-# answers on its pod IP and gets its limits in cgroups; then the node is torn down and the test
-# fails if the machine is not as it was (mounts, interfaces, iptables and nftables, cgroups,
-# sysctls, processes). Not part of make test yet.
+# containerd with Debian's runc, the kubelet, kube-proxy, CoreDNS, metrics-server and a CNI bridge
+# of its own, all built by .ci/k8s-tools.sh --node and cached with the other tools (20 to 50
+# minutes the first time, a second after; see .ci/k8s-tools.md). Pods run as containers: the
+# chart's images (make images) are imported, helm install and helm test run for real, and the HPA
+# demo (internal/kubedemo) scales the target on the CPU the load burns, seen in Chromium too. Then
+# the node is torn down and the test fails if the machine is not as it was (mounts, interfaces,
+# iptables and nftables, cgroups, sysctls, processes). About 4 minutes warm.
 # NODE_DEBIAN: runc runs the containers; gcc (with libc6-dev, which it recommends) builds the static
-# pause binary; iptables, ip and nft set up the node's network and check it was undone.
-NODE_DEBIAN := runc:runc gcc:gcc iptables:iptables ip:iproute2 nft:nftables
+# pause binary; iptables, ip and nft set up the node's network and check it was undone; node, npm
+# and Chromium look at the UI.
+NODE_DEBIAN := runc:runc gcc:gcc iptables:iptables ip:iproute2 nft:nftables \
+	node:nodejs npm:npm chromium:chromium
 
-.PHONY: test-node
-test-node:
-	@[ "$$(id -u)" = 0 ] || { echo "make test-node runs a kubelet and containerd: run it as root"; exit 1; }
-	@.ci/debian-deps.sh --bin $(TOOLS)/bin --for 'make test-node' $(NODE_DEBIAN)
-	@mkdir -p $(TOOLS) && .ci/k8s-tools.sh --node --env-file $(TOOLS)/node.env >/dev/null
+.PHONY: test-node demo-kube node-setup
+test-node: node-setup images
 	set -a && . $(TOOLS)/node.env && set +a && STAMPEDE_REQUIRE_K8S=1 STAMPEDE_REQUIRE_NODE=1 \
 		$(GO) test -race -count=1 -timeout 30m -v ./internal/nodetest/
+
+# The HPA demo on a one-node cluster of this machine's own (as root), or on the cluster of
+# $KUBECONFIG when it is set (which must run the images: add SET='--set master.image.repository=...').
+# Prints the gate's verdict, the worker and target replica steps and the target pods' own counts.
+demo-kube: images
+	@if [ -z "$$KUBECONFIG" ]; then $(MAKE) --no-print-directory node-setup; fi
+	@[ -z "$$KUBECONFIG" ] || .ci/k8s-tools.sh --env-file $(TOOLS)/k8s.env >/dev/null
+	set -a && . $(TOOLS)/$$( [ -z "$$KUBECONFIG" ] && echo node || echo k8s ).env && set +a && \
+		$(GO) run ./internal/kubedemo/cmd/kube-demo $(SET)
+
+node-setup:
+	@[ "$$(id -u)" = 0 ] || { echo "a real node runs a kubelet and containerd: run this as root"; exit 1; }
+	@.ci/debian-deps.sh --bin $(TOOLS)/bin --for 'a real node' $(NODE_DEBIAN)
+	@$(MAKE) --no-print-directory web-deps
+	@mkdir -p $(TOOLS) && .ci/k8s-tools.sh --node --env-file $(TOOLS)/node.env >/dev/null
 
 # A short run of every fuzz target, one at a time (go test -fuzz takes one); their seed corpora
 # (f.Add and testdata/fuzz/) already ran with the tests. The budget is a count of inputs, not a

@@ -19,6 +19,12 @@ const CPU_MS = __ENV.CPU_MS || '20';
 // Think time between requests, in seconds.
 const PAUSE = Number(__ENV.PAUSE || 0.05);
 
+export const options = {
+  // A Service spreads connections, not requests, over its pods: with kept-alive connections every
+  // user would stay on the pod it first reached, and the pods the HPA adds would get nothing.
+  noConnectionReuse: true,
+};
+
 export default function () {
   // One name for every request, whatever CPU_MS is.
   const res = http.get(`${BASE}/cpu?ms=${CPU_MS}`, { tags: { name: 'cpu' } });
