@@ -23,10 +23,17 @@ func NeedTools(t testing.TB) Tools {
 // SkipOrFail skips t with err, or fails it when STAMPEDE_REQUIRE_K8S=1.
 func SkipOrFail(t testing.TB, err error) {
 	t.Helper()
-	if os.Getenv(RequireEnv) == "1" {
-		t.Fatalf("%v\n(%s=1: missing Kubernetes test tools are a failure, not a skip)", err, RequireEnv)
+	SkipOrFailUnless(t, err, RequireEnv, "missing Kubernetes test tools are", "a real control plane: run it through `make test`")
+}
+
+// SkipOrFailUnless skips t with err, saying that the test needs what needs; or fails it, saying
+// that what is a failure, when the environment variable require is "1".
+func SkipOrFailUnless(t testing.TB, err error, require, what, needs string) {
+	t.Helper()
+	if os.Getenv(require) == "1" {
+		t.Fatalf("%v\n(%s=1: %s a failure, not a skip)", err, require, what)
 	}
-	t.Skipf("%v\n(this test needs a real control plane: run it through `make test`)", err)
+	t.Skipf("%v\n(this test needs %s)", err, needs)
 }
 
 // Start starts a control plane for t (Options.Tools default to NeedTools) and stops it when t

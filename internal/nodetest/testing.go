@@ -30,10 +30,7 @@ func NeedTools(t testing.TB) Tools {
 // SkipOrFail skips t with err, or fails it when STAMPEDE_REQUIRE_NODE=1.
 func SkipOrFail(t testing.TB, err error) {
 	t.Helper()
-	if os.Getenv(RequireEnv) == "1" {
-		t.Fatalf("%v\n(%s=1: a node that cannot start is a failure, not a skip)", err, RequireEnv)
-	}
-	t.Skipf("%v\n(this test needs a real node: run it as root through `make test-node`)", err)
+	kubetest.SkipOrFailUnless(t, err, RequireEnv, "a node that cannot start is", "a real node: run it as root through `make test-node`")
 }
 
 // Start starts a node registered with cp for t (Options.Tools default to NeedTools; the Logger to

@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+
+	"github.com/stampede-load/stampede/internal/kubetest"
 )
 
 // Tools are the node's binaries, as `.ci/k8s-tools.sh --node` prints them.
@@ -41,50 +42,25 @@ const RequireEnv = "STAMPEDE_REQUIRE_NODE"
 // with ErrNoTools when any is unset, and with another error when a path is not what it should be.
 func ToolsFromEnv(lookup func(string) (string, bool)) (Tools, error) {
 	var t Tools
-	const exe, dir, text = 0, 1, 2
-	fields := []struct {
-		key  string
-		dst  *string
-		kind int
-	}{
-		{"KUBELET", &t.Kubelet, exe},
-		{"KUBE_PROXY", &t.KubeProxy, exe},
-		{"CONTAINERD", &t.Containerd, exe},
-		{"CONTAINERD_SHIM", &t.ContainerdShim, exe},
-		{"CTR", &t.Ctr, exe},
-		{"RUNC", &t.Runc, exe},
-		{"CNI_BIN_DIR", &t.CNIBinDir, dir},
-		{"PAUSE", &t.Pause, exe},
-		{"PAUSE_VERSION", &t.PauseVersion, text},
-		{"COREDNS", &t.CoreDNS, exe},
-		{"METRICS_SERVER", &t.MetricsServer, exe},
-	}
-	var missing []string
-	for _, f := range fields {
-		v, ok := lookup(f.key)
-		if !ok || v == "" {
-			missing = append(missing, f.key)
-			continue
-		}
-		*f.dst = v
-	}
-	if len(missing) > 0 {
-		return Tools{}, fmt.Errorf("%w: %s unset; run `make test-node` (it runs .ci/k8s-tools.sh --node and exports them) or `set -a; . <(.ci/k8s-tools.sh --node); set +a`",
-			ErrNoTools, strings.Join(missing, ", "))
-	}
-	for _, f := range fields {
-		if f.kind == text {
-			continue
-		}
-		st, err := os.Stat(*f.dst)
-		switch {
-		case err != nil:
-			return Tools{}, fmt.Errorf("nodetest: %s=%s: %w (rerun .ci/k8s-tools.sh --node)", f.key, *f.dst, err)
-		case f.kind == dir && !st.IsDir():
-			return Tools{}, fmt.Errorf("nodetest: %s=%s is not a directory", f.key, *f.dst)
-		case f.kind == exe && (st.IsDir() || st.Mode()&0o111 == 0):
-			return Tools{}, fmt.Errorf("nodetest: %s=%s is not an executable file", f.key, *f.dst)
-		}
+	err := kubetest.LoadToolVars(lookup, kubetest.ToolSet{
+		Package: "nodetest", NotConfigured: ErrNoTools,
+		Fix:     "run `make test-node` (it runs .ci/k8s-tools.sh --node and exports them) or `set -a; . <(.ci/k8s-tools.sh --node); set +a`",
+		Rebuild: "rerun .ci/k8s-tools.sh --node",
+	}, []kubetest.ToolVar{
+		{Key: "KUBELET", Dst: &t.Kubelet, Kind: kubetest.Executable},
+		{Key: "KUBE_PROXY", Dst: &t.KubeProxy, Kind: kubetest.Executable},
+		{Key: "CONTAINERD", Dst: &t.Containerd, Kind: kubetest.Executable},
+		{Key: "CONTAINERD_SHIM", Dst: &t.ContainerdShim, Kind: kubetest.Executable},
+		{Key: "CTR", Dst: &t.Ctr, Kind: kubetest.Executable},
+		{Key: "RUNC", Dst: &t.Runc, Kind: kubetest.Executable},
+		{Key: "CNI_BIN_DIR", Dst: &t.CNIBinDir, Kind: kubetest.Dir},
+		{Key: "PAUSE", Dst: &t.Pause, Kind: kubetest.Executable},
+		{Key: "PAUSE_VERSION", Dst: &t.PauseVersion, Kind: kubetest.Text},
+		{Key: "COREDNS", Dst: &t.CoreDNS, Kind: kubetest.Executable},
+		{Key: "METRICS_SERVER", Dst: &t.MetricsServer, Kind: kubetest.Executable},
+	})
+	if err != nil {
+		return Tools{}, err
 	}
 	for _, p := range []string{"bridge", "host-local", "loopback", "portmap"} {
 		if _, err := os.Stat(filepath.Join(t.CNIBinDir, p)); err != nil {
