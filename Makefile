@@ -76,7 +76,7 @@ demo-ui: build
 
 # Everything CI checks: generated code is current, the code is clean, the master and the worker
 # build for every OS (make cross), and every test passes with the race detector (unit tests,
-# real-gRPC tests and end-to-end runs of real processes).
+# real-gRPC tests and end-to-end runs of real processes); as root (CI is), then make test-node.
 # The Kubernetes tests (internal/kubetest) start a real control plane from the tools .ci/k8s-tools.sh
 # builds and caches (about 20 minutes the first time, a second after); with STAMPEDE_REQUIRE_K8S=1 a
 # missing tool fails them instead of skipping them, and STAMPEDE_REQUIRE_COMPOSE=1 does the same for
@@ -85,6 +85,8 @@ test: test-setup proto-check lint web-check build cross
 	set -a && . $(TOOLS)/k8s.env && set +a && STAMPEDE_REQUIRE_K8S=1 STAMPEDE_REQUIRE_COMPOSE=1 \
 		$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory test-node; \
+	else echo "make test: the real-node tests did not run: they need root (sudo make test-node)"; fi
 
 # Everything make test needs before it runs a test: the Debian packages, the Go tools, the modules,
 # web/node_modules and the Kubernetes tools.

@@ -187,7 +187,7 @@ func TestChartInstallUI(t *testing.T) {
 		}
 	}
 
-	// helm test: kwok does not run the test's curl; a harness Stage marks the pod Succeeded. What is
+	// helm test: kwok does not run the test's probe; a harness Stage marks the pod Succeeded. What is
 	// checked is that the hook renders, is accepted, scheduled, and is deleted after passing.
 	testOut, err := cp.Helm().Run(ctx, "test", rel, "--namespace", ns, "--timeout", "1m")
 	if err != nil {

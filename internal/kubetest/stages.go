@@ -7,7 +7,7 @@ package kubetest
 // helm-test-succeeded: kwok runs no container, so a `helm test` pod would stay Running forever. A
 // Running pod annotated helm.sh/hook=test moves to Succeeded with exit code 0 at once: `helm test`
 // then checks that the hook exists, is created and scheduled, and reaches a phase, but the test's
-// own command (the chart's curl against the master) is never executed.
+// own command (the chart's stampede-probe against the master) is never executed.
 const DefaultStages = `apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata:

@@ -110,7 +110,8 @@ func TestChartOnARealNode(t *testing.T) {
 	opts := kubedemo.Options{
 		Config: cp.Config, Kubeconfig: cp.Kubeconfig, Helm: kt.Helm, HelmHome: t.TempDir(),
 		Chart: chart, Script: filepath.Join(root, "examples", "hpa.js"),
-		Log: testLog{t},
+		RunTime: time.Minute, // the HPA has scaled out about 15 s into the load
+		Log:     testLog{t},
 		WhileRunning: func(ctx context.Context, master *corev1.Pod, token string) error {
 			port, stop, err := portForward(cp.Config, master, 8089)
 			if err != nil {

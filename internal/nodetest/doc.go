@@ -2,14 +2,17 @@
 
 // Package nodetest runs a real Kubernetes node on this machine for tests: containerd (with
 // Debian's runc) and a kubelet, registered with a control plane from internal/kubetest, pods on a
-// CNI bridge of the node's own. Where kubetest's kwok only pretends, here containers run: images
-// are imported into containerd, probes hit real processes, limits land in cgroups. The binaries come
+// CNI bridge of the node's own; with Options.Addons also kube-proxy, CoreDNS and metrics-server
+// (addons.go), so Services, cluster DNS and the resource metrics API an HPA reads all work. Where
+// kubetest's kwok only pretends, here containers run: images are imported into containerd, probes
+// hit real processes, limits land in cgroups, HPAs scale on the CPU pods burn. The binaries come
 // from `.ci/k8s-tools.sh --node`; `make test-node` builds them and runs the tests as root.
 //
 //	cp := kubetest.Start(t, kubetest.Options{RealNodes: true, AdvertiseAddress: ip})
-//	node := nodetest.Start(t, cp, nodetest.Options{NodeIP: ip})
-//	node.ImportImage(ctx, "dist/images/linux-amd64/stampede-target.tar")
-//	// create pods with imagePullPolicy Never; reach them from the host at their pod IPs
+//	node := nodetest.Start(t, cp, nodetest.Options{NodeIP: ip, Addons: true})
+//	node.ImportImage(ctx, "dist/images/stampede-target.tar")
+//	// create pods with imagePullPolicy Never or IfNotPresent; reach them from the host at their
+//	// pod IPs or Service IPs, by name through node.Resolver()
 //
 // A node changes the machine, so New takes a machine-wide lock (LockPath; a second node waits) and
 // records what it can change: mounts, network interfaces and namespaces, iptables and ip6tables
@@ -30,8 +33,10 @@
 // machine still differs, New fails, and keeps failing, until someone looks.
 //
 // The node's networking stays inside the machine: the bridge is the pods' gateway without
-// masquerading, and a chain of the harness drops whatever the host would forward between the bridge
-// and another interface. Pods reach each other and the host; the host reaches them at their pod IPs.
+// masquerading, and a chain of the harness (in the mangle table, ahead of kube-proxy's rules) drops
+// whatever the host would forward between the bridge and another interface; another rejects what
+// the host sends to a Service address kube-proxy has not translated, which the default route would
+// carry off. Pods reach each other and the host; the host reaches them at their pod IPs.
 //
 // What these machines need (cgroup v1 allowed, the cgroupfs driver without systemd, the sandbox's
 // oom_score_adj clamped because root lacks CAP_SYS_RESOURCE) is in the configuration New writes

@@ -53,6 +53,8 @@ await step('the autoscaling chart has the replica steps', async () => {
   }
   const points = number(await chart.getAttribute('data-points'));
   if (!(points >= 2)) throw new Error(`the autoscaling chart has ${points} points`);
+  // Ten more seconds, so the picture shows the new replica count held, not only the step.
+  await waitFor('ten more points in the autoscaling chart', () => chart.getAttribute('data-points'), (n) => number(n) >= points + 10, 30_000);
   await chart.scrollIntoViewIfNeeded();
   await page.locator('section.charts').screenshot({ path: path.join(artifacts, 'autoscaling.png') });
 });
