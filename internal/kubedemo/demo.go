@@ -146,6 +146,10 @@ func (o *Options) HPAName() string { return o.fullname() + "-target" }
 // Threshold is the gate the run must pass: the HPA scaled the target out.
 func (o *Options) Threshold() string { return "hpa_replicas{hpa:" + o.HPAName() + "}: max>=2" }
 
+// ErrNamespaceExists is Run's error when Options.Namespace exists before the demo: it is not
+// the demo's to delete.
+var ErrNamespaceExists = errors.New("kubedemo: the namespace exists")
+
 // Step is one change of the target HPA's status.
 type Step struct {
 	At               time.Time
@@ -297,6 +301,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	c, err := kubernetes.NewForConfig(o.Config)
 	if err != nil {
 		return nil, err
+	}
+	// Uninstall deletes the namespace: it must be the demo's own.
+	if _, err := c.CoreV1().Namespaces().Get(ctx, o.Namespace, metav1.GetOptions{}); err == nil {
+		return nil, fmt.Errorf("%w: %s: the demo makes its own and deletes it after; delete it (kubectl delete namespace %s) or choose another", ErrNamespaceExists, o.Namespace, o.Namespace)
+	} else if !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("kubedemo: namespace %s: %w", o.Namespace, err)
 	}
 	if err := Install(ctx, o); err != nil {
 		return nil, err

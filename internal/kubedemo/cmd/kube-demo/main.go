@@ -145,7 +145,7 @@ func onOwnNode(ctx context.Context, images string, opts kubedemo.Options, lookup
 
 func demo(ctx context.Context, opts kubedemo.Options, uninstall bool, stdout io.Writer) (int, error) {
 	res, err := kubedemo.Run(ctx, opts)
-	if uninstall {
+	if uninstall && !errors.Is(err, kubedemo.ErrNamespaceExists) {
 		defer func() {
 			if uerr := kubedemo.Uninstall(context.Background(), opts); uerr != nil {
 				fmt.Fprintln(os.Stderr, "kube-demo: uninstall:", uerr)
