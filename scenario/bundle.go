@@ -1,13 +1,9 @@
 package scenario
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"maps"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -23,14 +19,14 @@ const (
 	MaxBundleBytes = 100 << 20
 )
 
-// Limits bound what LoadBundle reads. They keep a script that opens a large data set from being
-// shipped to every worker by mistake.
+// Limits bound a run's archive (Archive.Check): the script, its modules and the files it opens.
+// They keep a script that opens a large data set from being shipped to every worker by mistake.
 type Limits struct {
 	Files int   // most files, the entry included
 	Bytes int64 // most bytes, all files together
 }
 
-// DefaultLimits are LoadBundle's limits.
+// DefaultLimits are the master's limits unless --max-bundle-files/--max-bundle-bytes say otherwise.
 var DefaultLimits = Limits{Files: 1000, Bytes: 16 << 20}
 
 // Validate checks that l is positive and within the ceilings.
@@ -45,181 +41,21 @@ func (l Limits) Validate() error {
 }
 
 var (
-	// ErrNotFound means the entry script or a file it imports or opens does not exist.
+	// ErrNotFound means a bundle's entry is not one of its files.
 	ErrNotFound = errors.New("file not found")
-	// ErrTooLarge means the bundle is over its Limits (LoadBundle) or the ceilings (Validate).
+	// ErrTooLarge means an archive is over its Limits (Archive.Check) or a bundle over the
+	// ceilings (Validate).
 	ErrTooLarge = errors.New("bundle too large")
 	// ErrUnsafePath means a bundle path is empty, absolute or leaves the bundle root.
 	ErrUnsafePath = errors.New("unsafe bundle path")
 )
 
-// Bundle is a script and the local files it needs, as the workers receive it.
+// Bundle is what the workers receive and write to a directory of their own before they start k6
+// on Entry: today one k6 archive (Archive.Bundle), kept general so that the transport and the
+// worker's checks do not depend on what a test is made of.
 type Bundle struct {
 	Entry string            // slash-separated path of the entry script, relative to the bundle root
 	Files map[string][]byte // slash-separated path relative to the bundle root -> content (includes Entry)
-}
-
-// LoadBundle reads the entry script at path and, recursively, every local
-// file it needs: modules named by string literals in static and dynamic
-// imports, `export ... from` and require(), and files read with open().
-// Specifiers inside comments, template literals and variables are not seen.
-//
-// Local means relative (./, ../), absolute or file:// for modules; for
-// open() every path that is not a URL is local, resolved against the
-// directory of the file that calls open, as k6 does. k6 builtins ("k6",
-// "k6/..."), remote URLs and bare module names are left to k6.
-//
-// The bundle root is the deepest directory that holds every file. Literal
-// absolute paths and file:// URLs are rewritten in the bundled source to paths
-// relative to their file (on the same line, so error positions still hold),
-// so that the bundle still works once Written somewhere else.
-//
-// A missing file is reported with the file, line and specifier that named it
-// (`examples/a.js:3: import "./lib/missing.js": file not found`) and matches
-// ErrNotFound; bundles over the limits match ErrTooLarge. Import cycles are
-// fine: each file is read once.
-func LoadBundle(path string) (*Bundle, error) {
-	return LoadBundleLimits(path, DefaultLimits)
-}
-
-// LoadBundleLimits is LoadBundle with other limits. Over a limit, the error (matching ErrTooLarge)
-// names the limit and the biggest files read so far.
-func LoadBundleLimits(path string, lim Limits) (*Bundle, error) {
-	if err := lim.Validate(); err != nil {
-		return nil, err
-	}
-	return loadBundle(path, lim.Files, lim.Bytes)
-}
-
-// loadedFile is a file read by LoadBundle.
-type loadedFile struct {
-	data   []byte
-	module bool          // scanned for references
-	refs   []resolvedRef // local references, when module
-}
-
-type resolvedRef struct {
-	ref
-	target   string // absolute path
-	absolute bool   // written as an absolute path or file:// URL
-}
-
-type loader struct {
-	entryDir     string // absolute directory of the entry
-	entryDirShow string // the same directory as the caller wrote it
-	maxFiles     int
-	maxBytes     int64
-	total        int64
-	files        map[string]*loadedFile // absolute path -> file
-}
-
-func loadBundle(entry string, maxFiles int, maxBytes int64) (*Bundle, error) {
-	absEntry, err := filepath.Abs(entry)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", entry, err)
-	}
-	l := &loader{
-		entryDir:     filepath.Dir(absEntry),
-		entryDirShow: filepath.Dir(entry),
-		maxFiles:     maxFiles,
-		maxBytes:     maxBytes,
-		files:        map[string]*loadedFile{},
-	}
-	if err := l.read(absEntry, true); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w", entry, ErrNotFound)
-		}
-		return nil, fmt.Errorf("%s: %w", entry, err)
-	}
-
-	queue := []string{absEntry}
-	for len(queue) > 0 {
-		name := queue[0]
-		queue = queue[1:]
-		f := l.files[name]
-		for _, r := range findRefs(f.data) {
-			target, absolute, ok := resolveRef(filepath.Dir(name), r)
-			if !ok {
-				continue
-			}
-			f.refs = append(f.refs, resolvedRef{ref: r, target: target, absolute: absolute})
-			module := r.kind != refOpen
-			if seen, ok := l.files[target]; ok {
-				if module && !seen.module { // opened as data first, now imported
-					seen.module = true
-					queue = append(queue, target)
-				}
-				continue
-			}
-			if err := l.read(target, module); err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					err = ErrNotFound
-				}
-				return nil, fmt.Errorf("%s:%d: %s %q: %w", l.show(name), r.line, r.kind, r.spec, err)
-			}
-			if module {
-				queue = append(queue, target)
-			}
-		}
-	}
-	return l.bundle(absEntry)
-}
-
-// read loads the file at the absolute path name, within the limits.
-func (l *loader) read(name string, module bool) error {
-	if len(l.files) >= l.maxFiles {
-		return fmt.Errorf("%w: more than the limit of %d files", ErrTooLarge, l.maxFiles)
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err != nil {
-		return err
-	} else if st.IsDir() {
-		return fmt.Errorf("%s is a directory", name)
-	}
-	left := l.maxBytes - l.total
-	data, err := io.ReadAll(io.LimitReader(f, left+1))
-	if err != nil {
-		return err
-	}
-	if int64(len(data)) > left {
-		size := int64(len(data))
-		if st, err := f.Stat(); err == nil {
-			size = st.Size()
-		}
-		return fmt.Errorf("%w: more than the limit of %s (%d bytes) in all; biggest files: %s", ErrTooLarge,
-			FormatBytes(l.maxBytes), l.maxBytes, l.biggest(name, size))
-	}
-	l.total += int64(len(data))
-	l.files[name] = &loadedFile{data: data, module: module}
-	return nil
-}
-
-// biggest lists the three largest files read so far and the file being read (name, of size), for
-// an over-the-limit message.
-func (l *loader) biggest(name string, size int64) string {
-	type sized struct {
-		name string
-		size int64
-	}
-	all := []sized{{name, size}}
-	for n, f := range l.files {
-		all = append(all, sized{n, int64(len(f.data))})
-	}
-	slices.SortFunc(all, func(a, b sized) int {
-		if a.size != b.size {
-			return int(min(max(b.size-a.size, -1), 1))
-		}
-		return strings.Compare(a.name, b.name)
-	})
-	var parts []string
-	for _, f := range all[:min(len(all), 3)] {
-		parts = append(parts, fmt.Sprintf("%s (%s)", l.show(f.name), FormatBytes(f.size)))
-	}
-	return strings.Join(parts, ", ")
 }
 
 // FormatBytes writes n bytes for people: "512 B", "1.5 KiB", "16.0 MiB".
@@ -234,123 +70,6 @@ func FormatBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
-// show names a file the way the caller named the entry, for messages.
-func (l *loader) show(name string) string {
-	rel, err := filepath.Rel(l.entryDir, name)
-	if err != nil {
-		return name
-	}
-	return filepath.Join(l.entryDirShow, rel)
-}
-
-// resolveRef returns the absolute path a reference from a file in dir names,
-// and false when the reference is not to a local file.
-func resolveRef(dir string, r ref) (target string, absolute, ok bool) {
-	spec := r.spec
-	if spec == "" {
-		return "", false, false
-	}
-	if strings.Contains(spec, "://") {
-		if !strings.HasPrefix(spec, "file://") {
-			return "", false, false // remote, left to k6
-		}
-		if r.kind == refOpen { // k6's open strips the scheme and keeps the rest as a path
-			spec = strings.TrimPrefix(spec, "file://")
-		} else {
-			u, err := url.Parse(spec)
-			if err != nil || u.Path == "" {
-				return "", false, false // k6 will say what is wrong with it
-			}
-			spec = u.Path
-		}
-		absolute = true
-	} else if r.kind != refOpen && spec[0] != '.' && spec[0] != '/' {
-		return "", false, false // "k6", "k6/http", bare names
-	}
-	p := filepath.FromSlash(spec)
-	if filepath.IsAbs(p) {
-		return filepath.Clean(p), true, true
-	}
-	return filepath.Join(dir, p), absolute, true
-}
-
-// bundle lays the loaded files out under their deepest common directory.
-func (l *loader) bundle(absEntry string) (*Bundle, error) {
-	names := slices.Sorted(maps.Keys(l.files))
-	root := filepath.Dir(names[0])
-	for _, n := range names[1:] {
-		root = commonDir(root, filepath.Dir(n))
-	}
-	rel := func(name string) string {
-		r, err := filepath.Rel(root, name)
-		if err != nil { // cannot happen: root is an ancestor of name
-			panic(err)
-		}
-		return filepath.ToSlash(r)
-	}
-
-	b := &Bundle{Entry: rel(absEntry), Files: make(map[string][]byte, len(names))}
-	for _, n := range names {
-		f := l.files[n]
-		data := f.data
-		if f.module {
-			data = rewriteAbsolute(n, f)
-		}
-		b.Files[rel(n)] = data
-	}
-	return b, nil
-}
-
-// rewriteAbsolute replaces the absolute references in f (at name) with paths
-// relative to name, so that they resolve wherever the bundle is written.
-func rewriteAbsolute(name string, f *loadedFile) []byte {
-	var out []byte
-	last := 0
-	for _, r := range f.refs {
-		if !r.absolute {
-			continue
-		}
-		rel, err := filepath.Rel(filepath.Dir(name), r.target)
-		if err != nil {
-			continue
-		}
-		rel = filepath.ToSlash(rel)
-		if !strings.HasPrefix(rel, "../") {
-			rel = "./" + rel
-		}
-		out = append(out, f.data[last:r.start]...)
-		out = append(out, quoteJS(rel)...)
-		last = r.end
-	}
-	if out == nil {
-		return f.data
-	}
-	return append(out, f.data[last:]...)
-}
-
-// quoteJS returns s as a JavaScript string literal.
-func quoteJS(s string) string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // a string always encodes
-	return strings.TrimSuffix(b.String(), "\n")
-}
-
-// commonDir returns the deepest directory containing both absolute directories a and b.
-func commonDir(a, b string) string {
-	for {
-		if rel, err := filepath.Rel(a, b); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			return a
-		}
-		parent := filepath.Dir(a)
-		if parent == a {
-			return a
-		}
-		a = parent
-	}
 }
 
 // Validate checks the bundle's shape without touching disk: the entry is one

@@ -1,22 +1,20 @@
 // Package scenario says what a Stampede test is, independent of how it is
 // transported or run.
 //
-// A test starts as a k6 script on the master's disk. LoadBundle turns it into
-// a Bundle: the entry script plus every local module and data file it
-// imports, requires or opens, keyed by slash-separated paths under their
-// deepest common directory. The bundle goes over the network as it is, and
-// each worker checks it (Validate) and writes it to a directory of its own
-// (Write) before starting k6 on the entry:
-//
-//	b, err := scenario.LoadBundle("examples/quickstart.js")
-//	...
-//	entry, err := b.Write(dir) // on the worker; refuses paths that leave dir
+// A test is a k6 archive (Archive), as `k6 archive` writes it and `k6 run`
+// runs it: the master makes one of the user's script with its embedded k6,
+// which runs the script's init code and records every module and file it
+// loads, whatever their paths are computed from, or takes the archive the user
+// gave. ReadArchive reads one and Check holds it to the master's Limits. Its
+// Bundle (one file, ArchiveName) goes over the network as it is, and each
+// worker checks it (Validate) and writes it to a directory of its own (Write)
+// before starting k6 on it.
 //
 // A test runs in one of two modes.
 //
-// In swarm mode (Locust style) the master owns the number of users.
-// WithSwarmWrapper adds a generated entry module that re-exports the script
-// but replaces its scenarios with one externally-controlled scenario, whose
+// In swarm mode (Locust style) the master owns the number of users. k6 runs an
+// archive with the options recorded in it, so SwarmArchive replaces them: one
+// externally-controlled scenario running the script's default function, whose
 // VUs the worker then changes through k6's REST API.
 //
 // In script mode the script's own k6 scenarios run as written, split across

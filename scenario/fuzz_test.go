@@ -1,89 +1,14 @@
 package scenario
 
 import (
+	"archive/tar"
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+	"time"
 )
-
-// FuzzLoadBundle loads an arbitrary entry script that sits next to a module, a data file and a
-// subdirectory. Whatever the source, the loader must not panic, its errors must be the documented
-// ones or a file's own, and a bundle it returns must be valid, within the limits, hold the entry, and
-// write out (inside the target directory) and read back to the same files. Every reference the
-// scanner reports must point inside the source, at the literal it names.
-func FuzzLoadBundle(f *testing.F) {
-	for _, s := range []string{
-		"import http from 'k6/http';\nimport { a } from './lib.js';\nexport default function () { a(); }\n",
-		"const d = open('./data.txt');\nconst e = open(import.meta.resolve('./sub/x.js'));\n",
-		"import('./lib.js'); require(\"./lib.js\"); export * from './sub/x.js';\n",
-		"// import './missing.js'\n/* open('./nope') */ const t = `./lib.js`;\n",
-		"import x from '/etc/passwd'; import y from 'file:///tmp/../etc/hosts';\n",
-		"open('../../../../outside'); import '../up.js';\n",
-		"import './' ; import '.'; open(''); open('sub');\n",
-		"import \"./lib.js\u2028\"; open('\\x2e/data.txt'); open('./data.txt\\\n');\n",
-		"import a from './lib.js'\nimport b from './lib.js?x'\nimport c from 'https://example.com/x.js'\n",
-	} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, src []byte) {
-		for _, r := range findRefs(src) {
-			if r.start < 0 || r.end > len(src) || r.start >= r.end || r.line < 1 {
-				t.Fatalf("ref %+v outside the %d-byte source", r, len(src))
-			}
-		}
-		dir := t.TempDir()
-		files := map[string]string{
-			"main.js": string(src), "lib.js": "export function a() {}\n", "data.txt": "data",
-			"sub/x.js": "export default 1;\n",
-		}
-		for name, data := range files {
-			p := filepath.Join(dir, filepath.FromSlash(name))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		lim := Limits{Files: 4, Bytes: 64 << 10}
-		b, err := LoadBundleLimits(filepath.Join(dir, "main.js"), lim)
-		if err != nil {
-			msg := err.Error()
-			if !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrTooLarge) && !strings.Contains(msg, "is a directory") &&
-				!strings.Contains(msg, "permission denied") && !strings.Contains(msg, "not a directory") &&
-				!strings.Contains(msg, "invalid argument") && !strings.Contains(msg, "file name too long") {
-				t.Fatalf("unexpected error: %v", err)
-			}
-			return
-		}
-		if err := b.Validate(); err != nil {
-			t.Fatalf("the loaded bundle is invalid: %v", err)
-		}
-		var total int64
-		for _, data := range b.Files {
-			total += int64(len(data))
-		}
-		if len(b.Files) > lim.Files || total > lim.Bytes {
-			t.Fatalf("%d files, %d bytes: over %+v", len(b.Files), total, lim)
-		}
-		out := t.TempDir()
-		entry, err := b.Write(out)
-		if err != nil {
-			t.Fatalf("Write: %v", err)
-		}
-		if rel, err := filepath.Rel(out, entry); err != nil || !filepath.IsLocal(rel) {
-			t.Fatalf("entry %s written outside %s", entry, out)
-		}
-		for name, data := range b.Files {
-			got, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(name)))
-			if err != nil || string(got) != string(data) {
-				t.Fatalf("%s reads back as %q (%v), want %q", name, got, err, data)
-			}
-		}
-	})
-}
 
 // FuzzBundleValidate checks Validate on arbitrary paths: it never panics, and a bundle it accepts
 // writes only inside the target directory.
@@ -117,4 +42,63 @@ func FuzzBundleValidate(f *testing.F) {
 			t.Fatalf("Write created files next to the target directory: %v", ents)
 		}
 	})
+}
+
+// FuzzReadArchive reads arbitrary bytes as a k6 archive, as the master does with a file given as
+// -f run.tar: it never panics, its errors are the documented ones, and an archive it accepts
+// rewrites (SwarmArchive) into one it reads back with the same files.
+func FuzzReadArchive(f *testing.F) {
+	f.Add(testArchive(f, nil))
+	f.Add(testArchive(f, map[string]string{"file/home/u/lib.js": "export const a = 1;\n", "https/example.com/x.js": "1"}))
+	f.Add([]byte("not a tar"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := ReadArchive(data)
+		if err != nil {
+			if !errors.Is(err, ErrBadArchive) && !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			return
+		}
+		s, err := a.SwarmArchive(10, time.Minute)
+		if err != nil {
+			t.Fatalf("SwarmArchive of an archive ReadArchive accepted: %v", err)
+		}
+		if len(s.Files) != len(a.Files) {
+			t.Fatalf("SwarmArchive: %d files, the archive had %d", len(s.Files), len(a.Files))
+		}
+	})
+}
+
+// testArchive is a k6 archive of the shape `k6 archive` writes: metadata.json, data, the
+// directories and the entry's link to data, and extra files.
+func testArchive(tb testing.TB, extra map[string]string) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	add := func(name, body string) {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(body)); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	add("metadata.json", `{"type":"js","filename":"file:///home/u/test.js","pwd":"file:///home/u/","env":{"A":"1"},"options":{"vus":5,"duration":"10s","thresholds":{"http_req_failed":["rate<0.01"]}}}`)
+	add("data", "export default function () {}\n")
+	for _, d := range []string{"file", "file/home", "file/home/u"} {
+		if err := tw.WriteHeader(&tar.Header{Name: d, Mode: 0o755, Typeflag: tar.TypeDir}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: "file/home/u/test.js", Typeflag: tar.TypeLink, Linkname: "data"}); err != nil {
+		tb.Fatal(err)
+	}
+	for name, body := range extra {
+		add(name, body)
+	}
+	if err := tw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
 }

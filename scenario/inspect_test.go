@@ -82,8 +82,8 @@ func TestParseInspectFixtures(t *testing.T) {
 			},
 		},
 		{
-			// SwarmWrapper("./quickstart.js", 50, 2*time.Second) around a
-			// script with vus, duration and thresholds.
+			// A swarm run's options (SwarmArchive, 50 VUs, 2 s) of a script
+			// with vus, duration and thresholds.
 			file: "swarm.json",
 			want: Options{
 				Scenarios: map[string]ScenarioInfo{"swarm": {Executor: "externally-controlled", Exec: "default"}},

@@ -283,7 +283,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "stampede-master:", err)
 		return exitUsage
 	}
-	core, err := master.New(master.Options{Inspector: inspector{exe: exe}, WorkDir: cfg.workDir, InitTimeout: cfg.initTimeout, Version: version,
+	core, err := master.New(master.Options{Loader: loader{exe: exe}, WorkDir: cfg.workDir, InitTimeout: cfg.initTimeout, Version: version,
 		Logger: log, ScriptLog: scriptLogger(log), NameCap: cfg.maxNames, BundleLimits: cfg.bundleLimits,
 		Fleet: kp.fleet, IdleWorkers: cfg.kubeIdleWorkers, MaxWorkers: cfg.kubeMaxWorkers, Gauges: kp.gauges,
 		MaxUsers: cfg.limits.maxUsers, MaxWorkerVUs: cfg.limits.maxWorkerVUs})

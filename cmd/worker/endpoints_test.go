@@ -25,10 +25,14 @@ type fixed struct{ s worker.Snapshot }
 
 func (f fixed) Snapshot() worker.Snapshot { return f.s }
 
-// noInspector is never asked: the tests start no run.
-type noInspector struct{}
+// noLoader is never asked: the tests start no run.
+type noLoader struct{}
 
-func (noInspector) Inspect(context.Context, string, string, map[string]string) (*scenario.Options, error) {
+func (noLoader) Archive(context.Context, string, string, map[string]string) error {
+	return errors.New("not used")
+}
+
+func (noLoader) Inspect(context.Context, string, string, map[string]string) (*scenario.Options, error) {
 	return nil, errors.New("not in this test")
 }
 
@@ -107,7 +111,7 @@ func TestProbes(t *testing.T) {
 func TestEndpointsOverGRPC(t *testing.T) {
 	t.Parallel()
 	log := slog.New(slog.DiscardHandler)
-	core, err := master.New(master.Options{Inspector: noInspector{}, WorkDir: t.TempDir(), Logger: log})
+	core, err := master.New(master.Options{Loader: noLoader{}, WorkDir: t.TempDir(), Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,8 @@ import (
 
 // Options configure a Coordinator.
 type Options struct {
-	// Inspector validates scripts with k6 before any load.
-	Inspector Inspector
+	// Loader makes each run's k6 archive and validates it with k6, before any load.
+	Loader Loader
 	// WorkDir is where scripts are inspected; it must be writable.
 	WorkDir string
 	// WorkerTimeout is how long a worker may stay silent before the master drops it. Default
@@ -97,8 +97,8 @@ type workerRec struct {
 
 // New returns a Coordinator.
 func New(opts Options) (*Coordinator, error) {
-	if opts.Inspector == nil || opts.WorkDir == "" {
-		return nil, errors.New("master: Options.Inspector and Options.WorkDir are required")
+	if opts.Loader == nil || opts.WorkDir == "" {
+		return nil, errors.New("master: Options.Loader and Options.WorkDir are required")
 	}
 	if opts.WorkerTimeout <= 0 {
 		opts.WorkerTimeout = DefaultWorkerTimeout

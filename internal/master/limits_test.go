@@ -11,9 +11,13 @@ import (
 	"github.com/stampede-load/stampede/scenario"
 )
 
-type nopInspector struct{}
+type nopLoader struct{}
 
-func (nopInspector) Inspect(context.Context, string, string, map[string]string) (*scenario.Options, error) {
+func (nopLoader) Archive(context.Context, string, string, map[string]string) error {
+	return errors.New("not used")
+}
+
+func (nopLoader) Inspect(context.Context, string, string, map[string]string) (*scenario.Options, error) {
 	return &scenario.Options{}, nil
 }
 
@@ -30,7 +34,7 @@ func (nopConn) Close()                                             {}
 
 func newLimitCore(t *testing.T, workers int) *Coordinator {
 	t.Helper()
-	c, err := New(Options{Inspector: nopInspector{}, WorkDir: t.TempDir(), MaxUsers: 1000, MaxWorkerVUs: 300})
+	c, err := New(Options{Loader: nopLoader{}, WorkDir: t.TempDir(), MaxUsers: 1000, MaxWorkerVUs: 300})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,71 +1,122 @@
 package master
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/stampede-load/stampede/scenario"
 )
 
-// Inspector loads a script with k6 the way a run would and returns its consolidated options.
+// Loader is the master's k6: it makes a run's archive and reads the options from it, as k6 would.
 // Errors wrap ErrScriptError, ErrModuleNotFound or ErrInvalidOptions with a message that names the
 // file and line where k6 does.
-type Inspector interface {
-	Inspect(ctx context.Context, dir, entry string, env map[string]string) (*scenario.Options, error)
+type Loader interface {
+	// Archive makes a k6 archive of the script at out, as `k6 archive` does: k6 runs the script's
+	// init code with env and records every module and file it loads, whatever their paths are
+	// computed from, and the consolidated options.
+	Archive(ctx context.Context, script, out string, env map[string]string) error
+	// Inspect loads the archive at path as a run would and returns its consolidated options.
+	Inspect(ctx context.Context, dir, path string, env map[string]string) (*scenario.Options, error)
 }
 
-// prepare reads the script and the local files it needs and validates it with k6, before any load.
-func (c *Coordinator) prepare(ctx context.Context, cfg RunConfig) (*scenario.Bundle, *scenario.Options, error) {
+// prepare makes the run's archive (or takes the one the user gave) and validates it with k6,
+// before any load.
+func (c *Coordinator) prepare(ctx context.Context, cfg RunConfig) (*scenario.Archive, *scenario.Options, error) {
 	if _, err := os.Stat(cfg.Script); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrScriptNotFound, err)
 	}
-	bundle, err := scenario.LoadBundleLimits(cfg.Script, c.opts.BundleLimits)
-	if errors.Is(err, scenario.ErrNotFound) {
-		return nil, nil, fmt.Errorf("%w: %w", ErrModuleNotFound, err)
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrScriptError, err)
-	}
-	dir, err := os.MkdirTemp(c.opts.WorkDir, "inspect-")
+	dir, err := os.MkdirTemp(c.opts.WorkDir, "prepare-")
 	if err != nil {
 		return nil, nil, fmt.Errorf("master: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	entry, err := bundle.Write(dir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrScriptError, err)
-	}
 	ictx, cancel := context.WithTimeout(ctx, c.opts.InitTimeout)
 	defer cancel()
-	opts, err := c.opts.Inspector.Inspect(ictx, dir, entry, cfg.Env)
-	switch {
-	case err != nil && ctx.Err() != nil:
-		// Stopped (Ctrl+C, SIGTERM, a stop from the API) while k6 loaded the script: not its fault.
-		return nil, nil, ErrInterrupted
-	case err != nil && ictx.Err() != nil:
-		return nil, nil, fmt.Errorf("%w: %s: the script's init code did not finish within %s (a loop that never ends at the top level of the script or a module?); if it is only slow, raise --init-timeout",
-			ErrScriptError, cfg.Script, c.opts.InitTimeout)
+	k6Err := func(err error) error {
+		switch {
+		case ctx.Err() != nil:
+			// Stopped (Ctrl+C, SIGTERM, a stop from the API) while k6 loaded the script: not its fault.
+			return ErrInterrupted
+		case ictx.Err() != nil:
+			return fmt.Errorf("%w: %s: the script's init code did not finish within %s (a loop that never ends at the top level of the script or a module?); if it is only slow, raise --init-timeout",
+				ErrScriptError, cfg.Script, c.opts.InitTimeout)
+		}
+		return err
+	}
+
+	path := cfg.Script
+	isArchive, err := isTar(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrScriptNotFound, err)
+	}
+	if !isArchive {
+		path = filepath.Join(dir, scenario.ArchiveName)
+		if err := c.opts.Loader.Archive(ictx, cfg.Script, path, cfg.Env); err != nil {
+			return nil, nil, k6Err(err)
+		}
+	}
+	archive, err := readArchive(path, c.opts.BundleLimits)
+	if errors.Is(err, scenario.ErrTooLarge) {
+		return nil, nil, fmt.Errorf("%w: %s: %w (--max-bundle-files and --max-bundle-bytes set the limits: docs/limits.md)", ErrScriptError, cfg.Script, err)
 	}
 	if err != nil {
-		// k6 saw the copy in dir; name the user's files instead.
-		userRoot := strings.TrimSuffix(filepath.ToSlash(cfg.Script), bundle.Entry)
-		return nil, nil, &pathError{err: err, from: filepath.ToSlash(dir) + "/", to: userRoot}
+		return nil, nil, fmt.Errorf("%w: %s: %w", ErrScriptError, cfg.Script, err)
+	}
+	opts, err := c.opts.Loader.Inspect(ictx, dir, path, cfg.Env)
+	if err != nil {
+		return nil, nil, k6Err(err)
 	}
 	if cfg.Users <= 0 && !opts.HasScenarios {
 		c.log.Warn("the script declares no scenarios, so k6 runs 1 user for 1 iteration; pass --users for a swarm run")
 	}
-	return bundle, opts, nil
+	return archive, opts, nil
 }
 
-// pathError rewrites the paths in err's message, keeping err matchable.
-type pathError struct {
-	err      error
-	from, to string
+// readArchive reads the archive at path within the limits: a file over the byte limit is refused
+// before it is read.
+func readArchive(path string, lim scenario.Limits) (*scenario.Archive, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// The tar's own overhead (headers, padding, metadata.json) comes on top of the files' bytes.
+	ceiling := min(lim.Bytes*2+1<<20, scenario.MaxBundleBytes)
+	data, err := io.ReadAll(io.LimitReader(f, ceiling+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > ceiling {
+		return nil, fmt.Errorf("%w: the archive is over %s, more than the limit of %s (%d bytes) allows", scenario.ErrTooLarge,
+			scenario.FormatBytes(ceiling), scenario.FormatBytes(lim.Bytes), lim.Bytes)
+	}
+	a, err := scenario.ReadArchive(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Check(lim); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
-func (e *pathError) Error() string { return strings.ReplaceAll(e.err.Error(), e.from, e.to) }
-func (e *pathError) Unwrap() error { return e.err }
+// isTar reports whether the file at path is a tar archive (what `k6 archive` writes): "ustar" at
+// offset 257, as k6 itself tells an archive from a script.
+func isTar(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	head := make([]byte, 262)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	return n == len(head) && bytes.Equal(head[257:262], []byte("ustar")), nil
+}

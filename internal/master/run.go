@@ -70,7 +70,8 @@ type run struct {
 	err      error // how the run ended, once it has
 	ctlSeq   uint64
 	bundle   *scenario.Bundle
-	data     json.RawMessage // setup()'s result, for every worker that starts
+	archive  *scenario.Archive // the run's k6 archive, whose Bundle the workers run
+	data     json.RawMessage   // setup()'s result, for every worker that starts
 	// Swarm mode: the ramp in progress began at rampStart from each active member's users then
 	// (member.from), towards target at rate.
 	target    int64
@@ -324,7 +325,7 @@ func (c *Coordinator) runClaimed(ctx context.Context, r *run) (res *Result, err 
 		}
 	}()
 
-	bundle, opts, err := c.prepare(ctx, cfg)
+	archive, opts, err := c.prepare(ctx, cfg)
 	if err == nil {
 		err = c.checkScript(cfg, opts)
 	}
@@ -346,7 +347,10 @@ func (c *Coordinator) runClaimed(ctx context.Context, r *run) (res *Result, err 
 	if err := c.waitForWorkers(ctx, cfg); err != nil {
 		return c.result(r, err), err
 	}
-	err = c.execute(ctx, r, bundle)
+	c.mu.Lock()
+	r.archive = archive
+	c.mu.Unlock()
+	err = c.execute(ctx, r, archive.Bundle())
 	c.mu.Lock()
 	if !r.started.IsZero() {
 		r.judge.evaluate(&r.agg, r.ended.Sub(r.started), true)

@@ -8,9 +8,10 @@ import (
 	"github.com/stampede-load/stampede/scenario"
 )
 
-// ProtocolMajor and ProtocolMinor are the protocol version this master speaks.
+// ProtocolMajor and ProtocolMinor are the protocol version this master speaks. Major 2: a run's
+// bundle is one k6 archive (scenario.ArchiveName), which the worker edits for swarm mode.
 const (
-	ProtocolMajor = 1
+	ProtocolMajor = 2
 	ProtocolMinor = 0
 )
 

@@ -19,9 +19,13 @@ import (
 	"github.com/stampede-load/stampede/scenario"
 )
 
-type noInspector struct{}
+type noLoader struct{}
 
-func (noInspector) Inspect(context.Context, string, string, map[string]string) (*scenario.Options, error) {
+func (noLoader) Archive(context.Context, string, string, map[string]string) error {
+	return errors.New("not used")
+}
+
+func (noLoader) Inspect(context.Context, string, string, map[string]string) (*scenario.Options, error) {
 	return nil, errors.New("no scripts in this example")
 }
 
@@ -30,7 +34,7 @@ func (noInspector) Inspect(context.Context, string, string, map[string]string) (
 func Example() {
 	dir, _ := os.MkdirTemp("", "example")
 	defer os.RemoveAll(dir)
-	core, err := master.New(master.Options{Inspector: noInspector{}, WorkDir: dir, Logger: slog.New(slog.DiscardHandler)})
+	core, err := master.New(master.Options{Loader: noLoader{}, WorkDir: dir, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		panic(err)
 	}

@@ -67,8 +67,8 @@ func TestSwarmRun(t *testing.T) {
 		if k.resumeCalls != 1 || k.stopCalls != 1 || k.exitCalls == 0 {
 			t.Errorf("%s: Resume %d, Stop %d, Terminate/Kill %d times; want 1, 1, >= 1", k.host, k.resumeCalls, k.stopCalls, k.exitCalls)
 		}
-		if k.opts.Segment != "" || filepath.Base(k.opts.Entry) != scenario.SwarmWrapperName {
-			t.Errorf("%s: launched with segment %q, entry %q; want no segment and the swarm wrapper", k.host, k.opts.Segment, k.opts.Entry)
+		if k.opts.Segment != "" || filepath.Base(k.opts.Entry) != scenario.ArchiveName {
+			t.Errorf("%s: launched with segment %q, entry %q; want no segment and the run's archive", k.host, k.opts.Segment, k.opts.Entry)
 		}
 		k.mu.Unlock()
 	}
@@ -162,8 +162,8 @@ func TestScriptRun(t *testing.T) {
 		if k.opts.Segment != wantSegment[w.Index] || k.opts.SegmentSequence != "0,1/2,1" {
 			t.Errorf("worker %d: segment %q of %q, want %q of \"0,1/2,1\"", w.Index, k.opts.Segment, k.opts.SegmentSequence, wantSegment[w.Index])
 		}
-		if filepath.Base(k.opts.Entry) != "script.js" {
-			t.Errorf("worker %d: entry %q, want the script itself", w.Index, k.opts.Entry)
+		if filepath.Base(k.opts.Entry) != scenario.ArchiveName {
+			t.Errorf("worker %d: entry %q, want the run's archive", w.Index, k.opts.Entry)
 		}
 		if len(k.setVUs) != 0 || k.stopCalls != 0 {
 			t.Errorf("worker %d: SetVUs %v, Stop %d times; the script's own scenarios decide", w.Index, k.setVUs, k.stopCalls)
@@ -401,7 +401,7 @@ func TestProtocolVersion(t *testing.T) {
 		t.Parallel()
 		c := newCluster(t)
 		d := NewDialer(c.addr, c.log)
-		d.protocolMajor = 2
+		d.protocolMajor = master.ProtocolMajor + 1
 		t.Cleanup(func() { d.Close() })
 
 		sess, _, err := d.Dial(context.Background(), worker.Hello{ProtocolMajor: worker.ProtocolMajor,
@@ -413,7 +413,7 @@ func TestProtocolVersion(t *testing.T) {
 		if !errors.Is(err, worker.ErrRejected) {
 			t.Fatalf("Dial: %v, want ErrRejected", err)
 		}
-		for _, want := range []string{"speaks protocol 2.0", fmt.Sprintf("this master speaks %d.%d", master.ProtocolMajor, master.ProtocolMinor)} {
+		for _, want := range []string{fmt.Sprintf("speaks protocol %d.0", master.ProtocolMajor+1), fmt.Sprintf("this master speaks %d.%d", master.ProtocolMajor, master.ProtocolMinor)} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("Dial error %q does not say %q", err, want)
 			}
@@ -447,7 +447,7 @@ func TestProtocolVersion(t *testing.T) {
 		}
 
 		// The core itself returns ErrProtocolVersion.
-		if _, err := c.core.Join(master.Hello{ProtocolMajor: 2, WorkerID: "w-old"}, nil); !errors.Is(err, master.ErrProtocolVersion) {
+		if _, err := c.core.Join(master.Hello{ProtocolMajor: master.ProtocolMajor + 1, WorkerID: "w-old"}, nil); !errors.Is(err, master.ErrProtocolVersion) {
 			t.Errorf("Join: %v, want ErrProtocolVersion", err)
 		}
 	})
@@ -564,7 +564,7 @@ func (m *silentMaster) Connect(stream pb.Coordinator_ConnectServer) error {
 			}
 		}
 	}
-	bundle := &pb.Bundle{Entry: "script.js", Files: map[string][]byte{"script.js": []byte("export default function () {}\n")}}
+	bundle := &pb.Bundle{Entry: scenario.ArchiveName, Files: map[string][]byte{scenario.ArchiveName: testArchive([]byte("export default function () {}\n"))}}
 	for _, step := range []func() error{
 		func() error {
 			return send(&pb.MasterMessage{Msg: &pb.MasterMessage_Welcome{Welcome: &pb.Welcome{ProtocolMajor: master.ProtocolMajor}}})

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -321,10 +322,38 @@ func (f *fleet) child(t *testing.T, host string) *fakeChild {
 	return found[0]
 }
 
-type fakeInspector struct{}
+// fakeLoader archives a script as k6 would lay it out (the script alone, no options) and inspects
+// nothing: the tests' children are fakes.
+type fakeLoader struct{}
 
-func (fakeInspector) Inspect(context.Context, string, string, map[string]string) (*scenario.Options, error) {
+func (fakeLoader) Archive(_ context.Context, script, out string, _ map[string]string) error {
+	src, err := os.ReadFile(script)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(out, testArchive(src), 0o644)
+}
+
+func (fakeLoader) Inspect(context.Context, string, string, map[string]string) (*scenario.Options, error) {
 	return &scenario.Options{}, nil
+}
+
+// testArchive is a k6 archive of one script: metadata.json, the script as data.
+func testArchive(src []byte) []byte {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		body []byte
+	}{
+		{"metadata.json", []byte(`{"type":"js","filename":"file:///test/script.js","options":{}}`)},
+		{"data", src},
+	} {
+		_ = tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.body)), Typeflag: tar.TypeReg})
+		_, _ = tw.Write(f.body)
+	}
+	_ = tw.Close()
+	return buf.Bytes()
 }
 
 type scriptLine struct {
@@ -367,7 +396,7 @@ func newClusterServing(t *testing.T, srvOpts []ServerOption, wrap func(net.Liste
 	if err := os.WriteFile(c.script, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	opts := master.Options{Inspector: fakeInspector{}, WorkDir: t.TempDir(), Version: "test",
+	opts := master.Options{Loader: fakeLoader{}, WorkDir: t.TempDir(), Version: "test",
 		ScriptLog: c.scriptLog, Logger: log.With("side", "master")}
 	for _, f := range with {
 		f(&opts)

@@ -96,7 +96,7 @@ type secureMaster struct {
 func startSecureMaster(t *testing.T, opts ...ServerOption) *secureMaster {
 	t.Helper()
 	log, buf := testLogger(t)
-	core, err := master.New(master.Options{Inspector: fakeInspector{}, WorkDir: t.TempDir(), Version: "test", Logger: log})
+	core, err := master.New(master.Options{Loader: fakeLoader{}, WorkDir: t.TempDir(), Version: "test", Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

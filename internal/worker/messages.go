@@ -14,7 +14,7 @@ import (
 // ProtocolMajor and ProtocolMinor are the protocol version this worker speaks. A master with another
 // major version refuses the worker.
 const (
-	ProtocolMajor = 1
+	ProtocolMajor = 2
 	ProtocolMinor = 0
 )
 

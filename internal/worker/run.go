@@ -170,7 +170,14 @@ func (r *run) launch(ctx context.Context) (Child, <-chan struct{}, error) {
 		return nil, nil, errors.New("the assignment carries no script")
 	}
 	if r.part.Mode == scenario.Swarm {
-		b = b.WithSwarmWrapper(int(max(r.part.MaxUsers, 1)), r.part.MaxDuration)
+		a, err := b.Archive()
+		if err == nil {
+			a, err = a.SwarmArchive(int(max(r.part.MaxUsers, 1)), r.part.MaxDuration)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("the run's archive: %w", err)
+		}
+		b = a.Bundle()
 	}
 	blocked, err := r.w.opts.Allow.Blocked(ctx, net.DefaultResolver)
 	if err != nil {

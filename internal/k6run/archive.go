@@ -1,0 +1,45 @@
+package k6run
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+)
+
+// ArchiveOptions describe one `k6 archive` call.
+type ArchiveOptions struct {
+	Exe   string
+	Dir   string // working directory: where the user runs the master
+	Home  string // HOME of the child: a directory of the run's own
+	Entry string // the script, as the user named it (relative to Dir, or absolute)
+	Out   string // where the archive goes
+	Env   map[string]string
+}
+
+// Archive makes a k6 archive of the script, as `k6 archive` does: k6 runs the script's init code
+// with the environment given (and none of the process's) and records every module and file it
+// loaded, and the consolidated options. Errors are Inspect's.
+func Archive(ctx context.Context, opts ArchiveOptions) error {
+	args := []string{Subcommand, "archive", "--include-system-env-vars=false",
+		"--log-format", "json", "--no-color", "--quiet", "-O", opts.Out}
+	for k, v := range opts.Env {
+		args = append(args, "--env", k+"="+v)
+	}
+	args = append(args, opts.Entry)
+	cmd := exec.CommandContext(ctx, opts.Exe, args...)
+	cmd.Dir = opts.Dir
+	cmd.Env = childEnv(opts.Home)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if err == nil {
+		return nil
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return fmt.Errorf("running k6 archive: %w", err)
+	}
+	return classify(ee.ExitCode(), lastError(stderr.Bytes()))
+}

@@ -1,0 +1,304 @@
+package scenario
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ArchiveName is the entry of a bundle made from a k6 archive: the one file, which the worker
+// runs with `k6 run archive.tar`.
+const ArchiveName = "archive.tar"
+
+// ErrBadArchive means a file given as a k6 archive is not one.
+var ErrBadArchive = errors.New("not a k6 archive")
+
+// Archive is a k6 archive, as `k6 archive` writes it and `k6 run` runs it: a tar of metadata.json
+// (the options, consolidated when the archive was made, and the environment), the entry script as
+// "data", and every module and file the script's init code read, local ones under file/ and
+// remote ones under https/. k6 runs an archive with its recorded options, not with what the
+// script's options export would say.
+type Archive struct {
+	// Tar is the archive itself.
+	Tar []byte
+	// Entry is the script's path as k6 recorded it (a file:// or https:// URL).
+	Entry string
+	// Options is metadata.json's "options", as k6 wrote it.
+	Options json.RawMessage
+	// Env is the environment recorded in the archive (--env at `k6 archive` time).
+	Env map[string]string
+	// Files are the files in the archive: the entry (Data) and every module and data file.
+	Files []ArchiveFile
+}
+
+// ArchiveFile is one file of an archive.
+type ArchiveFile struct {
+	Name string // the tar entry's name: "data", "file/home/u/lib.js", "https/example.com/x.js"
+	Size int64
+}
+
+// maxArchiveEntries bounds the tar entries ReadArchive accepts (files and directories), before
+// any Limits apply.
+const maxArchiveEntries = 4 * MaxBundleFiles
+
+// metadata is what the package reads of metadata.json. Options and the rest are kept as they are.
+type metadata struct {
+	Type     string            `json:"type"`
+	Filename string            `json:"filename"`
+	Options  json.RawMessage   `json:"options"`
+	Env      map[string]string `json:"env"`
+}
+
+// ReadArchive reads a k6 archive. It checks the shape k6 relies on (metadata.json of type "js",
+// a "data" entry, relative entry names) and returns ErrBadArchive otherwise; it does not load the
+// script.
+func ReadArchive(tarData []byte) (*Archive, error) {
+	if len(tarData) > MaxBundleBytes {
+		return nil, fmt.Errorf("%w: %s, at most %s", ErrTooLarge, FormatBytes(int64(len(tarData))), FormatBytes(MaxBundleBytes))
+	}
+	a := &Archive{Tar: tarData}
+	var meta *metadata
+	hasData := false
+	tr := tar.NewReader(bytes.NewReader(tarData))
+	for n := 0; ; n++ {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadArchive, err)
+		}
+		if n >= maxArchiveEntries {
+			return nil, fmt.Errorf("%w: more than %d entries", ErrTooLarge, maxArchiveEntries)
+		}
+		name := hdr.Name
+		if c := path.Clean(name); name == "" || path.IsAbs(name) || c == ".." || strings.HasPrefix(c, "../") || strings.ContainsRune(name, 0) {
+			return nil, fmt.Errorf("%w: entry %q", ErrBadArchive, name)
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			continue // directories, and the link from the entry's path to "data"
+		}
+		switch name {
+		case "metadata.json":
+			body, err := io.ReadAll(tr)
+			if err != nil {
+				return nil, fmt.Errorf("%w: metadata.json: %w", ErrBadArchive, err)
+			}
+			meta = &metadata{}
+			if err := json.Unmarshal(body, meta); err != nil {
+				return nil, fmt.Errorf("%w: metadata.json: %w", ErrBadArchive, err)
+			}
+			continue
+		case "data":
+			hasData = true
+		default:
+			if top, _, _ := strings.Cut(name, "/"); top != "file" && top != "https" {
+				return nil, fmt.Errorf("%w: entry %q is neither under file/ nor https/", ErrBadArchive, name)
+			}
+		}
+		a.Files = append(a.Files, ArchiveFile{Name: name, Size: hdr.Size})
+	}
+	switch {
+	case meta == nil:
+		return nil, fmt.Errorf("%w: no metadata.json (make one with `k6 archive script.js`)", ErrBadArchive)
+	case meta.Type != "js":
+		return nil, fmt.Errorf("%w: metadata.json says type %q; only JavaScript archives run", ErrBadArchive, meta.Type)
+	case !hasData:
+		return nil, fmt.Errorf("%w: no data entry (the script)", ErrBadArchive)
+	}
+	a.Entry, a.Options, a.Env = meta.Filename, meta.Options, meta.Env
+	if len(a.Options) == 0 {
+		a.Options = json.RawMessage("{}")
+	}
+	return a, nil
+}
+
+// Check returns an error matching ErrTooLarge, naming the limit and the biggest files, when the
+// archive has more files or bytes than l allows. The entry script counts as a file.
+func (a *Archive) Check(l Limits) error {
+	if err := l.Validate(); err != nil {
+		return err
+	}
+	var total int64
+	for _, f := range a.Files {
+		total += f.Size
+	}
+	switch {
+	case len(a.Files) > l.Files:
+		return fmt.Errorf("%w: %d files, more than the limit of %d; biggest files: %s", ErrTooLarge, len(a.Files), l.Files, a.biggest())
+	case total > l.Bytes:
+		return fmt.Errorf("%w: %s in all, more than the limit of %s (%d bytes); biggest files: %s", ErrTooLarge,
+			FormatBytes(total), FormatBytes(l.Bytes), l.Bytes, a.biggest())
+	}
+	return nil
+}
+
+// biggest names the three largest files, as the script named them where it can.
+func (a *Archive) biggest() string {
+	files := slices.Clone(a.Files)
+	slices.SortStableFunc(files, func(x, y ArchiveFile) int { return int(min(max(y.Size-x.Size, -1), 1)) })
+	var parts []string
+	for _, f := range files[:min(len(files), 3)] {
+		name := f.Name
+		switch {
+		case name == "data":
+			name = strings.TrimPrefix(a.Entry, "file://")
+		case strings.HasPrefix(name, "file/"):
+			name = "/" + strings.TrimPrefix(name, "file/")
+		case strings.HasPrefix(name, "https/"):
+			name = "https://" + strings.TrimPrefix(name, "https/")
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", name, FormatBytes(f.Size)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Bundle is the archive as the workers receive it: one file, ArchiveName.
+func (a *Archive) Bundle() *Bundle {
+	return &Bundle{Entry: ArchiveName, Files: map[string][]byte{ArchiveName: a.Tar}}
+}
+
+// Archive reads the bundle's archive: a bundle the master made holds one, ArchiveName.
+func (b *Bundle) Archive() (*Archive, error) {
+	data, ok := b.Files[ArchiveName]
+	if b.Entry != ArchiveName || !ok {
+		return nil, fmt.Errorf("%w: the bundle's entry is %q, not %s", ErrBadArchive, b.Entry, ArchiveName)
+	}
+	return ReadArchive(data)
+}
+
+// WithOptions returns a copy of the archive whose recorded options are edit's result on a copy of
+// them (decoded as JSON objects). The other entries are copied unchanged.
+func (a *Archive) WithOptions(edit func(opts map[string]any)) (*Archive, error) {
+	var opts map[string]any
+	if err := json.Unmarshal(a.Options, &opts); err != nil || opts == nil {
+		opts = map[string]any{}
+	}
+	edit(opts)
+	raw, err := json.Marshal(opts)
+	if err != nil {
+		return nil, err
+	}
+	out, err := rewriteArchive(a.Tar, func(name string, body []byte) ([]byte, bool, error) {
+		if name != "metadata.json" {
+			return body, true, nil
+		}
+		var meta map[string]json.RawMessage
+		if err := json.Unmarshal(body, &meta); err != nil {
+			return nil, false, fmt.Errorf("%w: metadata.json: %w", ErrBadArchive, err)
+		}
+		meta["options"] = raw
+		b, err := json.MarshalIndent(meta, "", "  ")
+		return b, true, err
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return ReadArchive(out)
+}
+
+// SwarmArchive returns the archive a worker runs in swarm mode: the script's default function
+// under k6's externally-controlled executor with no VUs at start, at most maxVUs, for duration
+// (0: until stopped). The script's own scenarios, stages, vus, duration and iterations are
+// dropped; everything else it set (thresholds, tags, ...) still applies.
+func (a *Archive) SwarmArchive(maxVUs int, duration time.Duration) (*Archive, error) {
+	return a.WithOptions(func(opts map[string]any) {
+		for _, k := range []string{"scenarios", "stages", "vus", "duration", "iterations"} {
+			delete(opts, k)
+		}
+		opts["scenarios"] = map[string]any{
+			SwarmScenario: map[string]any{
+				"executor": "externally-controlled",
+				"vus":      0,
+				"maxVUs":   maxVUs,
+				"duration": duration.String(),
+			},
+		}
+	})
+}
+
+// SwarmScenario is the name of the scenario of a swarm run; k6 tags the test's metrics with it.
+const SwarmScenario = "swarm"
+
+// rewriteArchive copies the tar, passing each entry's name and body to edit, which returns the body
+// to write and whether to keep the entry. For an entry that is no regular file (a directory, the
+// link from the entry script's path to "data") the body given is nil; returning nil copies it as it
+// is, returning a body replaces it with a regular file. extra entries are appended at the end.
+func rewriteArchive(tarData []byte, edit func(name string, body []byte) ([]byte, bool, error), extra []tarFile) ([]byte, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tr := tar.NewReader(bytes.NewReader(tarData))
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadArchive, err)
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			if edited, keep, err := edit(hdr.Name, nil); err != nil {
+				return nil, err
+			} else if !keep {
+				continue
+			} else if edited != nil {
+				// A link or directory replaced by a file.
+				if err := writeTarFile(tw, tarFile{hdr.Name, edited}); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if err := tw.WriteHeader(hdr); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		body, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadArchive, err)
+		}
+		body, keep, err := edit(hdr.Name, body)
+		if err != nil {
+			return nil, err
+		}
+		if !keep {
+			continue
+		}
+		hdr.Size = int64(len(body))
+		if err := tw.WriteHeader(hdr); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(body); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range extra {
+		if err := writeTarFile(tw, f); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+type tarFile struct {
+	name string
+	body []byte
+}
+
+func writeTarFile(tw *tar.Writer, f tarFile) error {
+	if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.body)), Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	_, err := tw.Write(f.body)
+	return err
+}

@@ -1,6 +1,0 @@
-import { b } from './b.js';
-
-export const a = () => 'a';
-export default function () {
-  b();
-}

@@ -1,3 +1,0 @@
-import { a } from './a.js';
-
-export const b = () => a();

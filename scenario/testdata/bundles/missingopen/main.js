@@ -1,2 +1,0 @@
-import { rows } from './lib/data.js';
-export default function () { console.log(rows); }

@@ -1,5 +1,0 @@
-import { makeToken } from './token.js';
-
-export function login() {
-  return makeToken('user');
-}

@@ -1,1 +1,0 @@
-module.exports = { url: (p) => 'https://test.k6.io' + p };

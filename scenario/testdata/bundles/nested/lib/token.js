@@ -1,1 +1,0 @@
-export const makeToken = (who) => `token-${who}`;

@@ -1,3 +1,0 @@
-export function format(n) {
-  return `vu ${n}`;
-}
