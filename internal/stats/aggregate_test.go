@@ -209,3 +209,63 @@ func TestAggregateCloneIsDeep(t *testing.T) {
 		t.Errorf("clone's check changed with the original: %d", got)
 	}
 }
+
+// TestReceivedBytes checks that sizes travel with their rows: across deltas (bytes may come a delta
+// after their requests), through merging, renaming and gob, and that a row's average is over the
+// sized requests only.
+func TestReceivedBytes(t *testing.T) {
+	t.Parallel()
+	home, homeErr, json := Key{"/", "GET", "200"}, Key{"/", "GET", "500"}, Key{"/json", "GET", "200"}
+	var d1, d2 Delta
+	for range 4 {
+		d1.AddRequest(home, 1, false, "")
+	}
+	d1.AddRequest(homeErr, 1, true, "")
+	d1.AddRequest(json, 1, false, "")
+	d1.AddReceived(home, 2, 2*700)
+	d1.AddReceived(json, 0, 999) // no requests: nothing to size
+	d2.AddReceived(home, 1, 760) // a late iteration's bytes, without requests in this delta
+	d2.AddReceived(homeErr, 1, 150)
+
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&d2); err != nil {
+		t.Fatal(err)
+	}
+	var back Delta
+	if err := gob.NewDecoder(&buf).Decode(&back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Empty() {
+		t.Fatal("a delta with sizes only reads as empty: it would not be sent")
+	}
+	var a Aggregate
+	a.Add(&d1)
+	a.Add(&back)
+
+	type size struct {
+		sized, bytes uint64
+		avg          float64
+		ok           bool
+	}
+	rows := map[string]size{}
+	for _, r := range a.ByName() {
+		avg, ok := r.AvgSize()
+		rows[r.Name] = size{r.SizedRequests, r.ReceivedBytes, avg, ok}
+	}
+	want := map[string]size{
+		// 4 of the 5 requests of / were in iterations whose bytes are known: 700, 700, 760 and 150.
+		"/":     {4, 2310, 577.5, true},
+		"/json": {0, 0, 0, false},
+	}
+	if !reflect.DeepEqual(rows, want) {
+		t.Errorf("sizes by name = %+v, want %+v", rows, want)
+	}
+	if tot := a.Total(); tot.Requests != 6 || tot.SizedRequests != 4 || tot.ReceivedBytes != 2310 {
+		t.Errorf("total: %d requests, %d sized, %d bytes; want 6, 4, 2310", tot.Requests, tot.SizedRequests, tot.ReceivedBytes)
+	}
+
+	d1.RenameRequests(func(string, string) (string, string) { return "(other)", "" })
+	if e := d1.Entries[Key{"(other)", "", "200"}]; e == nil || e.Requests != 5 || e.SizedRequests != 2 || e.ReceivedBytes != 1400 {
+		t.Errorf("renamed row %+v, want 5 requests, 2 sized with 1400 bytes", e)
+	}
+}

@@ -14,6 +14,11 @@ type Entry struct {
 	Requests uint64
 	Failures uint64
 	Duration Histogram // milliseconds
+	// SizedRequests are the requests whose received bytes are known, ReceivedBytes those bytes (see
+	// Delta.AddReceived). Bytes may arrive in a later delta than their requests, so only a run's
+	// totals keep SizedRequests <= Requests.
+	SizedRequests uint64
+	ReceivedBytes uint64
 }
 
 // Merge adds o's counts and durations to e; o may be nil.
@@ -24,6 +29,16 @@ func (e *Entry) Merge(o *Entry) {
 	e.Requests += o.Requests
 	e.Failures += o.Failures
 	e.Duration.Merge(&o.Duration)
+	e.SizedRequests += o.SizedRequests
+	e.ReceivedBytes += o.ReceivedBytes
+}
+
+// AvgSize returns the bytes received per sized request; ok is false when no request was sized.
+func (e *Entry) AvgSize() (bytes float64, ok bool) {
+	if e.SizedRequests == 0 {
+		return 0, false
+	}
+	return float64(e.ReceivedBytes) / float64(e.SizedRequests), true
 }
 
 // ErrorKey identifies one row of the error table.
@@ -96,6 +111,25 @@ func errorText(status, text string) string {
 	default:
 		return "HTTP " + status
 	}
+}
+
+// AddReceived records that requests requests under k received bytes bytes between them, counted as
+// the engine counts them (for k6: everything read from the network, headers included; see
+// internal/k6run). It does not count the requests themselves: AddRequest did.
+func (d *Delta) AddReceived(k Key, requests, bytes uint64) {
+	if requests == 0 {
+		return
+	}
+	if d.Entries == nil {
+		d.Entries = make(map[Key]*Entry)
+	}
+	e := d.Entries[k]
+	if e == nil {
+		e = new(Entry)
+		d.Entries[k] = e
+	}
+	e.SizedRequests += requests
+	e.ReceivedBytes += bytes
 }
 
 // AddCheck records one outcome of check k.

@@ -9,6 +9,7 @@
 //	d.Start = start
 //	d.AddRequest(stats.Key{Name: "/login", Method: "POST", Status: "200"}, 12.5, false, "")
 //	d.AddRequest(stats.Key{Name: "/login", Method: "POST", Status: "0"}, 3001, true, "dial: i/o timeout")
+//	d.AddReceived(stats.Key{Name: "/login", Method: "POST", Status: "200"}, 1, 734) // what it received
 //	d.AddCheck(stats.CheckKey{Group: "::login", Name: "status is 200"}, true)
 //	d.AddSample("vus", stats.Gauge, "default", 40, now.UnixNano())
 //	d.End = now
