@@ -40,7 +40,8 @@ func deltaToPB(runID string, seq uint64, d *stats.Delta) *pb.StatsDelta {
 	out := &pb.StatsDelta{RunId: runID, Seq: seq, StartUnixNano: d.Start.UnixNano(), EndUnixNano: d.End.UnixNano()}
 	for k, e := range d.Entries {
 		out.Entries = append(out.Entries, &pb.Entry{Name: k.Name, Method: k.Method, Status: k.Status,
-			Requests: e.Requests, Failures: e.Failures, DurationMs: histToPB(&e.Duration)})
+			Requests: e.Requests, Failures: e.Failures, DurationMs: histToPB(&e.Duration),
+			SizedRequests: e.SizedRequests, ReceivedBytes: e.ReceivedBytes})
 	}
 	for k, n := range d.Errors {
 		out.Errors = append(out.Errors, &pb.ErrorCount{Name: k.Name, Method: k.Method, Error: k.Error, Count: n})
@@ -68,7 +69,8 @@ func deltaFromPB(p *pb.StatsDelta) *stats.Delta {
 	for i, e := range p.Entries {
 		k := stats.Key{Name: e.Name, Method: e.Method, Status: e.Status}
 		ent := &ents[i]
-		*ent = stats.Entry{Requests: e.Requests, Failures: e.Failures, Duration: histFromPB(e.DurationMs)}
+		*ent = stats.Entry{Requests: e.Requests, Failures: e.Failures, Duration: histFromPB(e.DurationMs),
+			SizedRequests: e.SizedRequests, ReceivedBytes: e.ReceivedBytes}
 		if old := d.Entries[k]; old != nil {
 			old.Merge(ent)
 		} else {

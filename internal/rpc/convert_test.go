@@ -16,7 +16,7 @@ import (
 )
 
 // sampleDelta is a delta with every kind of table and all four metric types, including a trend with
-// negative, zero and positive samples and an entry with failures.
+// negative, zero and positive samples, an entry with failures and entries with received bytes.
 func sampleDelta() *stats.Delta {
 	start := time.Unix(1700000000, 123456789)
 	d := &stats.Delta{Start: start, End: start.Add(time.Second)}
@@ -29,6 +29,9 @@ func sampleDelta() *stats.Delta {
 	d.AddRequest(login, 250, true, "")
 	d.AddRequest(login, 900.5, true, "")
 	d.AddRequest(down, 30000, true, "dial tcp: connection refused")
+	d.AddReceived(home, 40, 40*612)
+	// Bytes that arrive a delta after their requests: an entry with sizes only.
+	d.AddReceived(stats.Key{Name: "late", Method: "GET", Status: "200"}, 2, 1805)
 	d.AddCheck(stats.CheckKey{Name: "status is 200"}, true)
 	d.AddCheck(stats.CheckKey{Name: "status is 200"}, false)
 	d.AddCheck(stats.CheckKey{Group: "::login", Name: "has token"}, true)

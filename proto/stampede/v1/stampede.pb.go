@@ -1569,13 +1569,19 @@ func (x *Histogram) GetNegCount() []uint64 {
 }
 
 type Entry struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Method        string                 `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
-	Status        string                 `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
-	Requests      uint64                 `protobuf:"varint,4,opt,name=requests,proto3" json:"requests,omitempty"`
-	Failures      uint64                 `protobuf:"varint,5,opt,name=failures,proto3" json:"failures,omitempty"`
-	DurationMs    *Histogram             `protobuf:"bytes,6,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Name       string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Method     string                 `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	Status     string                 `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	Requests   uint64                 `protobuf:"varint,4,opt,name=requests,proto3" json:"requests,omitempty"`
+	Failures   uint64                 `protobuf:"varint,5,opt,name=failures,proto3" json:"failures,omitempty"`
+	DurationMs *Histogram             `protobuf:"bytes,6,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	// received_bytes is what sized_requests of these requests received, counted as the worker's
+	// engine counts it (k6: bytes read from the network, headers included). The bytes may come in a
+	// later delta than their requests. A worker older than these fields sends neither (compatible:
+	// its requests are unsized), and an older master ignores them.
+	SizedRequests uint64 `protobuf:"varint,7,opt,name=sized_requests,json=sizedRequests,proto3" json:"sized_requests,omitempty"`
+	ReceivedBytes uint64 `protobuf:"varint,8,opt,name=received_bytes,json=receivedBytes,proto3" json:"received_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1650,6 +1656,20 @@ func (x *Entry) GetDurationMs() *Histogram {
 		return x.DurationMs
 	}
 	return nil
+}
+
+func (x *Entry) GetSizedRequests() uint64 {
+	if x != nil {
+		return x.SizedRequests
+	}
+	return 0
+}
+
+func (x *Entry) GetReceivedBytes() uint64 {
+	if x != nil {
+		return x.ReceivedBytes
+	}
+	return 0
 }
 
 type ErrorCount struct {
@@ -2259,7 +2279,7 @@ const file_stampede_v1_stampede_proto_rawDesc = "" +
 	"\tpos_index\x18\x06 \x03(\x11R\bposIndex\x12\x1b\n" +
 	"\tpos_count\x18\a \x03(\x04R\bposCount\x12\x1b\n" +
 	"\tneg_index\x18\b \x03(\x11R\bnegIndex\x12\x1b\n" +
-	"\tneg_count\x18\t \x03(\x04R\bnegCount\"\xbc\x01\n" +
+	"\tneg_count\x18\t \x03(\x04R\bnegCount\"\x8a\x02\n" +
 	"\x05Entry\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x12\x16\n" +
@@ -2267,7 +2287,9 @@ const file_stampede_v1_stampede_proto_rawDesc = "" +
 	"\brequests\x18\x04 \x01(\x04R\brequests\x12\x1a\n" +
 	"\bfailures\x18\x05 \x01(\x04R\bfailures\x127\n" +
 	"\vduration_ms\x18\x06 \x01(\v2\x16.stampede.v1.HistogramR\n" +
-	"durationMs\"d\n" +
+	"durationMs\x12%\n" +
+	"\x0esized_requests\x18\a \x01(\x04R\rsizedRequests\x12%\n" +
+	"\x0ereceived_bytes\x18\b \x01(\x04R\rreceivedBytes\"d\n" +
 	"\n" +
 	"ErrorCount\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
