@@ -105,6 +105,11 @@ func Start(ctx context.Context, opts RunOptions) (*Child, error) {
 		}
 		env = append(env, submetricsEnv+"="+string(list))
 	}
+	// The output needs each sample's VU to size requests (see iterations).
+	tagArgs, err := systemTagArgs(opts.Dir, opts.Entry)
+	if err != nil {
+		return nil, err
+	}
 
 	pr, pw, err := os.Pipe() // stats: the child writes, the parent reads
 	if err != nil {
@@ -141,6 +146,7 @@ func Start(ctx context.Context, opts RunOptions) (*Child, error) {
 	if len(opts.BlockedIPs) > 0 {
 		cmd.Args = append(cmd.Args, "--blacklist-ip", strings.Join(opts.BlockedIPs, ","))
 	}
+	cmd.Args = append(cmd.Args, tagArgs...)
 	for k, v := range opts.Env {
 		cmd.Args = append(cmd.Args, "--env", k+"="+v)
 	}

@@ -7,7 +7,9 @@
 //   - [Start] launches `k6 run` for one assignment: paused, on its own loopback REST port, without
 //     setup, teardown, thresholds or summary (the master owns those), and with the "stampede" output
 //     extension, which folds every sample into a [stats.Delta] and writes one delta per second to the
-//     parent over a pipe, encoded with encoding/gob.
+//     parent over a pipe, encoded with encoding/gob. k6's vu system tag is turned on so that the
+//     output can give a request row the bytes of the iterations that made only its requests (k6
+//     counts received bytes per iteration, not per request; see iterations).
 //   - [Child] drives that process over k6's REST API: readiness, setup and teardown, resume, live VU
 //     changes, stop.
 //   - [Inspect] validates a script and returns k6's consolidated options.

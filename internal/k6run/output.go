@@ -53,9 +53,10 @@ type streamOutput struct {
 	lastBeat, flushing atomic.Int64
 	subs               submetrics                         // read-only after newOutput
 	log                interface{ Warnf(string, ...any) } // k6's logger: its lines reach the worker as JSON on stderr
-	mu                 sync.Mutex                         // guards cur and series
+	mu                 sync.Mutex                         // guards cur, series and iters
 	cur                *stats.Delta
 	series             seriesCounter
+	iters              iterations // nil until the first samples
 	writeMu            sync.Mutex // serialises writes to w
 	done               chan struct{}
 	wg                 sync.WaitGroup
@@ -222,13 +223,20 @@ func (o *streamOutput) flush() error {
 
 func (o *streamOutput) AddMetricSamples(containers []metrics.SampleContainer) {
 	o.mu.Lock()
+	if o.iters == nil {
+		o.iters = iterations{}
+	}
 	warn := false
 	for _, c := range containers {
 		if tr, ok := c.(*httpext.Trail); ok {
-			addTrail(o.cur, tr)
+			k := addTrail(o.cur, tr)
+			if vu, ok := tr.Metadata[vuTag]; ok {
+				o.iters.request(vu, k)
+			}
 		}
 		for _, s := range c.GetSamples() {
 			addSample(o.cur, s, o.subs)
+			o.iters.observe(o.cur, s)
 			warn = o.series.add(s.TimeSeries) || warn
 		}
 	}
@@ -279,14 +287,16 @@ func (c *seriesCounter) add(ts metrics.TimeSeries) bool {
 
 func (c *seriesCounter) count() int { return len(c.seen) }
 
-// addTrail records one HTTP request under its (name, method, status).
-func addTrail(d *stats.Delta, tr *httpext.Trail) {
+// addTrail records one HTTP request under its (name, method, status) and returns that key.
+func addTrail(d *stats.Delta, tr *httpext.Trail) stats.Key {
 	name, _ := tr.Tags.Get("name")
 	method, _ := tr.Tags.Get("method")
 	status, _ := tr.Tags.Get("status")
 	errText, _ := tr.Tags.Get("error")
 	ms := float64(tr.Duration) / float64(time.Millisecond)
-	d.AddRequest(stats.Key{Name: name, Method: method, Status: status}, ms, tr.Failed.Bool, errText)
+	k := stats.Key{Name: name, Method: method, Status: status}
+	d.AddRequest(k, ms, tr.Failed.Bool, errText)
+	return k
 }
 
 // perInstance are gauges that describe one k6 process, not the fleet; the master knows users from
