@@ -46,15 +46,20 @@ var (
 
 // WriteStatsCSV writes Locust's <prefix>_stats.csv: one row per request name and method, then the
 // Aggregated row. Requests/s and Failures/s are over the run's duration, like the text summary's.
-// Average Content Size is 0.0 on per-name rows, since k6 samples carry no body size; the
-// Aggregated row has data_received per request, headers included, as the summary does.
+// Average Content Size is bytes received per request, headers included, as the summary has it:
+// on a per-name row over the row's sized requests (0.0 when none was sized; see
+// Stat.AvgSizeBytes), on the Aggregated row k6's data_received over every request.
 func WriteStatsCSV(w io.Writer, res *master.Result) error {
 	agg := aggregateOf(res)
 	secs := res.Duration().Seconds()
 	cw := newCSVWriter(w)
 	_ = cw.Write(statsColumns)
 	for _, ne := range agg.ByName() {
-		_ = cw.Write(statsRow(ne.Method, ne.Name, &ne.Entry, secs, nil))
+		var size *float64
+		if avg, ok := ne.AvgSize(); ok {
+			size = &avg
+		}
+		_ = cw.Write(statsRow(ne.Method, ne.Name, &ne.Entry, secs, size))
 	}
 	totals, _, _, _ := Tables(agg, secs)
 	tot := agg.Total()

@@ -35,6 +35,8 @@ type req struct {
 	failed       bool
 	err          string
 	n            int // how many of them; 1 if 0
+	// sized of them received bytes between them (stats.Delta.AddReceived).
+	sized, bytes uint64
 }
 
 // runOf builds a finished run from requests: one delta per second, the series closed through
@@ -51,9 +53,11 @@ func runOf(dur time.Duration, bytesReceived float64, reqs ...req) *master.Result
 			deltas[r.sec] = d
 			secs = append(secs, r.sec)
 		}
+		k := stats.Key{Name: r.name, Method: r.method, Status: r.status}
 		for range max(r.n, 1) {
-			d.AddRequest(stats.Key{Name: r.name, Method: r.method, Status: r.status}, r.ms, r.failed, r.err)
+			d.AddRequest(k, r.ms, r.failed, r.err)
 		}
+		d.AddReceived(k, r.sized, r.bytes)
 	}
 	for i, sec := range secs {
 		d := deltas[sec]
@@ -70,14 +74,15 @@ func runOf(dur time.Duration, bytesReceived float64, reqs ...req) *master.Result
 }
 
 // sampleRun has several names and methods, statuses, failures of several kinds, a name that
-// needs quoting, sub-millisecond and slow requests, and an idle second in its series.
+// needs quoting, sub-millisecond and slow requests, an idle second in its series, and rows with
+// and without sized requests.
 func sampleRun() *master.Result {
 	return runOf(4*time.Second, 123_456,
-		req{sec: 0, method: "GET", name: "/a", status: "200", ms: 12.25, n: 40},
+		req{sec: 0, method: "GET", name: "/a", status: "200", ms: 12.25, n: 40, sized: 30, bytes: 30 * 612},
 		req{sec: 0, method: "GET", name: "/a", status: "200", ms: 250.5, n: 9},
 		req{sec: 0, method: "GET", name: "/a", status: "500", ms: 1503.75, failed: true},
 		req{sec: 0, method: "POST", name: "/a", status: "201", ms: 0.53, n: 3},
-		req{sec: 1, method: "POST", name: "/login", status: "200", ms: 88.8, n: 5},
+		req{sec: 1, method: "POST", name: "/login", status: "200", ms: 88.8, n: 5, sized: 5, bytes: 5*1291 + 2},
 		req{sec: 1, method: "POST", name: "/login", status: "401", ms: 7, failed: true, n: 2},
 		req{sec: 1, method: "GET", name: `/search?q="x",y`, status: "0", ms: 3000, failed: true, err: "dial tcp: connection refused", n: 2},
 		req{sec: 3, method: "GET", name: "/a", status: "200", ms: 13.5, n: 10},

@@ -54,8 +54,10 @@ type Stat struct {
 	RequestsPerS float64           `json:"requests_per_second"`
 	DurationMs   Distribution      `json:"duration_ms"`
 	Statuses     map[string]uint64 `json:"statuses,omitempty"`
-	// AvgSizeBytes is set on the totals only: bytes received per request, headers included (k6
-	// samples carry no per-request size).
+	// AvgSizeBytes is bytes received per request, headers included, as read from the network. On
+	// the totals it is k6's data_received over every request. On a row it is over the row's sized
+	// requests: those made by iterations whose requests all fell under the row (k6 counts bytes per
+	// iteration, not per request; see internal/k6run). Absent when no request of the row was sized.
 	AvgSizeBytes *float64 `json:"avg_size_bytes,omitempty"`
 }
 
@@ -130,6 +132,9 @@ func stat(name, method string, e *stats.Entry, secs float64) Stat {
 	if secs > 0 {
 		s.RequestsPerS = float64(e.Requests) / secs
 	}
+	if avg, ok := e.AvgSize(); ok {
+		s.AvgSizeBytes = ptr(avg)
+	}
 	return s
 }
 
@@ -139,6 +144,8 @@ func stat(name, method string, e *stats.Entry, secs float64) Stat {
 func Tables(agg *stats.Aggregate, secs float64) (totals Stat, rows []Stat, errs []Error, checks []Check) {
 	tot := agg.Total()
 	totals = stat("", "", &tot, secs)
+	// Every byte counts in the totals, the iterations whose bytes no row could take included.
+	totals.AvgSizeBytes = nil
 	if m := agg.Metrics["data_received"]; m != nil && tot.Requests > 0 {
 		totals.AvgSizeBytes = ptr(m.Sum / float64(tot.Requests))
 	}

@@ -35,7 +35,11 @@ func WriteText(w io.Writer, res *master.Result) error {
 	}
 	for _, ne := range agg.ByName() {
 		e := ne.Entry
-		row(ne.Method, ne.Name, &e, "-")
+		size := "-"
+		if avg, ok := e.AvgSize(); ok {
+			size = fmt.Sprintf("%.0f", avg)
+		}
+		row(ne.Method, ne.Name, &e, size)
 	}
 	tot := agg.Total()
 	fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t\t\t\t\t")
@@ -43,7 +47,8 @@ func WriteText(w io.Writer, res *master.Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	b.WriteString("(response times in ms; avg size is bytes received per request, headers included, over all requests)\n")
+	b.WriteString("(response times in ms; avg size is bytes received per request, headers included: per name from the\n" +
+		" iterations whose requests all had that name, method and status; Aggregated from all requests)\n")
 
 	if len(agg.Errors) > 0 {
 		b.WriteString("\nErrors:\n")
@@ -156,8 +161,8 @@ func perSec(n uint64, secs float64) string {
 	return fmt.Sprintf("%.1f", float64(n)/secs)
 }
 
-// avgSize is what k6 can tell: bytes received over all requests (k6 samples carry no per-request
-// body size, so per-name rows show "-").
+// avgSize is k6's data_received over all requests, the iterations whose bytes no row could take
+// (see Stat.AvgSizeBytes) included.
 func avgSize(agg *stats.Aggregate, requests uint64) string {
 	m := agg.Metrics["data_received"]
 	if m == nil || requests == 0 {
