@@ -24,8 +24,13 @@ const columns = [
   { key: 'avg', label: 'Average (ms)', width: 80, ...byNumber(dist('avg'), fmt.ms) },
   { key: 'min', label: 'Min (ms)', width: 72, ...byNumber(dist('min'), fmt.ms) },
   { key: 'max', label: 'Max (ms)', width: 72, ...byNumber(dist('max'), fmt.ms) },
-  // Only the totals know sizes: k6 samples carry none per request.
-  { key: 'size', label: 'Average size (bytes)', width: 96, ...byNumber((r) => r.avg_size_bytes, (v) => (v == null ? '-' : fmt.count(v))) },
+  // k6 counts bytes per iteration, not per request: a row's size comes from the iterations whose
+  // requests were all the row's ('-' if none); the totals' from every byte (docs/reports.md).
+  {
+    key: 'size', label: 'Average size (bytes)', width: 96,
+    title: 'Bytes received per request, headers included. Per row: over the requests of iterations that made only that row\'s requests (- if none did). Aggregated: all bytes over all requests.',
+    ...byNumber((r) => r.avg_size_bytes, (v) => (v == null ? '-' : fmt.count(v))),
+  },
   { key: 'rps', label: 'Current RPS', width: 84, ...byNumber((r) => r.current_rps, fmt.rate) },
   { key: 'fps', label: 'Current failures/s', width: 96, ...byNumber((r) => r.current_failures_per_second, fmt.rate) },
 ];
@@ -122,6 +127,7 @@ export class StatsTable {
       const button = document.createElement('button');
       button.type = 'button';
       button.textContent = c.label;
+      if (c.title) button.title = c.title;
       button.addEventListener('click', () => this.#sortBy(c));
       th.append(button);
       headRow.append(th);
