@@ -3,6 +3,10 @@
 package e2e
 
 import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -94,6 +98,31 @@ func TestScriptModeSplitsBySegments(t *testing.T) {
 	}
 	if s.Mode != "script" {
 		t.Errorf("mode %q, want script", s.Mode)
+	}
+
+	// Each iteration makes one request of /, so every request of the home row is sized: one
+	// response on the wire, the page and the target's headers (status line, Content-Length,
+	// Content-Type, Date: about 120 bytes; 200 is the most allowed).
+	page, err := os.ReadFile(filepath.Join(root, "examples", "target", "targetsrv", "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	least := len(page) + len(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", len(page)))
+	if len(s.Requests) != 1 || s.Requests[0].Name != "home" || s.Requests[0].AvgSizeBytes == nil {
+		t.Fatalf("request rows %+v, want home with a size", s.Requests)
+	}
+	size := *s.Requests[0].AvgSizeBytes
+	t.Logf("home: %.1f bytes per request for a %d-byte page", size, len(page))
+	if size < float64(least) || size > float64(len(page)+200) {
+		t.Errorf("home: %.1f bytes per request, want the %d-byte page and its headers: %d to %d", size, len(page), least, len(page)+200)
+	}
+	// The same bytes over the same requests as k6's data_received over all requests.
+	tot := -1.0 // none
+	if s.Totals.AvgSizeBytes != nil {
+		tot = *s.Totals.AvgSizeBytes
+	}
+	if math.Abs(tot-size) > size/100 {
+		t.Errorf("totals: %.1f bytes per request (-1: none), want home's %.1f within 1%%", tot, size)
 	}
 }
 

@@ -127,10 +127,12 @@ type summary struct {
 		DurationMs struct {
 			Med, P95, P99, P999, Max float64
 		} `json:"duration_ms"`
+		AvgSizeBytes *float64 `json:"avg_size_bytes"`
 	} `json:"totals"`
 	Requests []struct {
-		Name     string `json:"name"`
-		Requests uint64 `json:"requests"`
+		Name         string   `json:"name"`
+		Requests     uint64   `json:"requests"`
+		AvgSizeBytes *float64 `json:"avg_size_bytes"`
 	} `json:"requests"`
 	Checks []struct {
 		Group  string `json:"group"`
