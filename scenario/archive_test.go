@@ -134,3 +134,56 @@ func tarOf(t *testing.T, files map[string]string) []byte {
 	}
 	return buf.Bytes()
 }
+
+// The archive that calls handleSummary(): the wrapper is the entry, the script a file beside it
+// (no longer a link to data), the input next to them, one iteration, the summary options kept.
+func TestSummaryArchive(t *testing.T) {
+	t.Parallel()
+	a, err := ReadArchive(testArchive(t, map[string]string{"file/home/u/lib.js": "1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err = a.WithOptions(func(o map[string]any) { o["summaryTrendStats"] = []string{"avg", "p(99)"} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := a.SummaryArchive([]byte(`{"data":{}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Entry != "file:///home/u/__stampede_summary.js" {
+		t.Errorf("entry %q", s.Entry)
+	}
+	var opts map[string]any
+	if err := json.Unmarshal(s.Options, &opts); err != nil {
+		t.Fatal(err)
+	}
+	if len(opts) != 2 || opts["summaryTrendStats"] == nil || opts["scenarios"] == nil || opts["thresholds"] != nil {
+		t.Errorf("options %v", opts)
+	}
+	bodies := map[string]string{}
+	tr := tar.NewReader(bytes.NewReader(s.Tar))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		bodies[h.Name] = string(h.Typeflag) + ":" + string(b)
+	}
+	if got := bodies["file/home/u/test.js"]; got != "0:export default function () {}\n" {
+		t.Errorf("the script beside the wrapper: %q", got)
+	}
+	if got := bodies["file/home/u/__stampede_summary_input.json"]; got != `0:{"data":{}}` {
+		t.Errorf("the input: %q", got)
+	}
+	if got := bodies["data"]; !strings.Contains(got, `import * as script from "file:///home/u/test.js"`) || !strings.Contains(got, "script.handleSummary(input.data)") {
+		t.Errorf("the wrapper: %q", got)
+	}
+	if !a.Contains("export default") || a.Contains("handleSummary") || !s.Contains("handleSummary") {
+		t.Error("Contains")
+	}
+}

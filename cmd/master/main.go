@@ -341,8 +341,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return nil
 		}
 		if !res.Started.IsZero() {
-			if err := report.WriteText(stdout, res); err != nil {
-				log.Error("writing the summary", "err", err)
+			handled, err := handleSummary(context.Background(), exe, cfg.workDir, res, cfg.env, stdout, stderr)
+			if err != nil {
+				fmt.Fprintf(stderr, "stampede-master: %v; the summary below is Stampede's own\n", err)
+			}
+			if !handled {
+				if err := report.WriteText(stdout, res); err != nil {
+					log.Error("writing the summary", "err", err)
+				}
 			}
 		}
 		err := writeReports(reports, res)

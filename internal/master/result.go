@@ -1,6 +1,7 @@
 package master
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/stats"
@@ -27,6 +28,10 @@ type Result struct {
 	// Notes are things the reader of a sound result should know: a worker cut off mid-run whose
 	// stats all arrived, late.
 	Notes []string
+	// Archive is the run's k6 archive (nil if the script never got that far); SetupData what the
+	// script's setup() returned (nil: no setup, or it returned nothing).
+	Archive   *scenario.Archive
+	SetupData json.RawMessage
 }
 
 // ThresholdResult is one threshold judged on the fleet's merged data.
@@ -74,7 +79,7 @@ func (c *Coordinator) result(r *run, err error) *Result {
 	}
 	res := &Result{RunID: r.id, Mode: r.mode, Script: r.cfg.Script, Users: r.cfg.Users, SpawnRate: r.cfg.SpawnRate,
 		Started: r.started, Ended: r.ended, Aggregate: &r.agg, Points: append([]stats.Point(nil), r.points...), Err: err,
-		Workers: r.workerResults(), Notes: r.notes()}
+		Workers: r.workerResults(), Notes: r.notes(), Archive: r.archive, SetupData: r.data}
 	if r.judge != nil {
 		res.Thresholds = r.judge.results()
 	}

@@ -50,7 +50,8 @@ func newJudge(opts *scenario.Options, extra []*stats.Threshold) (*judge, error) 
 
 // submetrics are the tagged selectors the workers must file samples under.
 func (j *judge) submetrics() []string {
-	var out []string
+	// k6 always reports this one in its end-of-test summary and handleSummary()'s data.
+	out := []string{defaultSubmetric}
 	for _, t := range j.list {
 		if len(t.Selector.Tags) > 0 && !slices.Contains(out, t.Selector.Key()) {
 			out = append(out, t.Selector.Key())
@@ -59,6 +60,10 @@ func (j *judge) submetrics() []string {
 	slices.Sort(out)
 	return out
 }
+
+// defaultSubmetric is the submetric k6 adds to every test: the duration of the requests whose
+// status the script expected.
+const defaultSubmetric = "http_req_duration{expected_response:true}"
 
 // evaluate judges every threshold on agg, a run that has lasted elapsed. A metric without samples
 // is judged as k6 does: while the load runs it is skipped (it aborts nothing); at the end (final)

@@ -2,6 +2,7 @@ package master
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func TestJudge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := j.submetrics(); len(got) != 1 || got[0] != "http_req_duration{name:login}" {
+	if got := j.submetrics(); !slices.Equal(got, []string{"http_req_duration{expected_response:true}", "http_req_duration{name:login}"}) {
 		t.Fatalf("submetrics %v", got)
 	}
 	var d stats.Delta
