@@ -43,8 +43,19 @@ func TestHandleSummaryOnFleetData(t *testing.T) {
 	if r.summary == nil || r.summary.Totals.Requests != 60 {
 		t.Errorf("--summary-json was not written alongside: %+v", r.summary)
 	}
-	want, got := readSummaryData(t, k6Dir), readSummaryData(t, fleetDir)
+	compareK6Data(t, readSummaryData(t, fleetDir), readSummaryData(t, k6Dir), map[string][]string{
+		"http_reqs": {"count"}, "iterations": {"count"}, "items": {"count"}, "checks": {"passes", "fails", "rate"},
+		"good": {"passes", "fails", "rate"}, "level": {"value", "min", "max"}, "http_req_failed": {"passes", "fails"},
+		"size": {"count", "min", "max", "avg"},
+	}, map[string][]string{"size": {"med", "p(90)", "p(95)", "p(99)"}})
+}
 
+// compareK6Data compares handleSummary()'s data on a fleet (got) with plain k6's (want) for the same
+// script: options, setup data, groups and checks equal; the same metrics, with the same types,
+// value kinds, value keys and thresholds; the values named in exact equal, and those in close
+// within 1% (trends whose samples are the same in both runs).
+func compareK6Data(t *testing.T, got, want map[string]any, exact, close map[string][]string) {
+	t.Helper()
 	for _, k := range []string{"options", "setup_data", "root_group"} {
 		if !reflect.DeepEqual(got[k], want[k]) {
 			t.Errorf("%s: %v\nk6 gives %v", k, got[k], want[k])
@@ -67,21 +78,14 @@ func TestHandleSummaryOnFleetData(t *testing.T) {
 		if !slices.Equal(sortedKeys(gv), sortedKeys(wv)) {
 			t.Errorf("metric %s: values %v; k6 gives %v", name, sortedKeys(gv), sortedKeys(wv))
 		}
-		exact := map[string][]string{
-			"http_reqs": {"count"}, "iterations": {"count"}, "items": {"count"}, "checks": {"passes", "fails", "rate"},
-			"good": {"passes", "fails", "rate"}, "level": {"value", "min", "max"}, "http_req_failed": {"passes", "fails"},
-			"size": {"count", "min", "max", "avg"},
-		}
 		for _, k := range exact[name] {
 			if gv[k] != wv[k] {
 				t.Errorf("metric %s: %s = %v; k6 gives %v", name, k, gv[k], wv[k])
 			}
 		}
-		if name == "size" {
-			for _, k := range []string{"med", "p(90)", "p(95)", "p(99)"} {
-				if g, w := gv[k].(float64), wv[k].(float64); math.Abs(g-w) > 0.01*w {
-					t.Errorf("size %s = %v; k6 gives %v (more than 1%% apart)", k, g, w)
-				}
+		for _, k := range close[name] {
+			if g, w := gv[k].(float64), wv[k].(float64); math.Abs(g-w) > 0.01*math.Abs(w) {
+				t.Errorf("metric %s: %s = %v; k6 gives %v (more than 1%% apart)", name, k, g, w)
 			}
 		}
 	}
