@@ -225,7 +225,7 @@ func TestInitNeverEnds(t *testing.T) {
 	t.Run("signal", func(t *testing.T) {
 		t.Parallel()
 		cmd, out, errb, sum := master(t, "-f", p, "--headless", "--local-workers", "1", "-u", "1", "-t", "2s")
-		eventually(t, 60*time.Second, "k6 loading the script", func() bool { return k6Inspecting(cmd.Process.Pid) })
+		eventually(t, 60*time.Second, "k6 loading the script", func() bool { return k6Loading(cmd.Process.Pid) })
 		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
@@ -250,8 +250,8 @@ func stopAPIRunErr(t *testing.T, m *uiMaster) apiRun {
 	return run
 }
 
-// k6Inspecting reports whether parent runs a `k6 inspect` child.
-func k6Inspecting(parent int) bool {
+// k6Loading reports whether parent runs a `k6 archive` or `k6 inspect` child: k6 loading a script.
+func k6Loading(parent int) bool {
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -259,7 +259,7 @@ func k6Inspecting(parent int) bool {
 			continue
 		}
 		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(cmdline), "k6\x00inspect\x00") && ppid(pid) == parent {
+		if err == nil && (strings.Contains(string(cmdline), "k6\x00inspect\x00") || strings.Contains(string(cmdline), "k6\x00archive\x00")) && ppid(pid) == parent {
 			return true
 		}
 	}
@@ -278,7 +278,7 @@ func TestStopWhilePreparing(t *testing.T) {
 	startWorker(t, m.Addr)
 	eventually(t, 30*time.Second, "a worker", func() bool { return len(m.workers(t)) == 1 })
 	startAPIRun(t, m, `{"users": 1, "spawn_rate": 1}`)
-	eventually(t, 60*time.Second, "k6 loading the script", func() bool { return k6Inspecting(m.cmd.Process.Pid) })
+	eventually(t, 60*time.Second, "k6 loading the script", func() bool { return k6Loading(m.cmd.Process.Pid) })
 	run := stopAPIRunErr(t, m)
 	if !strings.Contains(run.Error, "interrupted before the load started") || strings.Contains(run.Error, "script error") {
 		t.Errorf("run error %q, want a stop before the load started", run.Error)
