@@ -1,12 +1,6 @@
 package k6run
 
-import (
-	"bytes"
-	"context"
-	"errors"
-	"fmt"
-	"os/exec"
-)
+import "context"
 
 // ArchiveOptions describe one `k6 archive` call.
 type ArchiveOptions struct {
@@ -22,24 +16,6 @@ type ArchiveOptions struct {
 // with the environment given (and none of the process's) and records every module and file it
 // loaded, and the consolidated options. Errors are Inspect's.
 func Archive(ctx context.Context, opts ArchiveOptions) error {
-	args := []string{Subcommand, "archive", "--include-system-env-vars=false",
-		"--log-format", "json", "--no-color", "--quiet", "-O", opts.Out}
-	for k, v := range opts.Env {
-		args = append(args, "--env", k+"="+v)
-	}
-	args = append(args, opts.Entry)
-	cmd := exec.CommandContext(ctx, opts.Exe, args...)
-	cmd.Dir = opts.Dir
-	cmd.Env = childEnv(opts.Home)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	if err == nil {
-		return nil
-	}
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		return fmt.Errorf("running k6 archive: %w", err)
-	}
-	return classify(ee.ExitCode(), lastError(stderr.Bytes()))
+	args := []string{"archive", "--include-system-env-vars=false", "--log-format", "json", "--no-color", "--quiet", "-O", opts.Out}
+	return runK6(ctx, opts.Exe, opts.Dir, opts.Home, append(envArgs(args, opts.Env), opts.Entry), nil)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -30,26 +31,40 @@ type InspectOptions struct {
 // Inspect loads the script with k6, as a run would, and returns the consolidated and validated
 // options as JSON, with "totalDuration" and "maxVUs". No VU runs and no request is made.
 func Inspect(ctx context.Context, opts InspectOptions) ([]byte, error) {
-	args := []string{Subcommand, "inspect", "--execution-requirements",
+	args := []string{"inspect", "--execution-requirements",
 		"--include-system-env-vars=false", "--log-format", "json", "--no-color"}
-	for k, v := range opts.Env {
-		args = append(args, "--env", k+"="+v)
+	var stdout bytes.Buffer
+	if err := runK6(ctx, opts.Exe, opts.Dir, opts.Dir, append(envArgs(args, opts.Env), opts.Entry), &stdout); err != nil {
+		return nil, err
 	}
-	args = append(args, opts.Entry)
-	cmd := exec.CommandContext(ctx, opts.Exe, args...)
-	cmd.Dir = opts.Dir
-	cmd.Env = childEnv(opts.Dir)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	return stdout.Bytes(), nil
+}
+
+// runK6 runs `exe k6 ARGS...` in dir with HOME home, its output to stdout (nil: discarded). A k6
+// that fails is classified (ErrScriptSyntax, ErrModuleNotFound, ErrInvalidOptions) from its log.
+func runK6(ctx context.Context, exe, dir, home string, args []string, stdout io.Writer) error {
+	cmd := exec.CommandContext(ctx, exe, append([]string{Subcommand}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = childEnv(home)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = stdout, &stderr
 	err := cmd.Run()
 	if err == nil {
-		return stdout.Bytes(), nil
+		return nil
 	}
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
-		return nil, fmt.Errorf("running k6 inspect: %w", err)
+		return fmt.Errorf("running k6 %s: %w", args[0], err)
 	}
-	return nil, classify(ee.ExitCode(), lastError(stderr.Bytes()))
+	return classify(ee.ExitCode(), lastError(stderr.Bytes()))
+}
+
+// envArgs appends an --env flag for each of env to args.
+func envArgs(args []string, env map[string]string) []string {
+	for k, v := range env {
+		args = append(args, "--env", k+"="+v)
+	}
+	return args
 }
 
 // lastError returns the most useful error text from k6's JSON log lines.

@@ -24,7 +24,6 @@ import (
 	"k8s.io/client-go/transport/spdy"
 
 	"github.com/stampede-load/stampede/internal/kubedemo"
-	"github.com/stampede-load/stampede/internal/kubetest"
 	"github.com/stampede-load/stampede/internal/nodetest"
 )
 
@@ -41,22 +40,13 @@ var root = filepath.Join("..", "..")
 // (through a port-forward, in Chromium) shows the replica steps, the target pods' own counts add up
 // to the master's total, and the HPA scales the target back down after the load.
 func TestChartOnARealNode(t *testing.T) {
-	tools := nodetest.NeedTools(t)
-	if os.Getenv(nodetest.RequireEnv) == "1" {
-		t.Setenv(kubetest.RequireEnv, "1")
-	}
-	kt := kubetest.NeedTools(t)
+	tools, kt := needTools(t)
 	images := chartImages(t)
 	nodeBin, chromium := browser(t)
 	ctx := context.Background()
 
 	start := time.Now()
-	nodeIP, err := nodetest.DefaultNodeIP()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp := kubetest.Start(t, kubetest.Options{Tools: kt, RealNodes: true, AdvertiseAddress: nodeIP})
-	node := nodetest.Start(t, cp, nodetest.Options{Tools: tools, NodeIP: nodeIP, Addons: true})
+	cp, node := startCluster(t, tools, kt)
 	for _, img := range images {
 		if err := node.ImportImage(ctx, img); err != nil {
 			t.Fatal(err)

@@ -37,22 +37,11 @@ const targetImage = "localhost/stampede/stampede-target:nodetest"
 // CPU to an authorized caller only, and its CPU and memory limits are in its cgroups. Then the node is torn
 // down and the machine checked for anything left behind.
 func TestNodeRunsAPod(t *testing.T) {
-	tools := nodetest.NeedTools(t)
-	if os.Getenv(nodetest.RequireEnv) == "1" {
-		t.Setenv(kubetest.RequireEnv, "1") // a node test without a control plane is no test either
-	}
-	kt := kubetest.NeedTools(t)
+	tools, kt := needTools(t)
 	image := buildTargetImage(t)
 	ctx := context.Background()
-
-	start := time.Now()
-	nodeIP, err := nodetest.DefaultNodeIP()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp := kubetest.Start(t, kubetest.Options{Tools: kt, RealNodes: true, AdvertiseAddress: nodeIP})
-	node := nodetest.Start(t, cp, nodetest.Options{Tools: tools, NodeIP: nodeIP, Addons: true})
-	t.Logf("control plane and node up in %s (node %s at %s, dir %s)", time.Since(start).Round(time.Millisecond), node.Name, node.IP, node.Dir)
+	cp, node := startCluster(t, tools, kt)
+	nodeIP := node.IP
 
 	// The API server advertises the node's address for the kubernetes Service.
 	waitUntil(t, 30*time.Second, "the kubernetes Service's EndpointSlice naming "+nodeIP, func(ctx context.Context) (bool, error) {
@@ -242,6 +231,32 @@ func TestNodeRunsAPod(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("node torn down and the machine checked in %s", time.Since(stopStart).Round(time.Millisecond))
+}
+
+// needTools returns the node's tools and the control plane's, or skips t (fails it under make
+// test-node: a node test without a control plane is no test either).
+func needTools(t *testing.T) (nodetest.Tools, kubetest.Tools) {
+	t.Helper()
+	tools := nodetest.NeedTools(t)
+	if os.Getenv(nodetest.RequireEnv) == "1" {
+		t.Setenv(kubetest.RequireEnv, "1")
+	}
+	return tools, kubetest.NeedTools(t)
+}
+
+// startCluster starts, for t, a control plane and a node with its add-ons on this machine's
+// address.
+func startCluster(t *testing.T, tools nodetest.Tools, kt kubetest.Tools) (*kubetest.ControlPlane, *nodetest.Node) {
+	t.Helper()
+	start := time.Now()
+	nodeIP, err := nodetest.DefaultNodeIP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := kubetest.Start(t, kubetest.Options{Tools: kt, RealNodes: true, AdvertiseAddress: nodeIP})
+	node := nodetest.Start(t, cp, nodetest.Options{Tools: tools, NodeIP: nodeIP, Addons: true})
+	t.Logf("control plane and node up in %s (node %s at %s, dir %s)", time.Since(start).Round(time.Millisecond), node.Name, node.IP, node.Dir)
+	return cp, node
 }
 
 // kubeletEndpoint is https://IP:PORT of the kubelet of node, as the Node reports it.
