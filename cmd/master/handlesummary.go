@@ -54,12 +54,12 @@ func handleSummary(ctx context.Context, exe, workDir string, res *master.Result,
 	if err := os.WriteFile(tarPath, arc.Tar, 0o600); err != nil {
 		return false, err
 	}
-	args := []string{k6run.Subcommand, "run", "--quiet", "--no-setup", "--no-teardown", "--no-thresholds",
+	args := []string{"run", "--quiet", "--no-setup", "--no-teardown", "--no-thresholds",
 		"--include-system-env-vars=false", "--no-color"}
 	for k, v := range env {
 		args = append(args, "--env", k+"="+v)
 	}
-	cmd := exec.CommandContext(ctx, exe, append(args, tarPath)...)
+	cmd := k6run.Command(ctx, exe, append(args, tarPath)...)
 	cmd.Env = append(os.Environ(), "HOME="+dir)
 	var k6err strings.Builder
 	cmd.Stdout, cmd.Stderr = stdout, io.MultiWriter(stderr, &k6err)

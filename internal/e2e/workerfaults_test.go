@@ -234,6 +234,18 @@ func TestInitNeverEnds(t *testing.T) {
 			t.Errorf("exit %d after SIGTERM during validation, want 130; stderr:\n%s", r.code, r.stderr)
 		}
 	})
+	// A master killed while k6 loads the script takes that k6 with it: its loop would run forever.
+	t.Run("SIGKILL", func(t *testing.T) {
+		t.Parallel()
+		cmd, out, errb, sum := master(t, "-f", p, "--headless", "--local-workers", "1", "-u", "1", "-t", "2s")
+		var child int
+		eventually(t, 60*time.Second, "k6 loading the script", func() bool { child = k6LoadingChild(cmd.Process.Pid); return child != 0 })
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		wait(t, cmd, out, errb, sum, time.Minute)
+		eventually(t, 30*time.Second, "the k6 child to die with the master", func() bool { return !alive(child) || zombie(child) })
+	})
 }
 
 // stopAPIRunErr stops the current run and returns it as it ended, whatever its error.
@@ -251,7 +263,10 @@ func stopAPIRunErr(t *testing.T, m *uiMaster) apiRun {
 }
 
 // k6Loading reports whether parent runs a `k6 archive` or `k6 inspect` child: k6 loading a script.
-func k6Loading(parent int) bool {
+func k6Loading(parent int) bool { return k6LoadingChild(parent) != 0 }
+
+// k6LoadingChild is the pid of parent's `k6 archive` or `k6 inspect` child, 0 if none.
+func k6LoadingChild(parent int) int {
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -260,10 +275,10 @@ func k6Loading(parent int) bool {
 		}
 		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
 		if err == nil && (strings.Contains(string(cmdline), "k6\x00inspect\x00") || strings.Contains(string(cmdline), "k6\x00archive\x00")) && ppid(pid) == parent {
-			return true
+			return pid
 		}
 	}
-	return false
+	return 0
 }
 
 // TestStopWhilePreparing: a run stopped from the API while k6 still loads its script is recorded as

@@ -43,7 +43,7 @@ func Inspect(ctx context.Context, opts InspectOptions) ([]byte, error) {
 // runK6 runs `exe k6 ARGS...` in dir with HOME home, its output to stdout (nil: discarded). A k6
 // that fails is classified (ErrScriptSyntax, ErrModuleNotFound, ErrInvalidOptions) from its log.
 func runK6(ctx context.Context, exe, dir, home string, args []string, stdout io.Writer) error {
-	cmd := exec.CommandContext(ctx, exe, append([]string{Subcommand}, args...)...)
+	cmd := Command(ctx, exe, args...)
 	cmd.Dir = dir
 	cmd.Env = childEnv(home)
 	var stderr bytes.Buffer
@@ -57,6 +57,15 @@ func runK6(ctx context.Context, exe, dir, home string, args []string, stdout io.
 		return fmt.Errorf("running k6 %s: %w", args[0], err)
 	}
 	return classify(ee.ExitCode(), lastError(stderr.Bytes()))
+}
+
+// Command is `exe k6 ARGS...` as a child tied to this process as a run's children are (sysProcAttr):
+// on Linux the kernel kills it when this process dies, even of SIGKILL, so a script whose init code
+// never ends cannot outlive the master; ctx's end kills it too.
+func Command(ctx context.Context, exe string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, exe, append([]string{Subcommand}, args...)...)
+	cmd.SysProcAttr = sysProcAttr()
+	return cmd
 }
 
 // envArgs appends an --env flag for each of env to args.
