@@ -34,8 +34,9 @@ RECIPE=1                 # bump when the build recipe (not a version) changes, t
 CONTAINERD_VERSION=v2.3.7      # github.com/containerd/containerd/v2 (Kubernetes 1.36 wants 2.2+)
 CNI_PLUGINS_VERSION=v1.10.0    # github.com/containernetworking/plugins
 COREDNS_VERSION=v1.14.7        # github.com/coredns/coredns
+COREDNS_PLUGINS="bind errors health ready kubernetes cache"  # what internal/nodetest's Corefile uses
 METRICS_SERVER_VERSION=v0.8.0  # sigs.k8s.io/metrics-server
-NODE_RECIPE=1                  # RECIPE for the node set alone
+NODE_RECIPE=3                  # RECIPE for the node set alone
 
 CACHE=${STAMPEDE_TOOLS_CACHE:-$HOME/.cache/stampede-tools}
 
@@ -156,7 +157,16 @@ verify_cni() {
     expect_output "$p" "plugin $CNI_PLUGINS_VERSION" env -u CNI_COMMAND "$1/$p" || return 1
   done
 }
-verify_coredns() { expect_output coredns "CoreDNS-${COREDNS_VERSION#v}" "$1/coredns" -version; }
+verify_coredns() {
+  local out n
+  expect_output coredns "CoreDNS-${COREDNS_VERSION#v}" "$1/coredns" -version || return 1
+  # The minimal build: the node's plugins, and none of the default set's cloud ones.
+  out=$("$1/coredns" -plugins 2>&1) || { echo "coredns: '$1/coredns -plugins' failed: $out"; return 1; }
+  for n in $COREDNS_PLUGINS; do
+    grep -qx "$n" <<<"$out" || { echo "coredns: -plugins does not list $n: $out"; return 1; }
+  done
+  if grep -qx route53 <<<"$out"; then echo "coredns: $1/coredns has route53, it is not the minimal build"; return 1; fi
+}
 verify_metrics_server() { expect_output metrics-server "$METRICS_SERVER_VERSION" "$1/metrics-server" --version; }
 
 # Helm's upstream release build sets its default Kubernetes version from the client-go it is
@@ -276,7 +286,34 @@ build_cni() { # OUT
 }
 
 build_coredns() { # OUT
-  GOBIN=$1 go install -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
+  # Not `go install github.com/coredns/coredns@...`: that links CoreDNS's whole default plugin set,
+  # cloud SDKs included (route53, azure, clouddns), 20 minutes of compiling on a cold cache. Our own
+  # main links COREDNS_PLUGINS only; coremain still reports CoreDNS's version.
+  local out=$1 work dir name pkg sep=
+  work=$(mktemp -d)
+  dir=$(go mod download -json "github.com/coredns/coredns@$COREDNS_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
+  [ -f "$dir/plugin.cfg" ] || { echo "no plugin.cfg in github.com/coredns/coredns@$COREDNS_VERSION ($dir)"; rm -rf "$work"; return 1; }
+  # plugin.cfg, which core/dnsserver/zdirectives.go is generated from, lists NAME:PACKAGE in the
+  # order the plugins see a query; dnsserver.Directives must keep that order.
+  awk -F: -v want=" $COREDNS_PLUGINS " '/^[^#]/ && index(want, " " $1 " ") {
+      print $1, ($2 ~ /\//) ? $2 : "github.com/coredns/coredns/plugin/" $2 }' "$dir/plugin.cfg" >"$work/plugins"
+  if [ "$(wc -l <"$work/plugins")" -ne "$(wc -w <<<"$COREDNS_PLUGINS")" ]; then
+    echo "CoreDNS $COREDNS_VERSION's plugin.cfg has only $(cut -d' ' -f1 "$work/plugins" | paste -sd' ') of $COREDNS_PLUGINS"
+    rm -rf "$work"; return 1
+  fi
+  {
+    printf '// Command coredns is CoreDNS %s with the plugins %s only.\npackage main\n\nimport (\n' \
+      "$COREDNS_VERSION" "$(cut -d' ' -f1 "$work/plugins" | paste -sd' ')"
+    printf '\t"github.com/coredns/coredns/core/dnsserver"\n\t"github.com/coredns/coredns/coremain"\n\n'
+    cut -d' ' -f2 "$work/plugins" | LC_ALL=C sort | while read -r pkg; do printf '\t_ "%s"\n' "$pkg"; done
+    printf ')\n\nfunc main() {\n\tdnsserver.Directives = []string{'
+    while read -r name pkg; do printf '%s"%s"' "$sep" "$name"; sep=', '; done <"$work/plugins"
+    printf '}\n\tcoremain.Run()\n}\n'
+  } >"$work/main.go"
+  printf 'module stampede.local/k8s-tools/coredns\n\ngo %s\n\nrequire github.com/coredns/coredns %s\n' \
+    "$(awk '$1=="go" {print $2; exit}' "$dir/go.mod")" "$COREDNS_VERSION" >"$work/go.mod"
+  (cd "$work" && go build -mod=mod -ldflags "-s -w" -o "$out/coredns" .) || { rm -rf "$work"; return 1; }
+  rm -rf "$work"
 }
 
 build_metrics_server() { # OUT
@@ -325,38 +362,56 @@ for t in "${tools[@]}"; do
   need+=("$t")
 done
 
+# kubelet and kube-proxy compile mostly the control plane's packages (the same module set). When the
+# control plane is built too, they start after it and find those in the Go build cache: two go
+# commands running at once would each compile them.
+after_kube=" kubenode "
+
+start_build() { # TOOL
+  local t=$1 d logf
+  d=${DIR[$t]}
+  logf=$CACHE/.logs/$(basename "$d").log
+  (
+    set -e
+    start=$(date +%s)
+    tmp=$d.tmp.$$
+    rm -rf "$tmp" "$d"
+    mkdir -p "$tmp"
+    "build_$t" "$tmp"
+    "verify_$t" "$tmp"
+    [ "$t" = helm ] && echo "$HELM_KUBE_MAJOR $HELM_KUBE_MINOR" >"$tmp/kube-version"
+    recipe_of "$t" >"$tmp/$STAMP"
+    mv "$tmp" "$d"
+    echo "built in $(( $(date +%s) - start ))s"
+  ) >"$logf" 2>&1 &
+  PID[$t]=$!
+}
+
 if [ ${#need[@]} -gt 0 ]; then
   command -v go >/dev/null || die "go not found in PATH"
-  log "building ${need[*]} with $(go version) into $CACHE (logs: $CACHE/.logs/)"
   declare -A PID=()
+  now=() later=()
   for t in "${need[@]}"; do
-    d=${DIR[$t]}
-    logf=$CACHE/.logs/$(basename "$d").log
-    (
-      set -e
-      start=$(date +%s)
-      tmp=$d.tmp.$$
-      rm -rf "$tmp" "$d"
-      mkdir -p "$tmp"
-      "build_$t" "$tmp"
-      "verify_$t" "$tmp"
-      [ "$t" = helm ] && echo "$HELM_KUBE_MAJOR $HELM_KUBE_MINOR" >"$tmp/kube-version"
-      recipe_of "$t" >"$tmp/$STAMP"
-      mv "$tmp" "$d"
-      echo "built in $(( $(date +%s) - start ))s"
-    ) >"$logf" 2>&1 &
-    PID[$t]=$!
+    if [ "${need[0]}" = kube ] && [[ $after_kube == *" $t "* ]]; then later+=("$t"); else now+=("$t"); fi
   done
+  log "building ${now[*]}${later[*]:+, then ${later[*]}} with $(go version) into $CACHE (logs: $CACHE/.logs/)"
+  for t in "${now[@]}"; do start_build "$t"; done
   failed=()
-  for t in "${need[@]}"; do
+  for t in "${need[@]}"; do # kube, when needed, comes first
     logf=$CACHE/.logs/$(basename "${DIR[$t]}").log
-    if wait "${PID[$t]}"; then
+    if [ -z "${PID[$t]:-}" ]; then
+      failed+=("$t")
+      log "FAILED: $(basename "${DIR[$t]}"): not started, the control plane's build failed"
+    elif wait "${PID[$t]}"; then
       log "built: $(basename "${DIR[$t]}"): $(grep -v '^go: downloading' "$logf" | tail -n 4 | paste -sd ';' -)"
     else
       failed+=("$t")
       log "FAILED: $(basename "${DIR[$t]}"); last lines of $logf:"
       tail -n 30 "$logf" | sed 's/^/    /' >&2
       rm -rf "${DIR[$t]}.tmp".*
+    fi
+    if [ "$t" = kube ] && [ ${#failed[@]} -eq 0 ]; then
+      for l in "${later[@]}"; do start_build "$l"; done
     fi
   done
   [ ${#failed[@]} -eq 0 ] || die "build failed for: ${failed[*]}"
