@@ -20,7 +20,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -323,7 +322,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		stopWorkers()
 		workersWG.Wait() // no k6 child outlives the master
 	}()
-	if err := startLocalWorkers(workersCtx, &workersWG, cfg, exe, dialAddr(lis.Addr()), log); err != nil {
+	if err := startLocalWorkers(workersCtx, &workersWG, cfg, exe, cli.DialAddr(lis.Addr(), cfg.masterBind), log); err != nil {
 		log.Error("cannot start local workers", "err", err)
 		return exitInternal
 	}
@@ -432,15 +431,6 @@ func exitCode(err error) int {
 	default:
 		return exitInternal
 	}
-}
-
-// dialAddr turns the listener's address into one local workers can dial.
-func dialAddr(a net.Addr) string {
-	ta, ok := a.(*net.TCPAddr)
-	if !ok || ta.IP.IsUnspecified() {
-		return net.JoinHostPort("127.0.0.1", strconv.Itoa(ta.Port))
-	}
-	return ta.String()
 }
 
 // k6BinaryUsage documents --k6-binary, which the worker has too. It exists for user-mode emulation

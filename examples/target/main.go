@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/examples/target/targetsrv"
+	"github.com/stampede-load/stampede/internal/cli"
 )
 
 const (
@@ -140,7 +141,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	url := "http://" + dialAddr(ln.Addr(), cfg.listen)
+	url := "http://" + cli.DialAddr(ln.Addr(), cfg.listen)
 	logger.Info("listening on "+url, "addr", ln.Addr().String(), "max_slow", cfg.maxSlow, "max_cpu", cfg.maxCPU)
 	if _, err := fmt.Fprintf(stdout, "target listening on %s\n", url); err != nil {
 		_ = ln.Close()
@@ -169,18 +170,4 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger.Info("stopped")
 	return nil
-}
-
-// dialAddr turns the bound address into one a client on this host can dial:
-// a wildcard listener is announced on loopback.
-func dialAddr(bound net.Addr, requested string) string {
-	tcp, ok := bound.(*net.TCPAddr)
-	if !ok || !tcp.IP.IsUnspecified() {
-		return bound.String()
-	}
-	host := "127.0.0.1"
-	if reqHost, _, err := net.SplitHostPort(requested); err == nil && tcp.IP.To4() == nil && reqHost != "" {
-		host = "::1" // explicitly IPv6 only, e.g. [::]:0
-	}
-	return net.JoinHostPort(host, fmt.Sprint(tcp.Port))
 }

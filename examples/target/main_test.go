@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"testing"
@@ -67,30 +66,6 @@ func TestParseConfig(t *testing.T) {
 			}
 			if got != tt.want {
 				t.Errorf("config = %+v, want %+v", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestDialAddr(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name      string
-		bound     net.Addr
-		requested string
-		want      string
-	}{
-		{"loopback", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4000}, "127.0.0.1:0", "127.0.0.1:4000"},
-		{"any, dual stack", &net.TCPAddr{IP: net.IPv6unspecified, Port: 4000}, ":0", "127.0.0.1:4000"},
-		{"ipv4 wildcard", &net.TCPAddr{IP: net.IPv4zero, Port: 4000}, "0.0.0.0:0", "127.0.0.1:4000"},
-		{"ipv6 wildcard", &net.TCPAddr{IP: net.IPv6unspecified, Port: 4000}, "[::]:0", "[::1]:4000"},
-		{"ipv6 loopback", &net.TCPAddr{IP: net.IPv6loopback, Port: 4000}, "[::1]:0", "[::1]:4000"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := dialAddr(tt.bound, tt.requested); got != tt.want {
-				t.Errorf("dialAddr = %q, want %q", got, tt.want)
 			}
 		})
 	}
