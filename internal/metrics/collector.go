@@ -42,8 +42,6 @@ const (
 	stateMissing = "missing"
 	// stateUnknown stands for a worker that has not sent its first heartbeat yet.
 	stateUnknown = "unknown"
-	// checkSep joins a check's group path and name, as k6's end-of-test summary shows them.
-	checkSep = " › "
 )
 
 // Collector turns master snapshots into Prometheus metrics at scrape time. Create it with New.
@@ -262,15 +260,8 @@ func (c *Collector) collectChecks(e emitter, agg *stats.Aggregate) {
 	}
 }
 
-// checkLabel names a check as k6's summary does: "login › form › has token", or just the name at
-// the root. k6 writes group paths as "::login::form".
-func checkLabel(k stats.CheckKey) string {
-	group := strings.TrimPrefix(k.Group, "::")
-	if group == "" {
-		return label(k.Name)
-	}
-	return label(strings.ReplaceAll(group, "::", checkSep) + checkSep + k.Name)
-}
+// checkLabel names a check as k6's summary does (stats.CheckKey.Display), as a valid label value.
+func checkLabel(k stats.CheckKey) string { return label(k.Display()) }
 
 // label makes s a valid label value. Names come from scripts and URLs; a single invalid byte
 // would otherwise fail the whole scrape.

@@ -133,12 +133,8 @@ func verdict(res *master.Result) (ok bool, why string) {
 	return len(reasons) == 0, strings.Join(reasons, "; ")
 }
 
-func checkName(c checkRow) string {
-	if c.Group == "" {
-		return c.Name
-	}
-	return strings.TrimPrefix(c.Group, "::") + " › " + c.Name
-}
+// checkName names a check as k6's end-of-test summary does (stats.CheckKey.Display).
+func checkName(c checkRow) string { return stats.CheckKey{Group: c.Group, Name: c.Name}.Display() }
 
 // mdEscaper backslash-escapes what GitHub's Markdown would read as markup in a table cell, and
 // folds line breaks, which would end the row.

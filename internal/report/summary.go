@@ -91,10 +91,7 @@ func WriteText(w io.Writer, res *master.Result) error {
 			if c.Fails > 0 {
 				mark = "✗"
 			}
-			name := c.Name
-			if c.Group != "" {
-				name = strings.TrimPrefix(c.Group, "::") + " › " + c.Name
-			}
+			name := checkName(c)
 			fmt.Fprintf(&b, "  %s %-40s %d / %d (%.2f%%)\n", mark, name, c.Passes, c.Passes+c.Fails, c.Rate*100)
 		}
 	}

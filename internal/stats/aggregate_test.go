@@ -269,3 +269,16 @@ func TestReceivedBytes(t *testing.T) {
 		t.Errorf("renamed row %+v, want 5 requests, 2 sized with 1400 bytes", e)
 	}
 }
+
+// Every report and /metrics name a check as k6's summary does.
+func TestCheckKeyDisplay(t *testing.T) {
+	for k, want := range map[CheckKey]string{
+		{Name: "status is 200"}:                  "status is 200",
+		{Group: "::login", Name: "has token"}:    "login › has token",
+		{Group: "::login::form", Name: "posted"}: "login › form › posted",
+	} {
+		if got := k.Display(); got != want {
+			t.Errorf("%+v.Display() = %q, want %q", k, got, want)
+		}
+	}
+}

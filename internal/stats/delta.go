@@ -1,6 +1,9 @@
 package stats
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Key identifies one row of HTTP request statistics.
 type Key struct {
@@ -51,6 +54,17 @@ type ErrorKey struct {
 type CheckKey struct {
 	Group string // k6's group path: "" at the root, "::login" etc.
 	Name  string
+}
+
+// Display names the check as k6's end-of-test summary does: its groups and its name joined by
+// " › " ("login › form › has token"), or the name alone at the root. Every report and /metrics
+// name checks so.
+func (k CheckKey) Display() string {
+	group := strings.TrimPrefix(k.Group, "::")
+	if group == "" {
+		return k.Name
+	}
+	return strings.ReplaceAll(group, "::", " › ") + " › " + k.Name
 }
 
 // Check counts the outcomes of one k6 check.
