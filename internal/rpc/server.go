@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -71,19 +73,36 @@ type service struct {
 	log  *slog.Logger
 }
 
-// toStatus maps domain errors to gRPC status codes, in one place.
+// Errors of the stream itself, which toStatus maps.
+var (
+	// errNoHello is a stream whose first message did not come in time.
+	errNoHello = errors.New("no Hello in time")
+	// errViolation is a worker breaking the protocol (a second Hello, a message out of place).
+	errViolation = errors.New("protocol violation")
+)
+
+// toStatus maps how a worker's stream ended to its gRPC status, in one place: a stream the worker
+// closed (io.EOF) ends OK, a status the stream already has is kept, a protocol version mismatch is
+// a failed precondition, a protocol violation an invalid argument, cancellation and timeouts
+// their own codes, and anything else internal.
 func toStatus(err error) error {
-	switch {
-	case err == nil:
+	if err == nil || errors.Is(err, io.EOF) {
 		return nil
+	}
+	if st, ok := status.FromError(err); ok {
+		return st.Err()
+	}
+	switch {
 	case errors.Is(err, master.ErrProtocolVersion):
 		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, errViolation):
+		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, errNoHello):
 		return status.Error(codes.DeadlineExceeded, err.Error())
 	default:
-		return status.Error(codes.InvalidArgument, err.Error())
+		return status.Error(codes.Internal, err.Error())
 	}
 }
 
@@ -109,6 +128,9 @@ func (s *service) Connect(stream pb.Coordinator_ConnectServer) error {
 	if err != nil {
 		s.log.Warn("refused a worker", "host", h.Host, "err", err)
 		_ = stream.Send(&pb.MasterMessage{Msg: &pb.MasterMessage_Reject{Reject: &pb.Reject{Reason: err.Error()}}})
+		if !errors.Is(err, master.ErrProtocolVersion) {
+			err = fmt.Errorf("%w: %w", errViolation, err) // the master refused what the Hello said
+		}
 		return toStatus(err)
 	}
 	defer conn.wait()
@@ -145,7 +167,7 @@ func recvWithin(stream pb.Coordinator_ConnectServer, d time.Duration) (*pb.Worke
 	case r := <-ch:
 		return r.m, r.err
 	case <-time.After(d):
-		return nil, errors.New("no Hello within " + d.String())
+		return nil, fmt.Errorf("%w: none within %s", errNoHello, d)
 	}
 }
 
@@ -183,7 +205,7 @@ func (s *service) serve(stream pb.Coordinator_ConnectServer, id string) error {
 			}
 			s.core.Logs(id, lines, m.Logs.Dropped)
 		case *pb.WorkerMessage_Hello:
-			return errors.New("a second Hello on the same stream")
+			return fmt.Errorf("%w: a second Hello on the same stream", errViolation)
 		}
 	}
 }

@@ -33,21 +33,32 @@ func TestBucketIndexBounds(t *testing.T) {
 func TestValidateDelta(t *testing.T) {
 	t.Parallel()
 	good := func() *pb.StatsDelta { return deltaToPB("run", 1, sampleDelta()) }
+	// timed is an entry with requests and a duration histogram (sampleDelta also has one with
+	// response sizes alone, which map order may put first).
+	timed := func(p *pb.StatsDelta) *pb.Entry {
+		for _, e := range p.Entries {
+			if e.Requests > 0 && e.DurationMs != nil && e.DurationMs.Count > 0 {
+				return e
+			}
+		}
+		t.Fatal("sampleDelta has no entry with timed requests")
+		return nil
+	}
 	tests := []struct {
 		name   string
 		change func(*pb.StatsDelta)
 		ok     bool
 	}{
 		{name: "a real delta", change: func(*pb.StatsDelta) {}, ok: true},
-		{name: "more failures than requests", change: func(p *pb.StatsDelta) { p.Entries[0].Failures = p.Entries[0].Requests + 1 }},
-		{name: "unpaired buckets", change: func(p *pb.StatsDelta) { p.Entries[0].DurationMs.PosCount = nil }},
-		{name: "buckets disagree with the count", change: func(p *pb.StatsDelta) { p.Entries[0].DurationMs.Count++ }},
+		{name: "more failures than requests", change: func(p *pb.StatsDelta) { e := timed(p); e.Failures = e.Requests + 1 }},
+		{name: "unpaired buckets", change: func(p *pb.StatsDelta) { timed(p).DurationMs.PosCount = nil }},
+		{name: "buckets disagree with the count", change: func(p *pb.StatsDelta) { timed(p).DurationMs.Count++ }},
 		{name: "bucket index out of range", change: func(p *pb.StatsDelta) {
-			h := p.Entries[0].DurationMs
+			h := timed(p).DurationMs
 			h.PosIndex, h.PosCount, h.Count = append(h.PosIndex, 1<<30), append(h.PosCount, 1), h.Count+1
 		}},
 		{name: "overflowing counts", change: func(p *pb.StatsDelta) {
-			p.Entries[0].DurationMs = &pb.Histogram{PosIndex: []int32{1, 2}, PosCount: []uint64{math.MaxUint64, 2}, Count: 1}
+			timed(p).DurationMs = &pb.Histogram{PosIndex: []int32{1, 2}, PosCount: []uint64{math.MaxUint64, 2}, Count: 1}
 		}},
 		{name: "huge histogram", change: func(p *pb.StatsDelta) {
 			h := &pb.Histogram{}
@@ -55,9 +66,9 @@ func TestValidateDelta(t *testing.T) {
 				h.PosIndex, h.PosCount = append(h.PosIndex, int32(i%maxBucket)), append(h.PosCount, 1)
 			}
 			h.Count = uint64(maxBuckets + 1)
-			p.Entries[0].DurationMs = h
+			timed(p).DurationMs = h
 		}},
-		{name: "min above max", change: func(p *pb.StatsDelta) { h := p.Entries[0].DurationMs; h.Min, h.Max = h.Max+1, h.Min }},
+		{name: "min above max", change: func(p *pb.StatsDelta) { h := timed(p).DurationMs; h.Min, h.Max = h.Max+1, h.Min }},
 		{name: "rate with more trues than samples", change: func(p *pb.StatsDelta) {
 			p.Metrics = append(p.Metrics, &pb.Metric{Name: "r", Type: "rate", Count: 1, Trues: 2})
 		}},
