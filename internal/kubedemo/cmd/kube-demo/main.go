@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -147,8 +148,11 @@ func demo(ctx context.Context, opts kubedemo.Options, uninstall bool, stdout io.
 	res, err := kubedemo.Run(ctx, opts)
 	if uninstall && !errors.Is(err, kubedemo.ErrNamespaceExists) {
 		defer func() {
-			if uerr := kubedemo.Uninstall(context.Background(), opts); uerr != nil {
-				fmt.Fprintln(os.Stderr, "kube-demo: uninstall:", uerr)
+			// A namespace held by a finalizer would keep this waiting: say so rather than hang.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			if uerr := kubedemo.Uninstall(ctx, opts); uerr != nil {
+				fmt.Fprintf(os.Stderr, "kube-demo: uninstall: %v (check: kubectl get namespace %s)\n", uerr, opts.Namespace)
 			}
 		}()
 	}
