@@ -16,6 +16,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -152,7 +153,8 @@ func demo(ctx context.Context, opts kubedemo.Options, uninstall bool, stdout io.
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			if uerr := kubedemo.Uninstall(ctx, opts); uerr != nil {
-				fmt.Fprintf(os.Stderr, "kube-demo: uninstall: %v (check: kubectl get namespace %s)\n", uerr, opts.Namespace)
+				ns := cmp.Or(opts.Namespace, kubedemo.DefaultNamespace)
+				fmt.Fprintf(os.Stderr, "kube-demo: uninstall: %v (check: kubectl get namespace %s)\n", uerr, ns)
 			}
 		}()
 	}
