@@ -200,6 +200,17 @@ func TestChartOnARealNode(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(artifacts, "autoscaling.png")); err != nil {
 		t.Errorf("no screenshot of the autoscaling chart: %v", err)
 	}
+
+	// What make demo-kube does after a run on a cluster of the user's: the release and its
+	// namespace go (a namespace left behind would make the next demo refuse to start).
+	start = time.Now()
+	if err := kubedemo.Uninstall(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.Client.CoreV1().Namespaces().Get(ctx, kubedemo.DefaultNamespace, metav1.GetOptions{}); err == nil {
+		t.Errorf("namespace %s still there after Uninstall", kubedemo.DefaultNamespace)
+	}
+	t.Logf("uninstalled in %s", time.Since(start).Round(time.Millisecond))
 }
 
 // chartImages are the image tarballs `make images` writes, which must exist.
