@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -75,8 +76,8 @@ func compareK6Data(t *testing.T, got, want map[string]any, exact, close map[stri
 			t.Errorf("metric %s: %v %v %v; k6 gives %v %v %v", name, g["type"], g["contains"], g["thresholds"], w["type"], w["contains"], w["thresholds"])
 		}
 		gv, wv := g["values"].(map[string]any), w["values"].(map[string]any)
-		if !slices.Equal(sortedKeys(gv), sortedKeys(wv)) {
-			t.Errorf("metric %s: values %v; k6 gives %v", name, sortedKeys(gv), sortedKeys(wv))
+		if !slices.Equal(slices.Sorted(maps.Keys(gv)), slices.Sorted(maps.Keys(wv))) {
+			t.Errorf("metric %s: values %v; k6 gives %v", name, slices.Sorted(maps.Keys(gv)), slices.Sorted(maps.Keys(wv)))
 		}
 		for _, k := range exact[name] {
 			if gv[k] != wv[k] {
@@ -130,13 +131,4 @@ func readSummaryData(t *testing.T, dir string) map[string]any {
 	}
 	delete(m["state"].(map[string]any), "testRunDurationMs")
 	return m
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

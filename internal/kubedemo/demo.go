@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package kubedemo runs the HPA demo on a Kubernetes cluster: the chart's headless gate Job runs
 // examples/hpa.js on worker pods the master scales up for the run, against the demo target, whose
 // HorizontalPodAutoscaler scales it on the CPU that load burns. It records what the cluster did
@@ -17,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -35,6 +36,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/stampede-load/stampede/internal/kubetest"
 	"github.com/stampede-load/stampede/internal/report"
 )
 
@@ -267,6 +269,8 @@ func Uninstall(ctx context.Context, o Options) error {
 	}))
 }
 
+// helm runs helm as the harness does (kubetest.Helm: a home of its own, the cluster of
+// o.Kubeconfig), in o.HelmHome or a temporary directory.
 func helm(ctx context.Context, o Options, args ...string) (string, error) {
 	home := o.HelmHome
 	if home == "" {
@@ -277,20 +281,7 @@ func helm(ctx context.Context, o Options, args ...string) (string, error) {
 		defer os.RemoveAll(dir)
 		home = dir
 	}
-	if o.Kubeconfig != "" {
-		args = append(args, "--kubeconfig", o.Kubeconfig)
-	}
-	cmd := exec.CommandContext(ctx, o.Helm, args...)
-	cmd.Env = append(os.Environ(),
-		"HELM_CACHE_HOME="+filepath.Join(home, "cache"),
-		"HELM_CONFIG_HOME="+filepath.Join(home, "config"),
-		"HELM_DATA_HOME="+filepath.Join(home, "data"),
-	)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("helm %s: %w\n%s", args[0], err, out)
-	}
-	return string(out), nil
+	return (&kubetest.Helm{Bin: o.Helm, Kubeconfig: o.Kubeconfig, Home: home}).Run(ctx, args...)
 }
 
 // Run installs the release and follows the run to its end and the target's scale-down after it.
