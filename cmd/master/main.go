@@ -290,6 +290,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Error("invalid options", "err", err)
 		return exitInternal
 	}
+	defer core.Close()
 	if kp.fleet != nil && cfg.kubeIdleWorkers >= 0 {
 		// Level-based from the start: a master that died mid-run left the workers scaled up.
 		kp.fleet.SetDesired(cfg.kubeIdleWorkers)
@@ -311,10 +312,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	go func() { _ = srv.Serve(workerLis) }()
 	defer srv.Stop()
 	log.Info("listening for workers", "addr", lis.Addr().String())
-
-	sweepStop := make(chan struct{})
-	defer close(sweepStop)
-	go core.Sweep(sweepStop)
 
 	workersCtx, stopWorkers := context.WithCancel(context.Background())
 	var workersWG sync.WaitGroup

@@ -29,8 +29,12 @@ func (c *Coordinator) Update(users *int64, spawnRate *float64) error {
 	if spawnRate != nil && *spawnRate < 0 {
 		return fmt.Errorf("%w: spawn_rate %g: must not be negative", ErrBadSettings, *spawnRate)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	err := ErrNoRun
+	c.do(func() { err = c.update(users, spawnRate) })
+	return err
+}
+
+func (c *Coordinator) update(users *int64, spawnRate *float64) error {
 	r := c.activeRun()
 	switch {
 	case r == nil || r.state == Stopping || r.stopAsked != "":
@@ -49,7 +53,6 @@ func (c *Coordinator) Update(users *int64, spawnRate *float64) error {
 	}
 	r.newRamp(time.Now())
 	c.log.Info("run changed", "users", r.target, "spawn_rate", r.rate)
-	c.notify()
 	return nil
 }
 
@@ -57,37 +60,39 @@ func (c *Coordinator) Update(users *int64, spawnRate *float64) error {
 // teardown() runs, the last stats are collected. A run that has not started its load yet ends at
 // once with ErrInterrupted.
 func (c *Coordinator) Stop(why string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r := c.activeRun()
-	if r == nil {
-		return ErrNoRun
-	}
-	if r.stopAsked == "" {
-		r.stopAsked = why
-	}
-	if r.state == Preparing && r.cancel != nil {
-		r.cancel() // validating, waiting for workers or in setup(): nothing to wind down gracefully
-	}
-	c.notify()
-	return nil
+	err := ErrNoRun
+	c.do(func() {
+		r := c.activeRun()
+		if r == nil {
+			return
+		}
+		err = nil
+		if r.stopAsked == "" {
+			r.stopAsked = why
+		}
+		if r.state == Preparing && r.cancel != nil {
+			r.cancel() // validating, waiting for workers or in setup(): nothing to wind down gracefully
+		}
+	})
+	return err
 }
 
 // ResetStats empties the current run's statistics and time series (Locust's "reset stats"); the
 // run goes on and counts from now. Per-worker totals are kept: they say what each worker did.
 func (c *Coordinator) ResetStats() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r := c.run
-	if r == nil || r.final {
-		return ErrNoRun
-	}
-	r.agg.Reset()
-	r.points = nil
-	r.rates.reset()
-	r.statsReset = time.Now()
-	c.notify()
-	return nil
+	err := ErrNoRun
+	c.do(func() {
+		r := c.run
+		if r == nil || r.final {
+			return
+		}
+		err = nil
+		r.agg.Reset()
+		r.points = nil
+		r.rates.reset()
+		r.statsReset = time.Now()
+	})
+	return err
 }
 
 // nameCap bounds the rows of a run's request table: the first `max` (name, method) pairs keep
@@ -149,7 +154,21 @@ func (n *nameCap) fold(d *stats.Delta) {
 	})
 }
 
-// WaitIdle returns when no run is in progress, or when ctx ends.
+// WaitIdle returns when no run is in progress and the last run's done callback (Start) has
+// returned, or when ctx ends.
 func (c *Coordinator) WaitIdle(ctx context.Context) {
-	_ = c.waitFor(ctx, 24*time.Hour, func() bool { return c.activeRun() == nil })
+	var over chan struct{}
+	c.do(func() {
+		if c.run != nil {
+			over = c.run.over
+		}
+	})
+	if over == nil {
+		return
+	}
+	select {
+	case <-over:
+	case <-ctx.Done():
+	case <-c.exited:
+	}
 }

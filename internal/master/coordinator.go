@@ -1,12 +1,12 @@
 package master
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/stats"
@@ -27,6 +27,7 @@ type Options struct {
 	Version string
 	// ScriptLog receives the scripts' log lines (console.log, exceptions) besides the master's own
 	// record of the last LogLines (see Snapshot); nil passes them nowhere else.
+	// It is called on the Coordinator's loop, so it must not call the Coordinator.
 	ScriptLog func(worker int, l LogLine)
 	// NameCap is the most (name, method) rows a run keeps before it folds further names into
 	// OtherName. Default DefaultNameCap.
@@ -43,8 +44,8 @@ type Options struct {
 	IdleWorkers int
 	MaxWorkers  int
 	// Gauges, if set, is sampled once per second of a run; see recordGauges. cmd/master passes the
-	// HPA watcher's values here (hpa_replicas{hpa:web} and the like). It is called with the
-	// Coordinator's lock held, so it must be quick and must not call the Coordinator.
+	// HPA watcher's values here (hpa_replicas{hpa:web} and the like). It is called on the
+	// Coordinator's loop, so it must be quick and must not call the Coordinator.
 	Gauges func() map[string]float64
 	Logger *slog.Logger
 	// MaxUsers bounds a run's users (VUs) fleet-wide, and MaxWorkerVUs one worker's share of them
@@ -64,22 +65,25 @@ const DefaultWorkerTimeout = 10 * time.Second
 // and one that loads large data files in seconds; a minute means the init code does not end.
 const DefaultInitTimeout = time.Minute
 
-// sweepInterval is how often silent workers are looked for; it bounds how late past WorkerTimeout
-// one is dropped.
-const sweepInterval = 250 * time.Millisecond
-
-// Coordinator is the master's core: the worker registry, the current run and its aggregate.
-// Its methods are safe for concurrent use; internal/rpc calls the worker-facing ones from each
-// connection's goroutine.
+// Coordinator is the master's core: the worker registry, the current run and its aggregate, owned
+// by one goroutine (loop.go). Its methods are safe for concurrent use: internal/rpc calls the
+// worker-facing ones from each connection's goroutine, and they only hand the loop an event.
 type Coordinator struct {
 	opts Options
 	log  *slog.Logger
 
-	mu      sync.Mutex
-	workers map[string]*workerRec
-	run     *run
-	logs    logRing
-	changed chan struct{} // closed and replaced whenever anything changes
+	events chan event
+	quit   context.Context // ends the loop (Close)
+	close  context.CancelFunc
+	exited chan struct{}
+
+	// Owned by the loop.
+	clock    *time.Ticker
+	posted   []event   // events the loop raised itself, handled before the next from events
+	starting *starting // a claimed run, for the loop to execute next
+	workers  map[string]*workerRec
+	run      *run
+	logs     logRing
 }
 
 // workerRec is the master's record of one worker id; it outlives disconnections so that a
@@ -124,14 +128,16 @@ func New(opts Options) (*Coordinator, error) {
 	if opts.MaxWorkerVUs <= 0 {
 		opts.MaxWorkerVUs = DefaultMaxWorkerVUs
 	}
-	return &Coordinator{opts: opts, log: opts.Logger, workers: map[string]*workerRec{}, changed: make(chan struct{})}, nil
+	c := &Coordinator{opts: opts, log: opts.Logger, events: make(chan event, 256), exited: make(chan struct{}),
+		clock: time.NewTicker(loopTick), workers: map[string]*workerRec{}}
+	c.quit, c.close = context.WithCancel(context.Background())
+	go c.loop()
+	return c, nil
 }
 
-// notify wakes everyone waiting for a change. Call with mu held.
-func (c *Coordinator) notify() {
-	close(c.changed)
-	c.changed = make(chan struct{})
-}
+// Close ends the Coordinator's loop, at once when no run is executing, or else when the run has
+// ended (stop it and WaitIdle first). Its methods do nothing after that, and return zero values.
+func (c *Coordinator) Close() { c.close() }
 
 // Join registers a worker that said Hello. A worker with another protocol major version is refused.
 func (c *Coordinator) Join(h Hello, conn WorkerConn) (Welcome, error) {
@@ -142,8 +148,47 @@ func (c *Coordinator) Join(h Hello, conn WorkerConn) (Welcome, error) {
 	if h.WorkerID == "" {
 		return Welcome{}, errors.New("worker id is empty")
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	reply := make(chan joinReply, 1)
+	if !c.post(joined{hello: h, conn: conn, reply: reply}) {
+		return Welcome{}, errors.New("the master is shutting down")
+	}
+	r := <-reply
+	return r.welcome, r.err
+}
+
+// Leave records that a worker's connection ended.
+func (c *Coordinator) Leave(workerID string, conn WorkerConn, err error) {
+	c.post(left{id: workerID, conn: conn, err: err})
+}
+
+// Heartbeat records a worker's heartbeat.
+func (c *Coordinator) Heartbeat(workerID string, hb Heartbeat) {
+	c.post(beat{id: workerID, hb: hb})
+}
+
+// Stats merges a worker's stats delta unless it was merged before (a resend after a reconnect).
+func (c *Coordinator) Stats(workerID, runID string, seq uint64, d *stats.Delta) {
+	c.post(statsArrived{id: workerID, runID: runID, seq: seq, delta: d})
+}
+
+// Status records a worker's report on its part of the run.
+func (c *Coordinator) Status(workerID string, s RunStatus) {
+	c.post(statusChanged{id: workerID, status: s})
+}
+
+// PhaseResult records the outcome of setup() or teardown().
+func (c *Coordinator) PhaseResult(workerID string, r PhaseResult) {
+	c.post(phaseDone{id: workerID, result: r})
+}
+
+// Logs passes a worker's script log lines on. Lines over the worker's rate limit never arrive: the
+// worker sends a marker line in their place ("N log lines dropped (limit R/s)"), passed on like the rest.
+func (c *Coordinator) Logs(workerID string, lines []LogLine) {
+	c.post(logged{id: workerID, lines: lines})
+}
+
+// join registers a worker on the loop.
+func (c *Coordinator) join(h Hello, conn WorkerConn) (Welcome, error) {
 	now := time.Now()
 	w := c.workers[h.WorkerID]
 	if w == nil {
@@ -166,7 +211,6 @@ func (c *Coordinator) Join(h Hello, conn WorkerConn) (Welcome, error) {
 	}
 	c.log.Info("worker connected", "index", w.index, "id", w.id, "host", w.host, "cpus", w.cpus,
 		"allow_hosts", strings.Join(w.allowHosts, ","))
-	c.notify()
 	return Welcome{Index: w.index, AckStatsSeq: w.mergedSeq}, nil
 }
 
@@ -194,19 +238,17 @@ func (c *Coordinator) freeIndex() int {
 	return i
 }
 
-// Leave records that a worker's connection ended.
-func (c *Coordinator) Leave(workerID string, conn WorkerConn, err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// leave: a connection ended, or took no more messages.
+func (c *Coordinator) leave(workerID string, conn WorkerConn, err error) {
 	w := c.workers[workerID]
 	if w == nil || w.conn != conn {
-		return // an older connection of a worker that already reconnected
+		return // an older connection of a worker that already reconnected, or already dropped
 	}
 	c.disconnect(w, "connection ended", err)
 }
 
 // disconnect is the one way a worker's connection goes: it is closed, the worker leaves any active
-// run (its load stopped with the session), and waiters are woken. Call with mu held.
+// run (its load stopped with the session).
 func (c *Coordinator) disconnect(w *workerRec, why string, err error) {
 	w.conn.Close()
 	w.conn = nil
@@ -219,10 +261,9 @@ func (c *Coordinator) disconnect(w *workerRec, why string, err error) {
 	} else {
 		c.log.Info("worker disconnected", "index", w.index, "id", w.id, "why", why)
 	}
-	c.notify()
 }
 
-// activeRun is the run in progress, or nil. Call with mu held.
+// activeRun is the run in progress, or nil.
 func (c *Coordinator) activeRun() *run {
 	if c.run != nil && c.run.state != Stopped {
 		return c.run
@@ -230,85 +271,60 @@ func (c *Coordinator) activeRun() *run {
 	return nil
 }
 
-// Heartbeat records a worker's heartbeat and returns the stats sequence number to acknowledge.
-func (c *Coordinator) Heartbeat(workerID string, hb Heartbeat) uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	w := c.workers[workerID]
-	if w == nil {
-		return 0
+func (c *Coordinator) heartbeat(workerID string, hb Heartbeat) {
+	if w := c.workers[workerID]; w != nil {
+		w.lastSeen, w.hb = time.Now(), hb
 	}
-	w.lastSeen, w.hb = time.Now(), hb
-	return w.mergedSeq
 }
 
-// Stats merges a worker's stats delta unless it was merged before (a resend after a reconnect).
-func (c *Coordinator) Stats(workerID, runID string, seq uint64, d *stats.Delta) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	w := c.workers[workerID]
+func (c *Coordinator) merge(e statsArrived) {
+	w := c.workers[e.id]
 	if w == nil {
 		return
 	}
 	w.lastSeen = time.Now()
-	if seq <= w.mergedSeq {
+	if e.seq <= w.mergedSeq {
 		return
 	}
-	w.mergedSeq = seq
-	if c.run != nil && c.run.id == runID && !c.run.final {
-		c.run.merge(w, d)
-		if len(c.run.losses) > 0 {
-			c.run.lateStats(w, seq, d.Requests())
+	w.mergedSeq = e.seq
+	if r := c.run; r != nil && r.id == e.runID && !r.final {
+		r.merge(w, e.delta)
+		if len(r.losses) > 0 {
+			r.lateStats(w, e.seq, e.delta.Requests())
 		}
 	}
 }
 
-// Status records a worker's report on its part of the run.
-func (c *Coordinator) Status(workerID string, s RunStatus) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (c *Coordinator) status(workerID string, s RunStatus) {
 	w := c.workers[workerID]
-	if w == nil || c.run == nil || c.run.id != s.RunID {
+	r := c.run
+	if w == nil || r == nil || r.id != s.RunID {
 		return
 	}
-	if c.run.finalStatus(w, s) {
+	if r.finalStatus(w, s) {
 		c.log.Info("a worker that was cut off reported the end of its stopped load", "index", w.index, "last_stats_seq", s.LastStatsSeq)
-		c.notify()
 		return
 	}
-	c.run.newsFrom(w.id)
-	c.run.status(w, s)
-	c.notify()
+	r.newsFrom(w.id)
+	r.status(w, s)
 }
 
-// PhaseResult records the outcome of setup() or teardown().
-func (c *Coordinator) PhaseResult(workerID string, r PhaseResult) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.run == nil || c.run.id != r.RunID {
-		return
+func (c *Coordinator) phase(p PhaseResult) {
+	if r := c.run; r != nil && r.id == p.RunID {
+		r.phase(p)
 	}
-	c.run.phase(r)
-	c.notify()
 }
 
-// Logs passes a worker's script log lines on. Lines over the worker's rate limit never arrive: the
-// worker sends a marker line in their place ("N log lines dropped (limit R/s)"), passed on like the rest.
-func (c *Coordinator) Logs(workerID string, lines []LogLine, dropped uint64) {
-	c.mu.Lock()
+func (c *Coordinator) logLines(workerID string, lines []LogLine) {
 	idx := -1
 	if w := c.workers[workerID]; w != nil {
 		idx = w.index
 	}
 	for _, l := range lines {
 		c.logs.add(LogEntry{Time: l.Time, Worker: idx, Level: l.Level, Source: l.Source, Message: l.Message})
-	}
-	c.mu.Unlock()
-	if c.opts.ScriptLog == nil {
-		return
-	}
-	for _, l := range lines {
-		c.opts.ScriptLog(idx, l)
+		if c.opts.ScriptLog != nil {
+			c.opts.ScriptLog(idx, l)
+		}
 	}
 }
 
@@ -330,9 +346,9 @@ type WorkerInfo struct {
 
 // Workers lists the connected workers by index.
 func (c *Coordinator) Workers() []WorkerInfo {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.workerInfos()
+	var out []WorkerInfo
+	c.do(func() { out = c.workerInfos() })
+	return out
 }
 
 func (c *Coordinator) workerInfos() []WorkerInfo {
@@ -349,7 +365,7 @@ func (c *Coordinator) workerInfos() []WorkerInfo {
 	return out
 }
 
-// connected returns the connected workers by index. Call with mu held.
+// connected returns the connected workers by index.
 func (c *Coordinator) connected() []*workerRec {
 	var out []*workerRec
 	for _, w := range c.workers {
@@ -361,33 +377,12 @@ func (c *Coordinator) connected() []*workerRec {
 	return out
 }
 
-// Sweep drops workers silent for longer than WorkerTimeout; their connection is closed so they
-// reconnect if they can. It returns when stop is closed; cmd/master runs it.
-func (c *Coordinator) Sweep(stop <-chan struct{}) {
-	t := time.NewTicker(sweepInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case now := <-t.C:
-			c.mu.Lock()
-			for _, w := range c.workers {
-				if w.conn != nil && now.Sub(w.lastSeen) > c.opts.WorkerTimeout {
-					c.disconnect(w, fmt.Sprintf("no heartbeat for %s", now.Sub(w.lastSeen).Round(100*time.Millisecond)), nil)
-				}
-			}
-			c.mu.Unlock()
-		}
-	}
-}
-
 // AckSeq is the highest stats sequence number of the worker that the master has merged.
-func (c *Coordinator) AckSeq(workerID string) uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if w := c.workers[workerID]; w != nil {
-		return w.mergedSeq
-	}
-	return 0
+func (c *Coordinator) AckSeq(workerID string) (seq uint64) {
+	c.do(func() {
+		if w := c.workers[workerID]; w != nil {
+			seq = w.mergedSeq
+		}
+	})
+	return seq
 }

@@ -76,7 +76,6 @@ func (c *Coordinator) fleetStatus() *FleetStatus {
 // in Extra (the same map for all of them: it is never written again), and each value is added to
 // the aggregate under its key as one sample per second of a Trend metric, so thresholds judge it
 // with k6's trend aggregations: `hpa_replicas{hpa:web}: max>=3`, and avg is the time average.
-// Call with mu held.
 func (c *Coordinator) recordGauges(r *run, points []*stats.Point) {
 	if c.opts.Gauges == nil || len(points) == 0 {
 		return

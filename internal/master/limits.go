@@ -51,16 +51,13 @@ func (c *Coordinator) checkScript(cfg RunConfig, opts *scenario.Options) error {
 
 // plannedWorkers is how many workers cfg's run will have at least. It waits for ExpectWorkers (or
 // Workers) and takes every worker connected then, so a share computed over this many is the most a
-// worker gets; more workers joining only lower it. Call without mu held.
+// worker gets; more workers joining only lower it.
 func (c *Coordinator) plannedWorkers(cfg RunConfig) int {
-	c.mu.Lock()
-	n := len(c.connected())
-	c.mu.Unlock()
-	return max(n, cfg.ExpectWorkers, cfg.Workers)
+	return max(len(c.connected()), cfg.ExpectWorkers, cfg.Workers)
 }
 
 // checkUsers refuses users over Options.MaxUsers, or a share per worker (of workers) over
-// Options.MaxWorkerVUs. It reads only the options: call it with or without mu held.
+// Options.MaxWorkerVUs.
 func (c *Coordinator) checkUsers(users int64, workers int) error {
 	if users > c.opts.MaxUsers {
 		return fmt.Errorf("%w: users %d: over this master's limit of %d users (--max-users)", ErrBadSettings, users, c.opts.MaxUsers)

@@ -38,6 +38,7 @@ func newLimitCore(t *testing.T, workers int) *Coordinator {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(c.Close)
 	for i := range workers {
 		if _, err := c.Join(Hello{ProtocolMajor: ProtocolMajor, WorkerID: fmt.Sprintf("w%d", i)}, nopConn{}); err != nil {
 			t.Fatal(err)
@@ -75,7 +76,8 @@ func TestCheckLimits(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			core := newLimitCore(t, c.connected)
-			err := core.checkLimits(c.cfg)
+			var err error
+			core.do(func() { err = core.checkLimits(c.cfg) })
 			switch {
 			case c.want == "" && err != nil:
 				t.Fatalf("refused: %v", err)
@@ -142,7 +144,8 @@ func TestCheckScript(t *testing.T) {
 		{RunConfig{ExpectWorkers: 4}, 1001, "--max-users"},
 		{RunConfig{Users: 10}, 5000, ""},
 	} {
-		err := core.checkScript(c.cfg, &scenario.Options{MaxVUs: c.vus})
+		var err error
+		core.do(func() { err = core.checkScript(c.cfg, &scenario.Options{MaxVUs: c.vus}) })
 		if (c.want == "") != (err == nil) || (err != nil && (!errors.Is(err, ErrBadSettings) || !strings.Contains(err.Error(), c.want))) {
 			t.Errorf("%+v with %d VUs: %v; want %q", c.cfg, c.vus, err, c.want)
 		}
@@ -154,14 +157,14 @@ func TestCheckScript(t *testing.T) {
 func TestUpdateBounded(t *testing.T) {
 	t.Parallel()
 	core := newLimitCore(t, 2)
-	core.mu.Lock()
 	r := &run{id: "r", mode: scenario.Swarm, state: Running, target: 10, members: map[string]*member{}}
-	for _, w := range core.connected() {
-		m := &member{w: w, started: true}
-		r.members[w.id], r.order = m, append(r.order, m)
-	}
-	core.run = r
-	core.mu.Unlock()
+	core.do(func() {
+		for _, w := range core.connected() {
+			m := &member{w: w, started: true}
+			r.members[w.id], r.order = m, append(r.order, m)
+		}
+		core.run = r
+	})
 
 	for _, c := range []struct {
 		users int64
@@ -173,9 +176,8 @@ func TestUpdateBounded(t *testing.T) {
 	} {
 		users := c.users
 		err := core.Update(&users, nil)
-		core.mu.Lock()
-		target := r.target
-		core.mu.Unlock()
+		var target int64
+		core.do(func() { target = r.target })
 		switch {
 		case c.want == "" && (err != nil || target != users):
 			t.Errorf("users %d: %v, target %d; want accepted", users, err, target)

@@ -72,8 +72,6 @@ func (r *Result) Duration() time.Duration {
 
 // result snapshots the run. The aggregate is handed over: the run is over and nothing merges into it.
 func (c *Coordinator) result(r *run, err error) *Result {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if r.ended.IsZero() {
 		r.ended = time.Now()
 	}
@@ -104,8 +102,12 @@ type Progress struct {
 
 // Progress reports on the current run, or the idle state.
 func (c *Coordinator) Progress() Progress {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	p := Progress{State: Idle}
+	c.do(func() { p = c.progress() })
+	return p
+}
+
+func (c *Coordinator) progress() Progress {
 	p := Progress{State: Idle, Workers: len(c.connected())}
 	r := c.run
 	if r == nil {

@@ -53,7 +53,7 @@ const (
 	stopTimeout = 30 * time.Second
 )
 
-// run is the current run; every field is guarded by Coordinator.mu.
+// run is the current run; it belongs to the Coordinator's loop.
 type run struct {
 	id       string
 	cfg      RunConfig
@@ -78,7 +78,12 @@ type run struct {
 	rate      float64
 	rampStart time.Time
 	stopAsked string             // why a stop was asked for through the API ("" if not)
+	stopSent  time.Time          // when the workers were told to stop their load
 	cancel    context.CancelFunc // ends the run's context: how a stop reaches a run still preparing
+	prep      *prepared          // the Loader's answer, once it came
+	driving   bool               // the load runs: the loop's tick steers it and closes its seconds
+	closedAt  int64              // the Unix second of the tick that last closed seconds
+	over      chan struct{}      // closed once the run ended and its done callback returned
 	points    []stats.Point
 	opts      *scenario.Options
 	names     nameCap
@@ -231,127 +236,107 @@ func (r *run) live() []*member {
 	return out
 }
 
-// waitFor blocks until cond (called with mu held) is true, the deadline passes, or ctx ends.
-func (c *Coordinator) waitFor(ctx context.Context, timeout time.Duration, cond func() bool) error {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		c.mu.Lock()
-		ok := cond()
-		ch := c.changed
-		c.mu.Unlock()
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-deadline.C:
-			return context.DeadlineExceeded
-		case <-ch:
-		}
-	}
-}
-
 // Run executes one run from start to end and returns its result. It validates the script before any
 // load, waits for the workers, runs setup() once, starts every worker together, drives the users
 // (Swarm) or waits for the script's scenarios (Script), runs teardown() once and collects the last
 // stats of every worker. The result is returned also when err != nil, with what was collected.
 func (c *Coordinator) Run(ctx context.Context, cfg RunConfig) (*Result, error) {
-	if err := c.checkLimits(cfg); err != nil {
+	type outcome struct {
+		res *Result
+		err error
+	}
+	out := make(chan outcome, 1)
+	if _, err := c.Start(ctx, cfg, func(res *Result, err error) { out <- outcome{res, err} }); err != nil {
 		return nil, err
 	}
-	if err := c.checkWorkers(cfg.Workers); err != nil {
-		return nil, err
-	}
-	r, err := c.claim(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return c.runClaimed(ctx, r)
+	o := <-out
+	return o.res, o.err
 }
 
-// Start begins a run in the background and returns its id, or an error at once when the settings
-// are invalid or a run is in progress. done (if not nil) receives the run's outcome, as Run returns it.
+// Start begins a run and returns its id, or an error at once when the settings are invalid or a
+// run is in progress. done (if not nil) receives the run's outcome, as Run returns it, on a
+// goroutine of its own; WaitIdle waits for it to return.
 func (c *Coordinator) Start(ctx context.Context, cfg RunConfig, done func(*Result, error)) (string, error) {
-	if err := c.checkLimits(cfg); err != nil {
-		return "", err
+	reply := make(chan startReply, 1)
+	if !c.post(startRun{ctx: ctx, cfg: cfg, done: done, reply: reply}) {
+		return "", errors.New("the master is shutting down")
 	}
+	r := <-reply
+	return r.id, r.err
+}
+
+// starting is a claimed run waiting for the loop to execute it.
+type starting struct {
+	run  *run
+	ctx  context.Context
+	done func(*Result, error)
+}
+
+// claim makes the run asked for the current one, if its settings are valid and no run is in progress.
+func (c *Coordinator) claim(e startRun) (string, error) {
+	cfg := e.cfg
 	if cfg.Users < 0 || cfg.SpawnRate < 0 || cfg.RunTime < 0 {
 		return "", fmt.Errorf("%w: users, spawn rate and run time must not be negative", ErrBadSettings)
 	}
+	if err := c.checkLimits(cfg); err != nil {
+		return "", err
+	}
 	if err := c.checkWorkers(cfg.Workers); err != nil {
 		return "", err
 	}
-	r, err := c.claim(cfg)
-	if err != nil {
-		return "", err
+	if c.activeRun() != nil {
+		return "", ErrRunInProgress
 	}
-	go func() {
-		res, err := c.runClaimed(ctx, r)
-		if done != nil {
-			done(res, err)
-		}
-	}()
+	mode := scenario.Script
+	if cfg.Users > 0 {
+		mode = scenario.Swarm
+	}
+	r := &run{id: newRunID(), cfg: cfg, mode: mode, state: Preparing, members: map[string]*member{},
+		target: cfg.Users, rate: cfg.SpawnRate, names: newNameCap(c.opts.NameCap), over: make(chan struct{})}
+	c.run = r
+	c.starting = &starting{run: r, ctx: e.ctx, done: e.done}
 	return r.id, nil
 }
 
+// execute runs a claimed run to its end on the loop, then hands its outcome to done.
+func (c *Coordinator) execute(s *starting) {
+	r := s.run
+	res, err := c.runClaimed(s.ctx, r)
+	go func() {
+		defer close(r.over)
+		if s.done != nil {
+			s.done(res, err)
+		}
+	}()
+}
+
 func (c *Coordinator) runClaimed(ctx context.Context, r *run) (res *Result, err error) {
-	cfg := r.cfg
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	c.mu.Lock()
-	r.cancel = cancel
-	c.mu.Unlock()
+	ctx, r.cancel = context.WithCancel(ctx)
+	defer r.cancel()
 	defer func() {
-		c.mu.Lock()
 		if errors.Is(err, ErrInterrupted) && r.stopAsked != "" && r.started.IsZero() {
 			err = fmt.Errorf("%w before the load started: %s", ErrInterrupted, r.stopAsked)
-			if res != nil {
-				res.Err = err
-			}
+			res.Err = err
 		}
 		r.state = Stopped
 		r.err = err
-		if r.ended.IsZero() {
-			r.ended = time.Now()
-		}
-		c.notify()
-		c.mu.Unlock()
 		if err != nil {
 			c.log.Warn("run ended", "run", r.id, "err", err)
 		} else {
 			c.log.Info("run ended", "run", r.id)
 		}
 	}()
-
-	archive, opts, err := c.prepare(ctx, cfg)
-	if err == nil {
-		err = c.checkScript(cfg, opts)
-	}
-	if err != nil {
+	if err := c.prepareRun(ctx, r); err != nil {
 		return c.result(r, err), err
 	}
-	j, err := newJudge(opts, cfg.Thresholds)
-	if err != nil {
-		return c.result(r, err), err
-	}
-	c.mu.Lock()
-	r.opts, r.judge = opts, j
-	c.mu.Unlock()
-
 	// Only a valid script gets pods: scaling waits until the script passed inspection.
-	release := c.scaleFor(cfg.Workers)
+	release := c.scaleFor(r.cfg.Workers)
 	defer release()
-	cfg.ExpectWorkers = max(cfg.ExpectWorkers, cfg.Workers)
-	if err := c.waitForWorkers(ctx, cfg); err != nil {
+	if err := c.waitForWorkers(ctx, r.cfg); err != nil {
 		return c.result(r, err), err
 	}
-	c.mu.Lock()
-	r.archive = archive
-	c.mu.Unlock()
-	err = c.execute(ctx, r, archive.Bundle())
-	c.mu.Lock()
+	r.archive = r.prep.archive
+	err = c.executeLoad(ctx, r)
 	if !r.started.IsZero() {
 		r.judge.evaluate(&r.agg, r.ended.Sub(r.started), true)
 	}
@@ -364,39 +349,45 @@ func (c *Coordinator) runClaimed(ctx context.Context, r *run) (res *Result, err 
 		}
 		err = fmt.Errorf("%w: %s", ErrThresholdsFailed, strings.Join(why, "; "))
 	}
-	c.mu.Unlock()
 	return c.result(r, err), err
 }
 
-func (c *Coordinator) claim(cfg RunConfig) (*run, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.activeRun() != nil {
-		return nil, ErrRunInProgress
+// prepareRun has the Loader make and check the run's archive, on a goroutine of its own while the
+// loop goes on handling events, and sets up the run's thresholds.
+func (c *Coordinator) prepareRun(ctx context.Context, r *run) error {
+	go func() {
+		archive, opts, err := c.prepare(ctx, r.cfg)
+		c.post(prepared{run: r, archive: archive, opts: opts, err: err})
+	}()
+	if err := c.await(ctx, 24*time.Hour, func() bool { return r.prep != nil }); err != nil {
+		return ErrInterrupted // the Loader is stopped by ctx too; its late event is ignored
 	}
-	mode := scenario.Script
-	if cfg.Users > 0 {
-		mode = scenario.Swarm
+	p := r.prep
+	err := p.err
+	if err == nil {
+		err = c.checkScript(r.cfg, p.opts)
 	}
-	r := &run{id: newRunID(), cfg: cfg, mode: mode, state: Preparing, members: map[string]*member{},
-		target: cfg.Users, rate: cfg.SpawnRate, names: newNameCap(c.opts.NameCap)}
-	c.run = r
-	c.notify()
-	return r, nil
+	if err != nil {
+		return err
+	}
+	j, err := newJudge(p.opts, r.cfg.Thresholds)
+	if err != nil {
+		return err
+	}
+	r.opts, r.judge = p.opts, j
+	return nil
 }
 
 func (c *Coordinator) waitForWorkers(ctx context.Context, cfg RunConfig) error {
-	want := max(cfg.ExpectWorkers, 1)
+	want := max(cfg.ExpectWorkers, cfg.Workers, 1)
 	timeout := cfg.ExpectTimeout
 	if timeout <= 0 {
 		timeout = time.Minute
 	}
 	c.log.Info("waiting for workers", "want", want, "timeout", timeout)
-	err := c.waitFor(ctx, timeout, func() bool { return len(c.connected()) >= want })
+	err := c.await(ctx, timeout, func() bool { return len(c.connected()) >= want })
 	if errors.Is(err, context.DeadlineExceeded) {
-		c.mu.Lock()
 		have := len(c.connected())
-		c.mu.Unlock()
 		if f := c.fleetStatus(); f != nil && cfg.Workers > 0 {
 			why := ""
 			if f.Error != "" {
@@ -414,9 +405,9 @@ func (c *Coordinator) waitForWorkers(ctx context.Context, cfg RunConfig) error {
 	return nil
 }
 
-// execute assigns, sets up, starts, drives and ends the run on the connected workers.
-func (c *Coordinator) execute(ctx context.Context, r *run, bundle *scenario.Bundle) error {
-	if err := c.assign(r, bundle); err != nil {
+// executeLoad assigns, sets up, starts, drives and ends the run on the connected workers.
+func (c *Coordinator) executeLoad(ctx context.Context, r *run) error {
+	if err := c.assign(r, r.archive.Bundle()); err != nil {
 		return err
 	}
 	err := c.waitPhase(ctx, r, readyTimeout, "initialise", func(m *member) bool { return m.state >= WorkerReady })
@@ -424,7 +415,7 @@ func (c *Coordinator) execute(ctx context.Context, r *run, bundle *scenario.Bund
 		err = c.runSetup(ctx, r)
 	}
 	if err == nil {
-		err = c.start(ctx, r)
+		c.start(r)
 	}
 	if err != nil {
 		c.finishAll(r, err.Error())
@@ -433,26 +424,21 @@ func (c *Coordinator) execute(ctx context.Context, r *run, bundle *scenario.Bund
 	runErr := c.drive(ctx, r)
 	c.runTeardown(r)
 	c.finishAll(r, "run ended")
-	if runErr == nil {
-		c.mu.Lock()
-		runErr = r.aborted
-		if runErr == nil && len(r.live()) == 0 {
-			runErr = ErrWorkersLost
-		}
-		if runErr == nil {
-			runErr = r.incomplete()
-		}
-		if runErr == nil {
-			runErr = r.teardownErr
-		}
-		c.mu.Unlock()
+	switch {
+	case runErr != nil:
+		return runErr
+	case r.aborted != nil:
+		return r.aborted
+	case len(r.live()) == 0:
+		return ErrWorkersLost
 	}
-	return runErr
+	if err := r.incomplete(); err != nil {
+		return err
+	}
+	return r.teardownErr
 }
 
 func (c *Coordinator) assign(r *run, bundle *scenario.Bundle) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	ws := c.connected()
 	n := len(ws)
 	if n == 0 {
@@ -465,10 +451,9 @@ func (c *Coordinator) assign(r *run, bundle *scenario.Bundle) error {
 		if r.mode == scenario.Script {
 			p.Segment, p.SegmentSequence = scenario.Segment(i, n), seq
 		}
-		r.enlist(w, p).segment = p.Segment
+		c.enlist(r, w, p).segment = p.Segment
 	}
 	c.log.Info("run assigned", "run", r.id, "mode", r.mode, "workers", n)
-	c.notify()
 	return nil
 }
 
@@ -488,7 +473,7 @@ func (r *run) part(n int) scenario.Part {
 
 // enlist makes w a member of the run and sends it its part. A worker that was a member before, and
 // reconnected, keeps its row and its totals: its old session's load stopped with the session.
-func (r *run) enlist(w *workerRec, p scenario.Part) *member {
+func (c *Coordinator) enlist(r *run, w *workerRec, p scenario.Part) *member {
 	m := r.members[w.id]
 	if m == nil {
 		m = &member{}
@@ -496,20 +481,15 @@ func (r *run) enlist(w *workerRec, p scenario.Part) *member {
 		r.order = append(r.order, m)
 	}
 	*m = member{w: w, state: WorkerPreparing, requests: m.requests}
-	if err := w.conn.Assign(p); err != nil {
-		m.gone = true
-	}
+	c.send(w, func(conn WorkerConn) error { return conn.Assign(p) })
 	return m
 }
 
 // waitPhase waits until every live member satisfies cond; a member that failed ends the run.
 func (c *Coordinator) waitPhase(ctx context.Context, r *run, timeout time.Duration, what string, cond func(*member) bool) error {
 	var failed *member
-	err := c.waitFor(ctx, timeout, func() bool {
+	err := c.await(ctx, timeout, func() bool {
 		live := r.live()
-		if len(live) == 0 {
-			return true
-		}
 		for _, m := range live {
 			if m.state == WorkerFailed || (m.state == WorkerFinished && !cond(m)) {
 				failed = m
@@ -523,8 +503,6 @@ func (c *Coordinator) waitPhase(ctx context.Context, r *run, timeout time.Durati
 		}
 		return true
 	})
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	switch {
 	case failed != nil:
 		return fmt.Errorf("%w: worker %d could not %s the script: %s", ErrScriptError, failed.w.index, what, failed.err)
@@ -540,19 +518,14 @@ func (c *Coordinator) waitPhase(ctx context.Context, r *run, timeout time.Durati
 
 // runSetup runs setup() on the first live worker; its data reaches every worker with Start.
 func (c *Coordinator) runSetup(ctx context.Context, r *run) error {
-	c.mu.Lock()
 	live := r.live()
 	if len(live) == 0 {
-		c.mu.Unlock()
 		return ErrWorkersLost
 	}
 	runner := live[0]
-	_ = runner.w.conn.RunSetup(r.id)
+	c.send(runner.w, func(conn WorkerConn) error { return conn.RunSetup(r.id) })
 	timeout := r.opts.SetupTimeout + phaseMargin
-	c.mu.Unlock()
-	err := c.waitFor(ctx, timeout, func() bool { return r.setup != nil || runner.gone || runner.over() })
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	err := c.await(ctx, timeout, func() bool { return r.setup != nil || runner.gone || runner.over() })
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return ErrInterrupted
@@ -570,8 +543,7 @@ func (c *Coordinator) runSetup(ctx context.Context, r *run) error {
 }
 
 // start resumes every worker with the setup data; they were all paused, so they start together.
-func (c *Coordinator) start(ctx context.Context, r *run) error {
-	c.mu.Lock()
+func (c *Coordinator) start(r *run) {
 	if r.setup != nil {
 		r.data = r.setup.Data
 	}
@@ -579,96 +551,61 @@ func (c *Coordinator) start(ctx context.Context, r *run) error {
 	r.rampStart = r.started
 	r.state = Running
 	for _, m := range r.live() {
-		m.started = m.w.conn.Start(r.id, r.data) == nil
+		m.started = c.send(m.w, func(conn WorkerConn) error { return conn.Start(r.id, r.data) })
 	}
-	c.notify()
-	c.mu.Unlock()
 	c.log.Info("run started", "run", r.id)
-	return nil
 }
 
-// drive runs until the test ends: Swarm mode steers users until RunTime or interruption; Script mode
-// waits for every worker's scenarios to end (or RunTime).
+// drive runs until the test ends: Swarm mode steers users (the loop's tick dispatches them) until
+// RunTime or interruption; Script mode waits for every worker's scenarios to end (or RunTime).
 func (c *Coordinator) drive(ctx context.Context, r *run) error {
-	var tick <-chan time.Time // only swarm mode steers users
-	if r.mode == scenario.Swarm {
-		t := time.NewTicker(controlInterval)
-		defer t.Stop()
-		tick = t.C
-	}
-	second := time.NewTicker(time.Second)
-	defer second.Stop()
 	var deadline <-chan time.Time
 	if r.cfg.RunTime > 0 {
 		t := time.NewTimer(r.cfg.RunTime)
 		defer t.Stop()
 		deadline = t.C
 	}
-	stopping := false
-	var stopDeadline <-chan time.Time
-	stop := func(why string) {
-		if stopping {
-			return
+	r.driving = true
+	defer func() { r.driving, r.ended = false, time.Now() }()
+	interrupted := false
+	for !r.testEnded() {
+		switch {
+		case r.aborted != nil:
+			c.stopLoad(r, r.aborted.Error())
+		case r.stopAsked != "":
+			c.stopLoad(r, r.stopAsked)
 		}
-		stopping = true
-		stopDeadline = time.After(stopTimeout)
-		c.log.Info("stopping the run", "reason", why)
-		c.mu.Lock()
-		r.state = Stopping
-		r.ctlSeq++
-		for _, m := range r.live() {
-			_ = m.w.conn.Control(r.id, r.ctlSeq, 0, r.rate, true)
-		}
-		c.notify()
-		c.mu.Unlock()
-	}
-	var interrupted bool
-loop:
-	for {
-		c.mu.Lock()
-		ch := c.changed
-		done := r.testEnded()
-		aborted := r.aborted != nil
-		asked := r.stopAsked
-		c.mu.Unlock()
-		if done {
+		if r.state == Stopping && time.Since(r.stopSent) > stopTimeout {
+			c.log.Warn("workers did not report the end of their test; finishing anyway", "waited", stopTimeout)
 			break
 		}
-		if aborted {
-			c.mu.Lock()
-			why := r.aborted.Error()
-			c.mu.Unlock()
-			stop(why)
-		}
-		if asked != "" {
-			stop(asked)
-		}
-		select {
-		case <-ctx.Done():
+		switch c.step(ctx, deadline) {
+		case cancelled:
 			interrupted = true
-			stop("interrupted")
+			c.stopLoad(r, "interrupted")
 			ctx = context.Background() // keep going to collect the last stats
-		case <-deadline:
-			stop("run time reached")
-		case <-stopDeadline:
-			c.log.Warn("workers did not report the end of their test; finishing anyway", "waited", stopTimeout)
-			break loop
-		case now := <-second.C:
-			c.closeSeconds(r, now)
-		case <-tick:
-			if !stopping {
-				c.dispatch(r, time.Now())
-			}
-		case <-ch:
+		case timedOut:
+			deadline = nil
+			c.stopLoad(r, "run time reached")
 		}
 	}
-	c.mu.Lock()
-	r.ended = time.Now()
-	c.mu.Unlock()
 	if interrupted {
 		return ErrInterrupted
 	}
 	return nil
+}
+
+// stopLoad tells every live worker to stop its load (once).
+func (c *Coordinator) stopLoad(r *run, why string) {
+	if r.state == Stopping {
+		return
+	}
+	c.log.Info("stopping the run", "reason", why)
+	r.state, r.stopSent = Stopping, time.Now()
+	r.ctlSeq++
+	for _, m := range r.live() {
+		c.send(m.w, func(conn WorkerConn) error { return conn.Control(r.id, r.ctlSeq, 0, r.rate, true) })
+	}
 }
 
 // lostSegments are the script-mode members that left before their test ended (killed, cut off,
@@ -708,17 +645,15 @@ func (r *run) testEnded() bool {
 // and are resumed once ready), then sends each active worker its share of the users the ramp calls
 // for now.
 func (c *Coordinator) dispatch(r *run, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	for _, w := range c.connected() {
 		if m := r.members[w.id]; m == nil || m.gone {
 			c.log.Info("worker joined the run", "index", w.index)
-			r.enlist(w, r.part(len(r.active())+1))
+			c.enlist(r, w, r.part(len(r.active())+1))
 		}
 	}
 	for _, m := range r.live() {
 		if !m.started && m.state == WorkerReady {
-			if m.started = m.w.conn.Start(r.id, r.data) == nil; m.started {
+			if m.started = c.send(m.w, func(conn WorkerConn) error { return conn.Start(r.id, r.data) }); m.started {
 				r.newRamp(now)
 			}
 		}
@@ -734,7 +669,7 @@ func (c *Coordinator) dispatch(r *run, now time.Time) {
 			continue
 		}
 		r.ctlSeq++
-		if m.w.conn.Control(r.id, r.ctlSeq, shares[i], r.rate, false) == nil {
+		if c.send(m.w, func(conn WorkerConn) error { return conn.Control(r.id, r.ctlSeq, shares[i], r.rate, false) }) {
 			m.users = shares[i]
 		}
 	}
@@ -742,8 +677,6 @@ func (c *Coordinator) dispatch(r *run, now time.Time) {
 
 // closeSeconds finalises the time series up to a second ago; stats from workers arrive once a second.
 func (c *Coordinator) closeSeconds(r *run, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	var users int64
 	for _, m := range r.live() {
 		users += m.w.hb.Users
@@ -761,7 +694,6 @@ func (c *Coordinator) closeSeconds(r *run, now time.Time) {
 		// Only while the load runs: after it, a failed threshold fails the run (99) but aborts nothing.
 		if t := r.judge.abort(elapsed); t != nil && r.aborted == nil && r.ended.IsZero() {
 			r.aborted = fmt.Errorf("%w: %s", ErrThresholdAborted, t.describe())
-			c.notify()
 		}
 	}
 }
@@ -769,7 +701,6 @@ func (c *Coordinator) closeSeconds(r *run, now time.Time) {
 // runTeardown runs teardown() once, on a live worker whose child still answers, after every
 // worker's test ended. When it does not complete, r.teardownErr says why.
 func (c *Coordinator) runTeardown(r *run) {
-	c.mu.Lock()
 	var runner *member
 	for _, m := range r.live() {
 		if !m.over() {
@@ -779,20 +710,15 @@ func (c *Coordinator) runTeardown(r *run) {
 	}
 	if runner == nil {
 		if r.started.IsZero() || len(r.order) == 0 {
-			c.mu.Unlock()
 			return
 		}
 		r.teardownErr = fmt.Errorf("%w: no worker with a running k6 process was left to run it", ErrTeardownFailed)
 		c.log.Error("teardown() did not run", "err", r.teardownErr)
-		c.mu.Unlock()
 		return
 	}
-	_ = runner.w.conn.RunTeardown(r.id)
+	c.send(runner.w, func(conn WorkerConn) error { return conn.RunTeardown(r.id) })
 	timeout := r.opts.TeardownTimeout + phaseMargin
-	c.mu.Unlock()
-	err := c.waitFor(context.Background(), timeout, func() bool { return r.teardown != nil || runner.gone || runner.over() })
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	err := c.await(context.Background(), timeout, func() bool { return r.teardown != nil || runner.gone || runner.over() })
 	switch {
 	case err != nil:
 		r.teardownErr = fmt.Errorf("%w: worker %d gave no answer within %s (the script's teardownTimeout is %s)",
@@ -809,17 +735,15 @@ func (c *Coordinator) runTeardown(r *run) {
 
 // finishAll ends the run on every live worker and waits for their last stats.
 func (c *Coordinator) finishAll(r *run, reason string) {
-	c.mu.Lock()
 	for _, m := range r.live() {
 		if !m.over() {
 			m.finishAsked = true
-			_ = m.w.conn.Finish(r.id, reason)
+			c.send(m.w, func(conn WorkerConn) error { return conn.Finish(r.id, reason) })
 		}
 	}
-	c.mu.Unlock()
-	err := c.waitFor(context.Background(), finishTimeout, func() bool {
+	err := c.await(context.Background(), finishTimeout, func() bool {
 		for _, m := range r.live() {
-			if m.state != WorkerFinished && m.state != WorkerFailed {
+			if !m.over() {
 				return false
 			}
 		}

@@ -104,8 +104,12 @@ const currentWindow = 10
 
 // Snapshot copies the master's state. The copy costs about as much as one merge of every row.
 func (c *Coordinator) Snapshot() *Snapshot {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	s := &Snapshot{Time: time.Now()}
+	c.do(func() { s = c.snapshot() })
+	return s
+}
+
+func (c *Coordinator) snapshot() *Snapshot {
 	s := &Snapshot{Time: time.Now(), Workers: c.workerInfos(), Logs: c.logs.list(), Fleet: c.fleetStatus()}
 	if c.opts.Gauges != nil {
 		s.Gauges = maps.Clone(c.opts.Gauges())

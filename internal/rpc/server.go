@@ -203,7 +203,7 @@ func (s *service) serve(stream pb.Coordinator_ConnectServer, id string) error {
 			for i, l := range m.Logs.Lines {
 				lines[i] = master.LogLine{Time: time.Unix(0, l.TimeUnixNano), Level: l.Level, Message: l.Message, Source: l.Source}
 			}
-			s.core.Logs(id, lines, m.Logs.Dropped)
+			s.core.Logs(id, lines)
 		case *pb.WorkerMessage_Hello:
 			return fmt.Errorf("%w: a second Hello on the same stream", errViolation)
 		}
