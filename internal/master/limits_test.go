@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -34,7 +35,7 @@ func (nopConn) Close()                                             {}
 
 func newLimitCore(t *testing.T, workers int) *Coordinator {
 	t.Helper()
-	c, err := New(Options{Loader: nopLoader{}, WorkDir: t.TempDir(), MaxUsers: 1000, MaxWorkerVUs: 300})
+	c, err := New(Options{Loader: nopLoader{}, WorkDir: t.TempDir(), MaxUsers: 1000, MaxWorkerVUs: 300, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
