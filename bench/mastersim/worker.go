@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/internal/worker"
 )
@@ -55,7 +56,7 @@ type simWorker struct {
 	// Owned by the run goroutine.
 	sess       worker.Session
 	beatEvery  time.Duration // the master's heartbeat interval, from its Welcome
-	state      string
+	state      protocol.WorkerState
 	users      int64
 	runID      string
 	lastCtl    uint64
@@ -74,12 +75,12 @@ func newSimWorker(idx, n int, l load, names []string, d worker.Dialer, seed uint
 	rng := mrand.New(mrand.NewPCG(seed, uint64(idx)))
 	phase := time.Duration((float64(idx) + rng.Float64()) / float64(n) * float64(time.Second))
 	return &simWorker{idx: idx, id: id, load: l, names: names, dialer: d, log: log.With("sim_worker", idx),
-		onStart: onStart, rng: rng, phase: phase, state: "idle", finished: make(chan struct{})}
+		onStart: onStart, rng: rng, phase: phase, state: protocol.Idle, finished: make(chan struct{})}
 }
 
 // connect dials the master and exchanges Hello and Welcome.
 func (w *simWorker) connect(ctx context.Context) error {
-	sess, wel, err := w.dialer.Dial(ctx, worker.Hello{ProtocolMajor: worker.ProtocolMajor, ProtocolMinor: worker.ProtocolMinor,
+	sess, wel, err := w.dialer.Dial(ctx, protocol.Hello{ProtocolMajor: protocol.Major, ProtocolMinor: protocol.Minor,
 		WorkerID: w.id, Host: "mastersim", CPUs: 1, Version: "mastersim"})
 	if err != nil {
 		return fmt.Errorf("worker %d: %w", w.idx, err)
@@ -95,7 +96,7 @@ func (w *simWorker) connect(ctx context.Context) error {
 // reconnect: a broken session spoils the measurement, so it is an error.
 func (w *simWorker) run(ctx context.Context) error {
 	defer w.sess.Close()
-	cmds := make(chan worker.Command, 64)
+	cmds := make(chan protocol.Command, 64)
 	recvErr := make(chan error, 1)
 	go func() {
 		for {
@@ -137,7 +138,7 @@ func (w *simWorker) run(ctx context.Context) error {
 			}
 			return fmt.Errorf("worker %d: session with the master ended: %w", w.idx, err)
 		case <-beat.C:
-			if err := w.sess.Send(worker.Heartbeat{State: w.state, Users: w.users}); err != nil {
+			if err := w.sess.Send(protocol.Heartbeat{State: w.state, Users: w.users}); err != nil {
 				return fmt.Errorf("worker %d: %w", w.idx, err)
 			}
 		case now := <-phaseC:
@@ -175,17 +176,17 @@ const (
 )
 
 // handle answers one command as internal/worker would and says whether the load starts or stops.
-func (w *simWorker) handle(c worker.Command) loadChange {
+func (w *simWorker) handle(c protocol.Command) loadChange {
 	switch c := c.(type) {
-	case worker.MasterHeartbeat:
+	case protocol.MasterHeartbeat:
 		return noChange
-	case worker.Assign:
+	case protocol.Assign:
 		change := noChange
-		if w.runID != "" && w.state != "finished" {
+		if w.runID != "" && w.state != protocol.Finished {
 			change = w.end(w.runID) // a new assignment abandons the old run
 		}
-		w.runID, w.lastCtl, w.users, w.state = c.Part.RunID, 0, 0, "ready"
-		w.status(worker.Ready, "")
+		w.runID, w.lastCtl, w.users, w.state = c.Part.RunID, 0, 0, protocol.Ready
+		w.status(protocol.Ready, "")
 		return change
 	}
 	if worker.RunIDOf(c) != w.runID {
@@ -193,19 +194,19 @@ func (w *simWorker) handle(c worker.Command) loadChange {
 		return noChange
 	}
 	switch c := c.(type) {
-	case worker.RunSetup:
-		w.send(worker.PhaseResult{RunID: c.RunID, Phase: worker.SetupPhase})
-	case worker.Start:
+	case protocol.RunSetup:
+		w.send(protocol.PhaseResult{RunID: c.RunID, Phase: protocol.SetupPhase})
+	case protocol.Start:
 		if w.generating {
 			return noChange
 		}
-		w.state = "running"
-		w.status(worker.Running, "")
+		w.state = protocol.Running
+		w.status(protocol.Running, "")
 		if w.onStart != nil {
 			w.onStart(c.RunID, time.Now())
 		}
 		return startLoad
-	case worker.Control:
+	case protocol.Control:
 		if c.Seq <= w.lastCtl {
 			return noChange
 		}
@@ -220,12 +221,12 @@ func (w *simWorker) handle(c worker.Command) loadChange {
 		// k6 lets the running iterations end, sends what is left, and the worker's poll sees the
 		// test over: Done.
 		w.flush(time.Now())
-		w.generating, w.state, w.users = false, "done", 0
-		w.status(worker.Done, "")
+		w.generating, w.state, w.users = false, protocol.Done, 0
+		w.status(protocol.Done, "")
 		return stopLoad
-	case worker.RunTeardown:
-		w.send(worker.PhaseResult{RunID: c.RunID, Phase: worker.TeardownPhase})
-	case worker.Finish:
+	case protocol.RunTeardown:
+		w.send(protocol.PhaseResult{RunID: c.RunID, Phase: protocol.TeardownPhase})
+	case protocol.Finish:
 		return w.end(c.RunID)
 	}
 	return noChange
@@ -239,8 +240,8 @@ func (w *simWorker) end(runID string) loadChange {
 		w.generating = false
 		change = stopLoad
 	}
-	w.state, w.users = "finished", 0
-	w.status(worker.Finished, "")
+	w.state, w.users = protocol.Finished, 0
+	w.status(protocol.Finished, "")
 	w.finOnce.Do(func() { close(w.finished) })
 	return change
 }
@@ -264,7 +265,7 @@ func (w *simWorker) flush(now time.Time) {
 	s := sent{Seq: w.seq, Cum: w.cum}
 	w.mu.Unlock()
 	s.At = time.Now()
-	if err := w.sess.Send(worker.Stats{RunID: w.runID, Seq: s.Seq, Delta: &w.delta}); err != nil {
+	if err := w.sess.Send(protocol.Stats{RunID: w.runID, Seq: s.Seq, Delta: &w.delta}); err != nil {
 		w.log.Warn("cannot send a stats delta", "err", err)
 		return
 	}
@@ -273,14 +274,14 @@ func (w *simWorker) flush(now time.Time) {
 	w.mu.Unlock()
 }
 
-func (w *simWorker) status(s worker.RunState, msg string) {
+func (w *simWorker) status(s protocol.WorkerState, msg string) {
 	w.mu.Lock()
 	last := w.seq
 	w.mu.Unlock()
-	w.send(worker.Status{RunID: w.runID, State: s, Error: msg, LastStatsSeq: last})
+	w.send(protocol.Status{RunID: w.runID, State: s, Error: msg, LastStatsSeq: last})
 }
 
-func (w *simWorker) send(ev worker.Event) {
+func (w *simWorker) send(ev protocol.Event) {
 	if err := w.sess.Send(ev); err != nil && !errors.Is(err, context.Canceled) {
 		w.log.Warn("cannot send to the master", "event", fmt.Sprintf("%T", ev), "err", err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/stampede-load/stampede/internal/cli"
 	"github.com/stampede-load/stampede/internal/k6run"
 	"github.com/stampede-load/stampede/internal/master"
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/report"
 	"github.com/stampede-load/stampede/internal/rpc"
 	"github.com/stampede-load/stampede/internal/stats"
@@ -462,8 +463,8 @@ func startLocalWorkers(ctx context.Context, wg *sync.WaitGroup, cfg *config, exe
 	return nil
 }
 
-func scriptLogger(log *slog.Logger) func(int, master.LogLine) {
-	return func(worker int, l master.LogLine) {
+func scriptLogger(log *slog.Logger) func(int, protocol.LogLine) {
+	return func(worker int, l protocol.LogLine) {
 		lvl := slog.LevelInfo
 		switch l.Level {
 		case "debug":

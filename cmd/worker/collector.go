@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/worker"
 )
 
@@ -17,9 +18,6 @@ var (
 	_ statusSource         = (*worker.Worker)(nil)
 	_ prometheus.Collector = (*collector)(nil)
 )
-
-// workerStates are the states stampede_worker_state always reports (see worker.Snapshot.State).
-var workerStates = [...]string{"idle", "preparing", "ready", "running", "done", "finished", "failed"}
 
 // collector exposes worker.Snapshot at scrape time. It keeps nothing between scrapes, so it is as
 // safe for concurrent scrapes as Snapshot is.
@@ -74,13 +72,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v float64) { send(d, prometheus.CounterValue, v) }
 	gauge(c.connected, boolValue(s.Connected))
 	gauge(c.users, float64(s.Users))
-	known := false
-	for _, st := range workerStates {
-		known = known || st == s.State
-		gauge(c.state, boolValue(st == s.State), st)
-	}
-	if !known && s.State != "" {
-		gauge(c.state, 1, s.State)
+	for _, st := range protocol.WorkerStates {
+		gauge(c.state, boolValue(st == s.State), st.String())
 	}
 	counter(c.runs, float64(s.Runs))
 	counter(c.sessions, float64(s.Sessions))

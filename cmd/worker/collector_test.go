@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/worker"
 )
 
@@ -41,7 +42,7 @@ func TestCollector(t *testing.T) {
 		snap worker.Snapshot
 		want string
 	}{
-		{"running", worker.Snapshot{ID: "pod-1_ab12", Version: "v1.2.3", Connected: true, Index: 2, State: "running",
+		{"running", worker.Snapshot{ID: "pod-1_ab12", Version: "v1.2.3", Connected: true, Index: 2, State: protocol.Running,
 			Users: 40, Runs: 3, Sessions: 2, PendingStats: 5, DroppedStats: 1, DroppedLogs: 7, LastLoop: loop}, `
 stampede_worker_connected 1
 stampede_worker_users 40
@@ -60,17 +61,16 @@ stampede_worker_last_loop_timestamp_seconds 1.7408304005e+09
 stampede_worker_info{version="v1.2.3",worker_id="pod-1_ab12"} 1
 stampede_worker_log_lines_dropped_total 7
 `},
-		{"not started, unknown state", worker.Snapshot{ID: "h\xff_1", Version: "dev", Index: -1, State: "paused"}, `
+		{"not started", worker.Snapshot{ID: "h\xff_1", Version: "dev", Index: -1}, `
 stampede_worker_connected 0
 stampede_worker_users 0
-stampede_worker_state{state="idle"} 0
+stampede_worker_state{state="idle"} 1
 stampede_worker_state{state="preparing"} 0
 stampede_worker_state{state="ready"} 0
 stampede_worker_state{state="running"} 0
 stampede_worker_state{state="done"} 0
 stampede_worker_state{state="finished"} 0
 stampede_worker_state{state="failed"} 0
-stampede_worker_state{state="paused"} 1
 stampede_worker_runs_total 0
 stampede_worker_sessions_total 0
 stampede_worker_stats_pending 0

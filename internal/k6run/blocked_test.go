@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stampede-load/stampede/internal/protocol"
 )
 
 // The script tries to lift the operator's block list with its own options; the command-line flag wins.
@@ -39,7 +41,7 @@ func TestChildBlockedIPs(t *testing.T) {
 	child, err := Start(ctx, RunOptions{Exe: exe, Dir: dir, Entry: entry,
 		Env:        map[string]string{"TARGET": target.URL},
 		BlockedIPs: []string{"127.0.0.0/8", "::1/128"},
-		Logs: func(l LogLine) {
+		Logs: func(l protocol.LogLine) {
 			if strings.Contains(l.Message, "IP (127.0.0.1) is in a blacklisted range (127.0.0.0/8)") {
 				logged.Add(1)
 			}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/internal/stats"
+	"github.com/stampede-load/stampede/internal/protocol"
 )
 
 // Exit codes of k6 v1.8.1 that the worker tells apart.
@@ -48,7 +49,7 @@ type RunOptions struct {
 	// samples the child also reports under the selector's canonical key.
 	Submetrics []string
 	// Logs receives k6's log lines (JSON, one per line); nil discards them.
-	Logs func(LogLine)
+	Logs func(protocol.LogLine)
 	// Stdout receives k6's standard output; nil discards it.
 	Stdout io.Writer
 	// BlockedIPs are CIDR ranges k6 refuses to dial (its blacklistIPs). They travel as a command-line
@@ -65,15 +66,6 @@ type RunOptions struct {
 // stops its load (the test is aborted; the process lingers so that a parent that wakes up can still
 // collect its last stats). It also bounds how long the child waits for a full stats pipe.
 const LivenessTimeout = 3 * time.Second
-
-// LogLine is one line k6 logged.
-type LogLine struct {
-	Time    time.Time
-	Level   string
-	Message string
-	// Source is "console" for console.log and friends, "exception" for script errors, "k6" otherwise.
-	Source string
-}
 
 // Child is a running `k6 run` process, paused until Resume.
 type Child struct {
@@ -249,7 +241,7 @@ type k6Log struct {
 // they are no news to the user (k6 logs the first as an error).
 var ownDoing = map[string]bool{"test run stopped from REST API": true}
 
-func (c *Child) readLogs(r io.ReadCloser, sink func(LogLine)) {
+func (c *Child) readLogs(r io.ReadCloser, sink func(protocol.LogLine)) {
 	defer c.readWG.Done()
 	defer r.Close()
 	sc := bufio.NewScanner(r)
@@ -280,7 +272,7 @@ func (c *Child) readLogs(r io.ReadCloser, sink func(LogLine)) {
 			c.mu.Unlock()
 		}
 		if sink != nil {
-			sink(LogLine{Time: l.Time, Level: l.Level, Message: msg, Source: src})
+			sink(protocol.LogLine{Time: l.Time, Level: l.Level, Message: msg, Source: src})
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stampede-load/stampede/internal/stats"
+	"github.com/stampede-load/stampede/internal/protocol"
 )
 
 // TestMain lets the test binary be the k6 child, as the worker's binary is: `<test binary> k6 run ...`,
@@ -58,19 +59,19 @@ func TestChildSubmetrics(t *testing.T) {
 	defer cancel()
 	var (
 		logMu sync.Mutex
-		logs  []LogLine
+		logs  []protocol.LogLine
 	)
-	logged := func() []LogLine {
+	logged := func() []protocol.LogLine {
 		logMu.Lock()
 		defer logMu.Unlock()
-		return append([]LogLine(nil), logs...)
+		return append([]protocol.LogLine(nil), logs...)
 	}
 	child, err := Start(ctx, RunOptions{Exe: exe, Dir: dir, Entry: entry,
 		Env: map[string]string{"TARGET": target.URL},
 		Submetrics: []string{"http_req_duration{name:login}", "http_reqs{status:500}",
 			"checks{group:::api}", "checks{check:is one,group:}", "http_req_failed{expected_response:false}",
 			"iterations{scenario:default}"},
-		Logs: func(l LogLine) {
+		Logs: func(l protocol.LogLine) {
 			logMu.Lock()
 			logs = append(logs, l)
 			logMu.Unlock()

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stampede-load/stampede/internal/protocol"
 )
 
 const steadyScript = `
@@ -38,7 +40,7 @@ func TestChildStopsWithoutLiveness(t *testing.T) {
 	defer cancel()
 	child, err := Start(ctx, RunOptions{Exe: exe, Dir: dir, Entry: entry, Env: map[string]string{"TARGET": target.URL},
 		Alive: alive.Load,
-		Logs: func(l LogLine) {
+		Logs: func(l protocol.LogLine) {
 			logMu.Lock()
 			logs = append(logs, l.Message)
 			logMu.Unlock()

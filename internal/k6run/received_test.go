@@ -24,6 +24,7 @@ import (
 	"go.k6.io/k6/metrics"
 
 	"github.com/stampede-load/stampede/internal/stats"
+	"github.com/stampede-load/stampede/internal/protocol"
 )
 
 // sized is one row's sizes: requests sized and their bytes.
@@ -273,7 +274,7 @@ func runChild(t *testing.T, opts RunOptions) *stats.Delta {
 		logMu sync.Mutex
 		logs  []string
 	)
-	opts.Logs = func(l LogLine) {
+	opts.Logs = func(l protocol.LogLine) {
 		logMu.Lock()
 		defer logMu.Unlock()
 		logs = append(logs, l.Level+": "+l.Message)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/scenario"
 )
@@ -28,7 +29,7 @@ type Options struct {
 	// ScriptLog receives the scripts' log lines (console.log, exceptions) besides the master's own
 	// record of the last LogLines (see Snapshot); nil passes them nowhere else.
 	// It is called on the Coordinator's loop, so it must not call the Coordinator.
-	ScriptLog func(worker int, l LogLine)
+	ScriptLog func(worker int, l protocol.LogLine)
 	// NameCap is the most (name, method) rows a run keeps before it folds further names into
 	// OtherName. Default DefaultNameCap.
 	NameCap int
@@ -95,7 +96,7 @@ type workerRec struct {
 	index             int
 	conn              WorkerConn // nil while disconnected
 	joined, lastSeen  time.Time
-	hb                Heartbeat
+	hb                protocol.Heartbeat
 	mergedSeq         uint64 // highest stats seq merged, ever
 }
 
@@ -140,17 +141,17 @@ func New(opts Options) (*Coordinator, error) {
 func (c *Coordinator) Close() { c.close() }
 
 // Join registers a worker that said Hello. A worker with another protocol major version is refused.
-func (c *Coordinator) Join(h Hello, conn WorkerConn) (Welcome, error) {
-	if h.ProtocolMajor != ProtocolMajor {
-		return Welcome{}, fmt.Errorf("%w: worker %s speaks protocol %d.%d, this master speaks %d.%d; run matching versions of stampede-master and stampede-worker",
-			ErrProtocolVersion, h.WorkerID, h.ProtocolMajor, h.ProtocolMinor, ProtocolMajor, ProtocolMinor)
+func (c *Coordinator) Join(h protocol.Hello, conn WorkerConn) (protocol.Welcome, error) {
+	if h.ProtocolMajor != protocol.Major {
+		return protocol.Welcome{}, fmt.Errorf("%w: worker %s speaks protocol %d.%d, this master speaks %d.%d; run matching versions of stampede-master and stampede-worker",
+			ErrProtocolVersion, h.WorkerID, h.ProtocolMajor, h.ProtocolMinor, protocol.Major, protocol.Minor)
 	}
 	if h.WorkerID == "" {
-		return Welcome{}, errors.New("worker id is empty")
+		return protocol.Welcome{}, errors.New("worker id is empty")
 	}
 	reply := make(chan joinReply, 1)
 	if !c.post(joined{hello: h, conn: conn, reply: reply}) {
-		return Welcome{}, errors.New("the master is shutting down")
+		return protocol.Welcome{}, errors.New("the master is shutting down")
 	}
 	r := <-reply
 	return r.welcome, r.err
@@ -162,7 +163,7 @@ func (c *Coordinator) Leave(workerID string, conn WorkerConn, err error) {
 }
 
 // Heartbeat records a worker's heartbeat.
-func (c *Coordinator) Heartbeat(workerID string, hb Heartbeat) {
+func (c *Coordinator) Heartbeat(workerID string, hb protocol.Heartbeat) {
 	c.post(beat{id: workerID, hb: hb})
 }
 
@@ -172,23 +173,23 @@ func (c *Coordinator) Stats(workerID, runID string, seq uint64, d *stats.Delta) 
 }
 
 // Status records a worker's report on its part of the run.
-func (c *Coordinator) Status(workerID string, s RunStatus) {
+func (c *Coordinator) Status(workerID string, s protocol.Status) {
 	c.post(statusChanged{id: workerID, status: s})
 }
 
 // PhaseResult records the outcome of setup() or teardown().
-func (c *Coordinator) PhaseResult(workerID string, r PhaseResult) {
+func (c *Coordinator) PhaseResult(workerID string, r protocol.PhaseResult) {
 	c.post(phaseDone{id: workerID, result: r})
 }
 
 // Logs passes a worker's script log lines on. Lines over the worker's rate limit never arrive: the
 // worker sends a marker line in their place ("N log lines dropped (limit R/s)"), passed on like the rest.
-func (c *Coordinator) Logs(workerID string, lines []LogLine) {
+func (c *Coordinator) Logs(workerID string, lines []protocol.LogLine) {
 	c.post(logged{id: workerID, lines: lines})
 }
 
 // join registers a worker on the loop.
-func (c *Coordinator) join(h Hello, conn WorkerConn) (Welcome, error) {
+func (c *Coordinator) join(h protocol.Hello, conn WorkerConn) (protocol.Welcome, error) {
 	now := time.Now()
 	w := c.workers[h.WorkerID]
 	if w == nil {
@@ -202,7 +203,7 @@ func (c *Coordinator) join(h Hello, conn WorkerConn) (Welcome, error) {
 	}
 	w.host, w.version, w.cpus, w.allowHosts = h.Host, h.Version, h.CPUs, h.AllowHosts
 	w.conn, w.joined, w.lastSeen = conn, now, now
-	w.hb = Heartbeat{State: "idle"}
+	w.hb = protocol.Heartbeat{State: protocol.Idle}
 	if r := c.activeRun(); r != nil {
 		r.rejoined(w.id, now)
 	}
@@ -211,7 +212,7 @@ func (c *Coordinator) join(h Hello, conn WorkerConn) (Welcome, error) {
 	}
 	c.log.Info("worker connected", "index", w.index, "id", w.id, "host", w.host, "cpus", w.cpus,
 		"allow_hosts", strings.Join(w.allowHosts, ","))
-	return Welcome{Index: w.index, AckStatsSeq: w.mergedSeq}, nil
+	return protocol.Welcome{Index: w.index, AckStatsSeq: w.mergedSeq}, nil
 }
 
 func (c *Coordinator) indexTaken(self *workerRec) bool {
@@ -271,7 +272,7 @@ func (c *Coordinator) activeRun() *run {
 	return nil
 }
 
-func (c *Coordinator) heartbeat(workerID string, hb Heartbeat) {
+func (c *Coordinator) heartbeat(workerID string, hb protocol.Heartbeat) {
 	if w := c.workers[workerID]; w != nil {
 		w.lastSeen, w.hb = time.Now(), hb
 	}
@@ -295,7 +296,7 @@ func (c *Coordinator) merge(e statsArrived) {
 	}
 }
 
-func (c *Coordinator) status(workerID string, s RunStatus) {
+func (c *Coordinator) status(workerID string, s protocol.Status) {
 	w := c.workers[workerID]
 	r := c.run
 	if w == nil || r == nil || r.id != s.RunID {
@@ -309,13 +310,13 @@ func (c *Coordinator) status(workerID string, s RunStatus) {
 	r.status(w, s)
 }
 
-func (c *Coordinator) phase(p PhaseResult) {
+func (c *Coordinator) phase(p protocol.PhaseResult) {
 	if r := c.run; r != nil && r.id == p.RunID {
 		r.phase(p)
 	}
 }
 
-func (c *Coordinator) logLines(workerID string, lines []LogLine) {
+func (c *Coordinator) logLines(workerID string, lines []protocol.LogLine) {
 	idx := -1
 	if w := c.workers[workerID]; w != nil {
 		idx = w.index
@@ -358,7 +359,7 @@ func (c *Coordinator) workerInfos() []WorkerInfo {
 			continue
 		}
 		out = append(out, WorkerInfo{Index: w.index, ID: w.id, Host: w.host, CPUs: w.cpus, Connected: true,
-			State: w.hb.State, Users: w.hb.Users, CPUPercent: w.hb.CPUPercent, Memory: w.hb.Memory, LastSeen: w.lastSeen,
+			State: w.hb.State.String(), Users: w.hb.Users, CPUPercent: w.hb.CPUPercent, Memory: w.hb.Memory, LastSeen: w.lastSeen,
 			AllowHosts: w.allowHosts})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })

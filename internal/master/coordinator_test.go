@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/scenario"
 )
@@ -44,9 +45,9 @@ func TestJoinAndRejoin(t *testing.T) {
 	}
 	_ = a2
 
-	_, err := c.Join(Hello{ProtocolMajor: ProtocolMajor + 1, WorkerID: "x"}, &fakeWorker{})
+	_, err := c.Join(protocol.Hello{ProtocolMajor: protocol.Major + 1, WorkerID: "x"}, &fakeWorker{})
 	wantErr(t, err, ErrProtocolVersion, "run matching versions")
-	if _, err := c.Join(Hello{ProtocolMajor: ProtocolMajor}, &fakeWorker{}); err == nil {
+	if _, err := c.Join(protocol.Hello{ProtocolMajor: protocol.Major}, &fakeWorker{}); err == nil {
 		t.Error("a worker without an id joined")
 	}
 }
@@ -256,7 +257,7 @@ func TestDeadChild(t *testing.T) {
 	b, _ := join(t, c, "b")
 	wait := runInBackground(t, c, RunConfig{Script: script, Users: 4})
 	until(t, "the users split", func() bool { return a.currentUsers() == 2 && b.currentUsers() == 2 })
-	c.Status("b", RunStatus{RunID: b.run(), State: WorkerFailed, ExitCode: 137, Error: "signal: killed"})
+	c.Status("b", protocol.Status{RunID: b.run(), State: protocol.Failed, ExitCode: 137, Error: "signal: killed"})
 	until(t, "a runs all 4 users", func() bool { return a.currentUsers() == 4 })
 	if err := c.Stop("test over"); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/scenario"
 )
@@ -116,13 +117,13 @@ type fakeWorker struct {
 }
 
 // join connects a fake worker; each option may change it first.
-func join(t *testing.T, c *Coordinator, id string, with ...func(*fakeWorker)) (*fakeWorker, Welcome) {
+func join(t *testing.T, c *Coordinator, id string, with ...func(*fakeWorker)) (*fakeWorker, protocol.Welcome) {
 	t.Helper()
 	w := &fakeWorker{t: t, c: c, id: id, in: make(chan msg, 1024), done: make(chan struct{}), silent: map[string]bool{}, perStep: 1}
 	for _, f := range with {
 		f(w)
 	}
-	wel, err := c.Join(Hello{ProtocolMajor: ProtocolMajor, WorkerID: id, Host: "host-" + id, CPUs: 1}, w)
+	wel, err := c.Join(protocol.Hello{ProtocolMajor: protocol.Major, WorkerID: id, Host: "host-" + id, CPUs: 1}, w)
 	if err != nil {
 		t.Fatalf("join %s: %v", id, err)
 	}
@@ -184,36 +185,36 @@ func (w *fakeWorker) serve() {
 }
 
 func (w *fakeWorker) answer(m msg) {
-	status := func(s WorkerRunState, exit int, why string) {
-		w.c.Status(w.id, RunStatus{RunID: m.runID, State: s, ExitCode: exit, Error: why, LastStatsSeq: w.lastSeq()})
+	status := func(s protocol.WorkerState, exit int, why string) {
+		w.c.Status(w.id, protocol.Status{RunID: m.runID, State: s, ExitCode: exit, Error: why, LastStatsSeq: w.lastSeq()})
 	}
 	switch m.kind {
 	case "assign":
 		w.mu.Lock()
 		w.runID = m.runID
 		w.mu.Unlock()
-		status(WorkerReady, 0, "")
+		status(protocol.Ready, 0, "")
 	case "setup":
-		w.c.PhaseResult(w.id, PhaseResult{RunID: m.runID, Data: json.RawMessage(w.setupData)})
+		w.c.PhaseResult(w.id, protocol.PhaseResult{RunID: m.runID, Phase: protocol.SetupPhase, Data: json.RawMessage(w.setupData)})
 	case "start":
-		status(WorkerRunning, 0, "")
+		status(protocol.Running, 0, "")
 		if w.scriptRun > 0 {
 			w.report(w.scriptRun)
-			status(WorkerDone, 0, "")
+			status(protocol.Done, 0, "")
 		}
 	case "control":
 		w.mu.Lock()
 		w.users = m.users
 		w.mu.Unlock()
-		w.c.Heartbeat(w.id, Heartbeat{State: "running", Users: m.users})
+		w.c.Heartbeat(w.id, protocol.Heartbeat{State: protocol.Running, Users: m.users})
 		w.report(w.perStep)
 	case "stop":
 		w.report(w.perStep)
-		status(WorkerDone, 0, "")
+		status(protocol.Done, 0, "")
 	case "teardown":
-		w.c.PhaseResult(w.id, PhaseResult{RunID: m.runID, Teardown: true})
+		w.c.PhaseResult(w.id, protocol.PhaseResult{RunID: m.runID, Phase: protocol.TeardownPhase})
 	case "finish":
-		status(WorkerFinished, 0, "")
+		status(protocol.Finished, 0, "")
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/scenario"
 )
 
@@ -41,7 +42,7 @@ func newLimitCore(t *testing.T, workers int) *Coordinator {
 	}
 	t.Cleanup(c.Close)
 	for i := range workers {
-		if _, err := c.Join(Hello{ProtocolMajor: ProtocolMajor, WorkerID: fmt.Sprintf("w%d", i)}, nopConn{}); err != nil {
+		if _, err := c.Join(protocol.Hello{ProtocolMajor: protocol.Major, WorkerID: fmt.Sprintf("w%d", i)}, nopConn{}); err != nil {
 			t.Fatal(err)
 		}
 	}

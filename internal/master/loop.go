@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/scenario"
 )
@@ -22,12 +23,12 @@ import (
 // Events from a worker's connection.
 type (
 	joined struct {
-		hello Hello
+		hello protocol.Hello
 		conn  WorkerConn
 		reply chan<- joinReply
 	}
 	joinReply struct {
-		welcome Welcome
+		welcome protocol.Welcome
 		err     error
 	}
 	// left: the connection ended, or a message to it could not be queued (send).
@@ -38,7 +39,7 @@ type (
 	}
 	beat struct {
 		id string
-		hb Heartbeat
+		hb protocol.Heartbeat
 	}
 	statsArrived struct {
 		id, runID string
@@ -47,15 +48,15 @@ type (
 	}
 	statusChanged struct {
 		id     string
-		status RunStatus
+		status protocol.Status
 	}
 	phaseDone struct {
 		id     string
-		result PhaseResult
+		result protocol.PhaseResult
 	}
 	logged struct {
 		id    string
-		lines []LogLine
+		lines []protocol.LogLine
 	}
 )
 

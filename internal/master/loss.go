@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/stampede-load/stampede/internal/protocol"
 )
 
 // A loss is a member whose load may have run without all its stats reaching the master: its
@@ -93,9 +95,9 @@ func (r *run) rejoined(id string, now time.Time) {
 // finalStatus takes a worker's Finished status if it is the one of the child it stopped when it lost
 // its session (it comes first on the new session, before anything about a new assignment: see
 // newsFrom). It reports whether the status was taken.
-func (r *run) finalStatus(w *workerRec, s RunStatus) bool {
+func (r *run) finalStatus(w *workerRec, s protocol.Status) bool {
 	l := r.openLoss(w.id)
-	if l == nil || s.State != WorkerFinished {
+	if l == nil || s.State != protocol.Finished {
 		return false
 	}
 	l.final, l.finalSeq = true, s.LastStatsSeq

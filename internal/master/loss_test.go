@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/scenario"
 )
 
@@ -13,8 +14,8 @@ import (
 // stopped cleanly and had everything up to its last sequence number merged is whole.
 func TestLosses(t *testing.T) {
 	t0 := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
-	finished := func(code int, errText string, seq uint64) RunStatus {
-		return RunStatus{RunID: "r", State: WorkerFinished, ExitCode: code, Error: errText, LastStatsSeq: seq}
+	finished := func(code int, errText string, seq uint64) protocol.Status {
+		return protocol.Status{RunID: "r", State: protocol.Finished, ExitCode: code, Error: errText, LastStatsSeq: seq}
 	}
 	tests := []struct {
 		name    string
@@ -72,7 +73,7 @@ func TestLosses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := &workerRec{id: "vm_1", host: "vm", index: 1, lastSeen: t0}
 			r := &run{id: "r", mode: scenario.Swarm, state: Running, members: map[string]*member{}}
-			m := &member{w: w, state: WorkerRunning, started: true}
+			m := &member{w: w, state: protocol.Running, started: true}
 			r.members[w.id], r.order = m, []*member{m}
 			tt.steps(r, w)
 			err := r.incomplete()

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/scenario"
 )
@@ -64,8 +65,8 @@ type run struct {
 	agg      stats.Aggregate
 	members  map[string]*member
 	order    []*member // by worker index at assignment
-	setup    *PhaseResult
-	teardown *PhaseResult
+	setup    *protocol.PhaseResult
+	teardown *protocol.PhaseResult
 	aborted  error // set when a worker's script aborted the test
 	err      error // how the run ended, once it has
 	ctlSeq   uint64
@@ -100,7 +101,7 @@ type run struct {
 
 type member struct {
 	w        *workerRec
-	state    WorkerRunState
+	state    protocol.WorkerState
 	exitCode int
 	err      string
 	gone     bool
@@ -116,7 +117,7 @@ type member struct {
 }
 
 // over: its k6 child has ended, so it runs no load and answers nothing more about this run.
-func (m *member) over() bool { return m.state == WorkerFinished || m.state == WorkerFailed }
+func (m *member) over() bool { return m.state.Over() }
 
 func newRunID() string {
 	var b [6]byte
@@ -132,17 +133,17 @@ func (r *run) merge(w *workerRec, d *stats.Delta) {
 	}
 }
 
-func (r *run) status(w *workerRec, s RunStatus) {
+func (r *run) status(w *workerRec, s protocol.Status) {
 	m := r.members[w.id]
 	if m == nil {
 		return
 	}
 	m.state = s.State
-	m.ended = m.ended || s.State == WorkerDone
+	m.ended = m.ended || s.State == protocol.Done
 	if s.ExitCode == k6ExitScriptAborted && r.aborted == nil {
 		r.aborted = fmt.Errorf("%w on worker %d: %s", ErrScriptAborted, w.index, s.Error)
 	}
-	if s.State == WorkerFinished || s.State == WorkerFailed {
+	if s.State == protocol.Finished || s.State == protocol.Failed {
 		m.exitCode = s.ExitCode
 		if !normalExit(s) {
 			m.err = s.Error
@@ -165,16 +166,16 @@ func (r *run) status(w *workerRec, s RunStatus) {
 
 // normalExit: the child ended as the master asked (test over, stopped through its API, or told to
 // exit after lingering), so its exit message is no error.
-func normalExit(s RunStatus) bool {
+func normalExit(s protocol.Status) bool {
 	switch s.ExitCode {
 	case 0, k6ExitStoppedByAPI, k6ExitSignal:
-		return s.State == WorkerFinished
+		return s.State == protocol.Finished
 	}
 	return false
 }
 
-func (r *run) phase(p PhaseResult) {
-	if p.Teardown {
+func (r *run) phase(p protocol.PhaseResult) {
+	if p.Phase == protocol.TeardownPhase {
 		r.teardown = &p
 	} else {
 		r.setup = &p
@@ -410,7 +411,7 @@ func (c *Coordinator) executeLoad(ctx context.Context, r *run) error {
 	if err := c.assign(r, r.archive.Bundle()); err != nil {
 		return err
 	}
-	err := c.waitPhase(ctx, r, readyTimeout, "initialise", func(m *member) bool { return m.state >= WorkerReady })
+	err := c.waitPhase(ctx, r, readyTimeout, "initialise", func(m *member) bool { return m.state >= protocol.Ready })
 	if err == nil {
 		err = c.runSetup(ctx, r)
 	}
@@ -480,7 +481,7 @@ func (c *Coordinator) enlist(r *run, w *workerRec, p scenario.Part) *member {
 		r.members[w.id] = m
 		r.order = append(r.order, m)
 	}
-	*m = member{w: w, state: WorkerPreparing, requests: m.requests}
+	*m = member{w: w, state: protocol.Preparing, requests: m.requests}
 	c.send(w, func(conn WorkerConn) error { return conn.Assign(p) })
 	return m
 }
@@ -491,7 +492,7 @@ func (c *Coordinator) waitPhase(ctx context.Context, r *run, timeout time.Durati
 	err := c.await(ctx, timeout, func() bool {
 		live := r.live()
 		for _, m := range live {
-			if m.state == WorkerFailed || (m.state == WorkerFinished && !cond(m)) {
+			if m.state == protocol.Failed || (m.state == protocol.Finished && !cond(m)) {
 				failed = m
 				return true
 			}
@@ -634,7 +635,7 @@ func gcd(a, b int) int {
 // testEnded: every live member's test is over (or the fleet is gone).
 func (r *run) testEnded() bool {
 	for _, m := range r.live() {
-		if m.state < WorkerDone {
+		if m.state < protocol.Done {
 			return false
 		}
 	}
@@ -652,7 +653,7 @@ func (c *Coordinator) dispatch(r *run, now time.Time) {
 		}
 	}
 	for _, m := range r.live() {
-		if !m.started && m.state == WorkerReady {
+		if !m.started && m.state == protocol.Ready {
 			if m.started = c.send(m.w, func(conn WorkerConn) error { return conn.Start(r.id, r.data) }); m.started {
 				r.newRamp(now)
 			}

@@ -3,16 +3,8 @@ package master
 import (
 	"encoding/json"
 	"errors"
-	"time"
 
 	"github.com/stampede-load/stampede/scenario"
-)
-
-// ProtocolMajor and ProtocolMinor are the protocol version this master speaks. Major 2: a run's
-// bundle is one k6 archive (scenario.ArchiveName), which the worker edits for swarm mode.
-const (
-	ProtocolMajor = 2
-	ProtocolMinor = 0
 )
 
 // Errors a run ends with; cmd/master maps each to its own exit code.
@@ -51,69 +43,6 @@ type WorkerConn interface {
 	Finish(runID, reason string) error
 	// Close drops the connection (the worker reconnects).
 	Close()
-}
-
-// Hello is what a worker says when it connects.
-type Hello struct {
-	ProtocolMajor, ProtocolMinor uint32
-	WorkerID, Host, Version      string
-	CPUs                         int
-	// AllowHosts is the worker's --allow-hosts: the only targets its k6 may reach (empty: any).
-	AllowHosts []string
-}
-
-// Welcome is the master's answer.
-type Welcome struct {
-	Index       int
-	AckStatsSeq uint64
-}
-
-// Heartbeat is a worker's periodic report.
-type Heartbeat struct {
-	State      string
-	Users      int64
-	CPUPercent float64
-	Memory     uint64
-}
-
-// WorkerRunState mirrors the worker's view of its part of a run.
-type WorkerRunState int
-
-// Worker run states, as reported by workers.
-const (
-	WorkerPreparing WorkerRunState = iota + 1
-	WorkerReady
-	WorkerRunning
-	WorkerDone
-	WorkerFinished
-	WorkerFailed
-)
-
-// RunStatus is a worker's report of a run state change.
-type RunStatus struct {
-	RunID    string
-	State    WorkerRunState
-	ExitCode int
-	Error    string
-	// LastStatsSeq is the worker's last stats sequence number when it sent this status; with
-	// WorkerFinished, the last of the run.
-	LastStatsSeq uint64
-}
-
-// PhaseResult is the outcome of setup() or teardown() on the worker that ran it.
-type PhaseResult struct {
-	RunID    string
-	Teardown bool
-	Data     json.RawMessage
-	Error    string
-}
-
-// LogLine is one line a script logged on a worker.
-type LogLine struct {
-	Time    time.Time
-	Level   string
-	Message string
-	Source  string
 }
 
 // State is where the current run stands.

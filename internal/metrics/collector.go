@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stampede-load/stampede/internal/master"
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/stats"
 )
 
@@ -35,7 +36,15 @@ var runStates = [...]master.State{master.Idle, master.Preparing, master.Running,
 
 // workerStates are the worker states stampede_workers always reports: what workers send in their
 // heartbeats, plus missing.
-var workerStates = [...]string{"idle", "preparing", "ready", "running", "done", "finished", "failed", stateMissing}
+var workerStates = append(labelsOf(protocol.WorkerStates), stateMissing)
+
+func labelsOf(states []protocol.WorkerState) []string {
+	out := make([]string, len(states))
+	for i, s := range states {
+		out[i] = s.String()
+	}
+	return out
+}
 
 const (
 	// stateMissing counts workers that took part in the active run, were lost, and have not come back.

@@ -17,7 +17,7 @@ import (
 
 	pb "github.com/stampede-load/stampede/proto/stampede/v1"
 
-	"github.com/stampede-load/stampede/internal/k6run"
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/worker"
 )
 
@@ -77,16 +77,16 @@ func (d *Dialer) client() (pb.CoordinatorClient, error) {
 }
 
 // Dial opens the stream and exchanges Hello and Welcome.
-func (d *Dialer) Dial(ctx context.Context, h worker.Hello) (worker.Session, worker.Welcome, error) {
+func (d *Dialer) Dial(ctx context.Context, h protocol.Hello) (worker.Session, protocol.Welcome, error) {
 	cl, err := d.client()
 	if err != nil {
-		return nil, worker.Welcome{}, err
+		return nil, protocol.Welcome{}, err
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	stream, err := cl.Connect(sctx)
 	if err != nil {
 		cancel()
-		return nil, worker.Welcome{}, fmt.Errorf("connecting to the master at %s: %w", d.addr, err)
+		return nil, protocol.Welcome{}, fmt.Errorf("connecting to the master at %s: %w", d.addr, err)
 	}
 	major := h.ProtocolMajor
 	if d.protocolMajor != 0 {
@@ -110,19 +110,19 @@ func (d *Dialer) Dial(ctx context.Context, h worker.Hello) (worker.Session, work
 		if c := status.Code(err); c == codes.Unauthenticated || c == codes.PermissionDenied {
 			err = fmt.Errorf("%w: %w", worker.ErrUnauthorized, err)
 		}
-		return nil, worker.Welcome{}, fmt.Errorf("connecting to the master at %s: %w", d.addr, err)
+		return nil, protocol.Welcome{}, fmt.Errorf("connecting to the master at %s: %w", d.addr, err)
 	}
 	switch m := first.Msg.(type) {
 	case *pb.MasterMessage_Reject:
 		cancel()
-		return nil, worker.Welcome{}, fmt.Errorf("%w: %s", worker.ErrRejected, m.Reject.Reason)
+		return nil, protocol.Welcome{}, fmt.Errorf("%w: %s", worker.ErrRejected, m.Reject.Reason)
 	case *pb.MasterMessage_Welcome:
 		s := newClientSession(sctx, cancel, stream)
-		return s, worker.Welcome{Index: int(m.Welcome.Index), AckStatsSeq: m.Welcome.AckStatsSeq,
+		return s, protocol.Welcome{Index: int(m.Welcome.Index), AckStatsSeq: m.Welcome.AckStatsSeq,
 			Heartbeat: time.Duration(m.Welcome.HeartbeatIntervalMs) * time.Millisecond}, nil
 	default:
 		cancel()
-		return nil, worker.Welcome{}, errors.New("the master did not answer Hello with Welcome")
+		return nil, protocol.Welcome{}, errors.New("the master did not answer Hello with Welcome")
 	}
 }
 
@@ -169,7 +169,7 @@ func (s *clientSession) send() {
 }
 
 // Send queues ev; it blocks only while the bulk lane is full (backpressure on stats).
-func (s *clientSession) Send(ev worker.Event) error {
+func (s *clientSession) Send(ev protocol.Event) error {
 	m, prio := eventToPB(ev)
 	if m == nil {
 		return nil
@@ -186,7 +186,7 @@ func (s *clientSession) Send(ev worker.Event) error {
 	}
 }
 
-func (s *clientSession) Recv() (worker.Command, error) {
+func (s *clientSession) Recv() (protocol.Command, error) {
 	for {
 		m, err := s.stream.Recv()
 		if err != nil {
@@ -204,26 +204,26 @@ func (s *clientSession) Close() error {
 	return nil
 }
 
-func eventToPB(ev worker.Event) (*pb.WorkerMessage, bool) {
+func eventToPB(ev protocol.Event) (*pb.WorkerMessage, bool) {
 	switch e := ev.(type) {
-	case worker.Heartbeat:
+	case protocol.Heartbeat:
 		return &pb.WorkerMessage{Msg: &pb.WorkerMessage_Heartbeat{Heartbeat: &pb.Heartbeat{
-			TimeUnixNano: time.Now().UnixNano(), State: e.State, Users: e.Users,
+			TimeUnixNano: time.Now().UnixNano(), State: e.State.String(), Users: e.Users,
 			CpuPercent: e.CPUPercent, MemoryBytes: e.Memory}}}, true
-	case worker.Logs:
+	case protocol.Logs:
 		lines := make([]*pb.LogLine, len(e.Lines))
 		for i, l := range e.Lines {
 			lines[i] = logToPB(l)
 		}
 		return &pb.WorkerMessage{Msg: &pb.WorkerMessage_Logs{Logs: &pb.LogLines{RunId: e.RunID, Lines: lines, Dropped: e.Dropped}}}, true
-	case worker.Stats:
+	case protocol.Stats:
 		return &pb.WorkerMessage{Msg: &pb.WorkerMessage_Stats{Stats: deltaToPB(e.RunID, e.Seq, e.Delta)}}, false
-	case worker.Status:
+	case protocol.Status:
 		return &pb.WorkerMessage{Msg: &pb.WorkerMessage_Status{Status: &pb.RunStatus{RunId: e.RunID,
 			State: pb.RunState(e.State), ExitCode: int32(e.ExitCode), Error: e.Error, LastStatsSeq: e.LastStatsSeq}}}, false
-	case worker.PhaseResult:
+	case protocol.PhaseResult:
 		ph := pb.Phase_PHASE_SETUP
-		if e.Phase == worker.TeardownPhase {
+		if e.Phase == protocol.TeardownPhase {
 			ph = pb.Phase_PHASE_TEARDOWN
 		}
 		return &pb.WorkerMessage{Msg: &pb.WorkerMessage_PhaseResult{PhaseResult: &pb.PhaseResult{
@@ -232,27 +232,27 @@ func eventToPB(ev worker.Event) (*pb.WorkerMessage, bool) {
 	return nil, false
 }
 
-func logToPB(l k6run.LogLine) *pb.LogLine {
+func logToPB(l protocol.LogLine) *pb.LogLine {
 	return &pb.LogLine{TimeUnixNano: l.Time.UnixNano(), Level: l.Level, Message: l.Message, Source: l.Source}
 }
 
-func commandFromPB(m *pb.MasterMessage) worker.Command {
+func commandFromPB(m *pb.MasterMessage) protocol.Command {
 	switch c := m.Msg.(type) {
 	case *pb.MasterMessage_Heartbeat:
-		return worker.MasterHeartbeat{AckStatsSeq: c.Heartbeat.AckStatsSeq}
+		return protocol.MasterHeartbeat{AckStatsSeq: c.Heartbeat.AckStatsSeq}
 	case *pb.MasterMessage_Assignment:
-		return worker.Assign{Part: partFromPB(c.Assignment)}
+		return protocol.Assign{Part: partFromPB(c.Assignment)}
 	case *pb.MasterMessage_RunSetup:
-		return worker.RunSetup{RunID: c.RunSetup.RunId}
+		return protocol.RunSetup{RunID: c.RunSetup.RunId}
 	case *pb.MasterMessage_Start:
-		return worker.Start{RunID: c.Start.RunId, SetupData: json.RawMessage(c.Start.SetupData)}
+		return protocol.Start{RunID: c.Start.RunId, SetupData: json.RawMessage(c.Start.SetupData)}
 	case *pb.MasterMessage_Control:
 		ct := c.Control
-		return worker.Control{RunID: ct.RunId, Seq: ct.Seq, Users: ct.Users, SpawnRate: ct.SpawnRate, Stop: ct.Stop}
+		return protocol.Control{RunID: ct.RunId, Seq: ct.Seq, Users: ct.Users, SpawnRate: ct.SpawnRate, Stop: ct.Stop}
 	case *pb.MasterMessage_RunTeardown:
-		return worker.RunTeardown{RunID: c.RunTeardown.RunId}
+		return protocol.RunTeardown{RunID: c.RunTeardown.RunId}
 	case *pb.MasterMessage_Finish:
-		return worker.Finish{RunID: c.Finish.RunId, Reason: c.Finish.Reason}
+		return protocol.Finish{RunID: c.Finish.RunId, Reason: c.Finish.Reason}
 	}
 	return nil
 }

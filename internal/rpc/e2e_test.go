@@ -18,6 +18,7 @@ import (
 	pb "github.com/stampede-load/stampede/proto/stampede/v1"
 
 	"github.com/stampede-load/stampede/internal/master"
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/worker"
 	"github.com/stampede-load/stampede/scenario"
 )
@@ -364,10 +365,10 @@ func TestProtocolVersion(t *testing.T) {
 		major, minor uint32
 		refused      bool
 	}{
-		{name: "same version", major: master.ProtocolMajor, minor: master.ProtocolMinor},
-		{name: "newer minor is compatible", major: master.ProtocolMajor, minor: master.ProtocolMinor + 3},
-		{name: "newer major", major: master.ProtocolMajor + 1, refused: true},
-		{name: "older major", major: master.ProtocolMajor - 1, refused: true},
+		{name: "same version", major: protocol.Major, minor: protocol.Minor},
+		{name: "newer minor is compatible", major: protocol.Major, minor: protocol.Minor + 3},
+		{name: "newer major", major: protocol.Major + 1, refused: true},
+		{name: "older major", major: protocol.Major - 1, refused: true},
 	}
 	for _, tt := range tests {
 		t.Run("raw/"+tt.name, func(t *testing.T) {
@@ -375,7 +376,7 @@ func TestProtocolVersion(t *testing.T) {
 			c := newCluster(t)
 			r, first := c.rawHello(t, &pb.Hello{ProtocolMajor: tt.major, ProtocolMinor: tt.minor, WorkerId: "w-x", Host: "x"})
 			if !tt.refused {
-				if r.welcome == nil || r.welcome.ProtocolMajor != master.ProtocolMajor {
+				if r.welcome == nil || r.welcome.ProtocolMajor != protocol.Major {
 					t.Fatalf("answer %v, want Welcome", first)
 				}
 				return
@@ -385,7 +386,7 @@ func TestProtocolVersion(t *testing.T) {
 				t.Fatalf("answer %v, want Reject", first)
 			}
 			if !strings.Contains(rej.Reason, fmt.Sprintf("speaks protocol %d.%d", tt.major, tt.minor)) ||
-				!strings.Contains(rej.Reason, fmt.Sprintf("this master speaks %d.%d", master.ProtocolMajor, master.ProtocolMinor)) {
+				!strings.Contains(rej.Reason, fmt.Sprintf("this master speaks %d.%d", protocol.Major, protocol.Minor)) {
 				t.Errorf("reason %q does not name both versions", rej.Reason)
 			}
 			if _, err := r.stream.Recv(); status.Code(err) != codes.FailedPrecondition {
@@ -401,11 +402,11 @@ func TestProtocolVersion(t *testing.T) {
 		t.Parallel()
 		c := newCluster(t)
 		d := NewDialer(c.addr, c.log)
-		d.protocolMajor = master.ProtocolMajor + 1
+		d.protocolMajor = protocol.Major + 1
 		t.Cleanup(func() { d.Close() })
 
-		sess, _, err := d.Dial(context.Background(), worker.Hello{ProtocolMajor: worker.ProtocolMajor,
-			ProtocolMinor: worker.ProtocolMinor, WorkerID: "w-old", Host: "old"})
+		sess, _, err := d.Dial(context.Background(), protocol.Hello{ProtocolMajor: protocol.Major,
+			ProtocolMinor: protocol.Minor, WorkerID: "w-old", Host: "old"})
 		if sess != nil {
 			sess.Close()
 			t.Fatal("Dial returned a session")
@@ -413,7 +414,7 @@ func TestProtocolVersion(t *testing.T) {
 		if !errors.Is(err, worker.ErrRejected) {
 			t.Fatalf("Dial: %v, want ErrRejected", err)
 		}
-		for _, want := range []string{fmt.Sprintf("speaks protocol %d.0", master.ProtocolMajor+1), fmt.Sprintf("this master speaks %d.%d", master.ProtocolMajor, master.ProtocolMinor)} {
+		for _, want := range []string{fmt.Sprintf("speaks protocol %d.0", protocol.Major+1), fmt.Sprintf("this master speaks %d.%d", protocol.Major, protocol.Minor)} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("Dial error %q does not say %q", err, want)
 			}
@@ -447,7 +448,7 @@ func TestProtocolVersion(t *testing.T) {
 		}
 
 		// The core itself returns ErrProtocolVersion.
-		if _, err := c.core.Join(master.Hello{ProtocolMajor: master.ProtocolMajor + 1, WorkerID: "w-old"}, nil); !errors.Is(err, master.ErrProtocolVersion) {
+		if _, err := c.core.Join(protocol.Hello{ProtocolMajor: protocol.Major + 1, WorkerID: "w-old"}, nil); !errors.Is(err, master.ErrProtocolVersion) {
 			t.Errorf("Join: %v, want ErrProtocolVersion", err)
 		}
 	})
@@ -567,7 +568,7 @@ func (m *silentMaster) Connect(stream pb.Coordinator_ConnectServer) error {
 	bundle := &pb.Bundle{Entry: scenario.ArchiveName, Files: map[string][]byte{scenario.ArchiveName: testArchive([]byte("export default function () {}\n"))}}
 	for _, step := range []func() error{
 		func() error {
-			return send(&pb.MasterMessage{Msg: &pb.MasterMessage_Welcome{Welcome: &pb.Welcome{ProtocolMajor: master.ProtocolMajor}}})
+			return send(&pb.MasterMessage{Msg: &pb.MasterMessage_Welcome{Welcome: &pb.Welcome{ProtocolMajor: protocol.Major}}})
 		},
 		func() error {
 			return send(&pb.MasterMessage{Msg: &pb.MasterMessage_Assignment{Assignment: &pb.Assignment{RunId: runID,

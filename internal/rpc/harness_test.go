@@ -21,6 +21,7 @@ import (
 
 	"github.com/stampede-load/stampede/internal/k6run"
 	"github.com/stampede-load/stampede/internal/master"
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/internal/worker"
 	"github.com/stampede-load/stampede/scenario"
@@ -222,7 +223,7 @@ func (c *fakeChild) Resume(context.Context) error {
 	c.mu.Unlock()
 	c.resumed.fire()
 	if c.opts.Logs != nil {
-		c.opts.Logs(k6run.LogLine{Time: time.Now(), Level: "info", Message: "hello from " + c.host, Source: "console"})
+		c.opts.Logs(protocol.LogLine{Time: time.Now(), Level: "info", Message: "hello from " + c.host, Source: "console"})
 	}
 	return nil
 }
@@ -358,7 +359,7 @@ func testArchive(src []byte) []byte {
 
 type scriptLine struct {
 	worker int
-	line   master.LogLine
+	line   protocol.LogLine
 }
 
 // cluster is a master serving gRPC on a loopback port, plus the workers a test starts.
@@ -432,7 +433,7 @@ func newClusterServing(t *testing.T, srvOpts []ServerOption, wrap func(net.Liste
 	return c
 }
 
-func (c *cluster) scriptLog(worker int, l master.LogLine) {
+func (c *cluster) scriptLog(worker int, l protocol.LogLine) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.scriptLines = append(c.scriptLines, scriptLine{worker, l})
@@ -608,7 +609,7 @@ func (c *cluster) rawHello(t *testing.T, h *pb.Hello) (*rawWorker, *pb.MasterMes
 // raw connects a raw worker that must be welcomed.
 func (c *cluster) raw(t *testing.T, id string) *rawWorker {
 	t.Helper()
-	r, first := c.rawHello(t, &pb.Hello{ProtocolMajor: master.ProtocolMajor, ProtocolMinor: master.ProtocolMinor,
+	r, first := c.rawHello(t, &pb.Hello{ProtocolMajor: protocol.Major, ProtocolMinor: protocol.Minor,
 		WorkerId: id, Host: id, Cpus: 1, Version: "test"})
 	if r.welcome == nil {
 		t.Fatalf("%s: the master answered Hello with %v, want Welcome", id, first)

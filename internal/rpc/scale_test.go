@@ -11,6 +11,7 @@ import (
 	pb "github.com/stampede-load/stampede/proto/stampede/v1"
 
 	"github.com/stampede-load/stampede/internal/master"
+	"github.com/stampede-load/stampede/internal/protocol"
 )
 
 // This file checks user dispatch at fleet scale: a real Coordinator behind a real gRPC server with
@@ -92,7 +93,7 @@ func (l *userLedger) problems() []string {
 
 func (c *cluster) scaleWorker(t *testing.T, id string, l *userLedger) *scaleWorker {
 	t.Helper()
-	stream, cancel, first := c.hello(t, &pb.Hello{ProtocolMajor: master.ProtocolMajor, ProtocolMinor: master.ProtocolMinor,
+	stream, cancel, first := c.hello(t, &pb.Hello{ProtocolMajor: protocol.Major, ProtocolMinor: protocol.Minor,
 		WorkerId: id, Host: id, Cpus: 1, Version: "test"})
 	if first.GetWelcome() == nil {
 		cancel()

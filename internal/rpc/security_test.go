@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/stampede-load/stampede/internal/master"
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/worker"
 )
 
@@ -128,7 +129,7 @@ func (m *secureMaster) dial(t *testing.T, addr string, opts ...DialOption) error
 	defer d.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	sess, _, err := d.Dial(ctx, worker.Hello{ProtocolMajor: master.ProtocolMajor, ProtocolMinor: master.ProtocolMinor,
+	sess, _, err := d.Dial(ctx, protocol.Hello{ProtocolMajor: protocol.Major, ProtocolMinor: protocol.Minor,
 		WorkerID: "w-" + t.Name(), Host: "h", CPUs: 1, Version: "test"})
 	if err != nil {
 		return err

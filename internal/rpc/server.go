@@ -19,6 +19,7 @@ import (
 	pb "github.com/stampede-load/stampede/proto/stampede/v1"
 
 	"github.com/stampede-load/stampede/internal/master"
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/scenario"
 )
@@ -123,7 +124,7 @@ func (s *service) Connect(stream pb.Coordinator_ConnectServer) error {
 	defer cancel()
 	conn := newServerConn(ctx, cancel)
 
-	wel, err := s.core.Join(master.Hello{ProtocolMajor: h.ProtocolMajor, ProtocolMinor: h.ProtocolMinor,
+	wel, err := s.core.Join(protocol.Hello{ProtocolMajor: h.ProtocolMajor, ProtocolMinor: h.ProtocolMinor,
 		WorkerID: h.WorkerId, Host: h.Host, Version: h.Version, CPUs: int(h.Cpus), AllowHosts: h.AllowHosts}, conn)
 	if err != nil {
 		s.log.Warn("refused a worker", "host", h.Host, "err", err)
@@ -136,7 +137,7 @@ func (s *service) Connect(stream pb.Coordinator_ConnectServer) error {
 	defer conn.wait()
 	// The core may queue an Assignment as soon as Join returns; Welcome still goes first.
 	conn.begin(stream, &pb.MasterMessage{Msg: &pb.MasterMessage_Welcome{Welcome: &pb.Welcome{
-		Index: uint32(wel.Index), ProtocolMajor: master.ProtocolMajor, ProtocolMinor: master.ProtocolMinor,
+		Index: uint32(wel.Index), ProtocolMajor: protocol.Major, ProtocolMinor: protocol.Minor,
 		HeartbeatIntervalMs: uint32(heartbeatInterval.Milliseconds()), AckStatsSeq: wel.AckStatsSeq,
 	}}})
 	go conn.heartbeats(func() uint64 { return s.core.AckSeq(h.WorkerId) })
@@ -181,7 +182,7 @@ func (s *service) serve(stream pb.Coordinator_ConnectServer, id string) error {
 		switch m := msg.Msg.(type) {
 		case *pb.WorkerMessage_Heartbeat:
 			hb := m.Heartbeat
-			s.core.Heartbeat(id, master.Heartbeat{State: hb.State, Users: hb.Users, CPUPercent: hb.CpuPercent, Memory: hb.MemoryBytes})
+			s.core.Heartbeat(id, protocol.Heartbeat{State: protocol.ParseWorkerState(hb.State), Users: hb.Users, CPUPercent: hb.CpuPercent, Memory: hb.MemoryBytes})
 		case *pb.WorkerMessage_Stats:
 			d := &stats.Delta{} // an invalid delta is acknowledged, so not resent, but not merged
 			if err := validateDelta(m.Stats); err != nil {
@@ -192,16 +193,19 @@ func (s *service) serve(stream pb.Coordinator_ConnectServer, id string) error {
 			s.core.Stats(id, m.Stats.RunId, m.Stats.Seq, d)
 		case *pb.WorkerMessage_Status:
 			st := m.Status
-			s.core.Status(id, master.RunStatus{RunID: st.RunId, State: master.WorkerRunState(st.State),
+			s.core.Status(id, protocol.Status{RunID: st.RunId, State: protocol.WorkerState(st.State),
 				ExitCode: int(st.ExitCode), Error: st.Error, LastStatsSeq: st.LastStatsSeq})
 		case *pb.WorkerMessage_PhaseResult:
 			p := m.PhaseResult
-			s.core.PhaseResult(id, master.PhaseResult{RunID: p.RunId, Teardown: p.Phase == pb.Phase_PHASE_TEARDOWN,
-				Data: json.RawMessage(p.Data), Error: p.Error})
+			phase := protocol.SetupPhase
+			if p.Phase == pb.Phase_PHASE_TEARDOWN {
+				phase = protocol.TeardownPhase
+			}
+			s.core.PhaseResult(id, protocol.PhaseResult{RunID: p.RunId, Phase: phase, Data: json.RawMessage(p.Data), Error: p.Error})
 		case *pb.WorkerMessage_Logs:
-			lines := make([]master.LogLine, len(m.Logs.Lines))
+			lines := make([]protocol.LogLine, len(m.Logs.Lines))
 			for i, l := range m.Logs.Lines {
-				lines[i] = master.LogLine{Time: time.Unix(0, l.TimeUnixNano), Level: l.Level, Message: l.Message, Source: l.Source}
+				lines[i] = protocol.LogLine{Time: time.Unix(0, l.TimeUnixNano), Level: l.Level, Message: l.Message, Source: l.Source}
 			}
 			s.core.Logs(id, lines)
 		case *pb.WorkerMessage_Hello:

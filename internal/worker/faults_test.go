@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/stats"
 )
 
@@ -23,13 +24,13 @@ type laneSession struct {
 	closed bool
 }
 
-func (s *laneSession) Send(ev Event) error {
+func (s *laneSession) Send(ev protocol.Event) error {
 	switch e := ev.(type) {
-	case Heartbeat:
+	case protocol.Heartbeat:
 		s.mu.Lock()
 		s.beats++
 		s.mu.Unlock()
-	case Stats:
+	case protocol.Stats:
 		select {
 		case <-s.unblock:
 		case <-s.end:
@@ -57,8 +58,8 @@ func (s *laneSession) sent() (beats int, seqs []uint64, closed bool) {
 
 type laneDialer struct{ sess *laneSession }
 
-func (d laneDialer) Dial(context.Context, Hello) (Session, Welcome, error) {
-	return d.sess, Welcome{Index: 0, Heartbeat: 20 * time.Millisecond}, nil
+func (d laneDialer) Dial(context.Context, protocol.Hello) (Session, protocol.Welcome, error) {
+	return d.sess, protocol.Welcome{Index: 0, Heartbeat: 20 * time.Millisecond}, nil
 }
 
 func newLaneWorker(t *testing.T) (*Worker, *laneSession) {
@@ -68,7 +69,7 @@ func newLaneWorker(t *testing.T) (*Worker, *laneSession) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return w, &laneSession{fakeSession: fakeSession{cmds: make(chan Command), end: make(chan struct{})}, unblock: make(chan struct{})}
+	return w, &laneSession{fakeSession: fakeSession{cmds: make(chan protocol.Command), end: make(chan struct{})}, unblock: make(chan struct{})}
 }
 
 // A stats send that waits for room must not hold heartbeats back: the master would drop a busy worker.
@@ -80,7 +81,7 @@ func TestHeartbeatsDoNotQueueBehindStats(t *testing.T) {
 	go func() { done <- w.Run(ctx, laneDialer{sess}) }()
 	waitSnapshot(t, w, "the session", func(s Snapshot) bool { return s.Connected })
 
-	go w.sendStats("r1", Stats{Delta: &stats.Delta{}}) // blocks on the stuck lane, holding the send order
+	go w.sendStats("r1", protocol.Stats{Delta: &stats.Delta{}}) // blocks on the stuck lane, holding the send order
 	waitSnapshot(t, w, "the delta in the outbox", func(s Snapshot) bool { return s.PendingStats == 1 })
 	beats, _, _ := sess.sent()
 	deadline := time.Now().Add(10 * time.Second)
@@ -91,7 +92,7 @@ func TestHeartbeatsDoNotQueueBehindStats(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	close(sess.unblock)
-	sess.cmds <- MasterHeartbeat{AckStatsSeq: 1}
+	sess.cmds <- protocol.MasterHeartbeat{AckStatsSeq: 1}
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)
@@ -108,8 +109,8 @@ func TestStopFlushesBeforeClosing(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx, laneDialer{sess}) }()
 	waitSnapshot(t, w, "the session", func(s Snapshot) bool { return s.Connected })
-	w.sendStats("r1", Stats{Delta: &stats.Delta{}})
-	w.sendStats("r1", Stats{Delta: &stats.Delta{}})
+	w.sendStats("r1", protocol.Stats{Delta: &stats.Delta{}})
+	w.sendStats("r1", protocol.Stats{Delta: &stats.Delta{}})
 
 	cancel()
 	select {
@@ -120,7 +121,7 @@ func TestStopFlushesBeforeClosing(t *testing.T) {
 	if _, seqs, closed := sess.sent(); closed || len(seqs) != 2 {
 		t.Fatalf("stopping: sent %v, closed %v; want both deltas sent, the session open", seqs, closed)
 	}
-	sess.cmds <- MasterHeartbeat{AckStatsSeq: 2}
+	sess.cmds <- protocol.MasterHeartbeat{AckStatsSeq: 2}
 	select {
 	case err := <-done:
 		if err != nil {

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/stampede-load/stampede/internal/k6run"
+	"github.com/stampede-load/stampede/internal/protocol"
 )
 
 // logLimiter passes at most rate lines in each one-second window; the window starts at the first line
@@ -30,8 +30,8 @@ func (l *logLimiter) allow(now time.Time) bool {
 }
 
 // droppedLine is the marker that stands for the lines the limit dropped, where they would have been.
-func droppedLine(n uint64, rate int, at time.Time) k6run.LogLine {
-	return k6run.LogLine{Time: at, Level: "warning", Source: "stampede",
+func droppedLine(n uint64, rate int, at time.Time) protocol.LogLine {
+	return protocol.LogLine{Time: at, Level: "warning", Source: "stampede",
 		Message: fmt.Sprintf("%d log lines dropped (limit %d/s)", n, rate)}
 }
 
@@ -41,7 +41,7 @@ func droppedLine(n uint64, rate int, at time.Time) k6run.LogLine {
 // growing, and a script that generates it (an id in every URL) often fails requests too, whose
 // "Request Failed" warnings would otherwise use up the rate. It is rare: logged again only when the
 // count doubles.
-func vital(l k6run.LogLine) bool {
+func vital(l protocol.LogLine) bool {
 	return l.Source == "k6" && strings.Contains(l.Message, " unique time series, ")
 }
 
@@ -49,17 +49,17 @@ func vital(l k6run.LogLine) bool {
 // second (vital lines pass besides); the rest are counted, and each batch that lost lines ends with a
 // marker line saying how many (the count also travels as Logs.Dropped). Lines are batched for up to
 // 250 ms so a chatty script costs few messages.
-func (w *Worker) logSink(runID string) func(k6run.LogLine) {
+func (w *Worker) logSink(runID string) func(protocol.LogLine) {
 	var (
 		mu      sync.Mutex
-		batch   []k6run.LogLine
+		batch   []protocol.LogLine
 		dropped uint64
 		lim     = logLimiter{rate: w.opts.LogRate}
 		timer   *time.Timer
 	)
 	flush := func() {
 		mu.Lock()
-		ev := Logs{RunID: runID, Lines: batch, Dropped: dropped}
+		ev := protocol.Logs{RunID: runID, Lines: batch, Dropped: dropped}
 		batch, dropped, timer = nil, 0, nil
 		mu.Unlock()
 		if ev.Dropped > 0 {
@@ -70,7 +70,7 @@ func (w *Worker) logSink(runID string) func(k6run.LogLine) {
 			_ = w.send(ev)
 		}
 	}
-	return func(l k6run.LogLine) {
+	return func(l protocol.LogLine) {
 		mu.Lock()
 		defer mu.Unlock()
 		if vital(l) || lim.allow(time.Now()) {

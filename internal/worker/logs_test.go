@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stampede-load/stampede/internal/k6run"
+	"github.com/stampede-load/stampede/internal/protocol"
 )
 
 func TestLogLimiter(t *testing.T) {
@@ -44,11 +44,11 @@ func TestLogLimiter(t *testing.T) {
 type recordingSession struct {
 	fakeSession
 	mu   sync.Mutex
-	logs []Logs
+	logs []protocol.Logs
 }
 
-func (s *recordingSession) Send(ev Event) error {
-	if l, ok := ev.(Logs); ok {
+func (s *recordingSession) Send(ev protocol.Event) error {
+	if l, ok := ev.(protocol.Logs); ok {
 		s.mu.Lock()
 		s.logs = append(s.logs, l)
 		s.mu.Unlock()
@@ -57,11 +57,11 @@ func (s *recordingSession) Send(ev Event) error {
 }
 
 // sentLogs waits up to 10 s for the first Logs event and returns what was sent by then.
-func sentLogs(sess *recordingSession) []Logs {
+func sentLogs(sess *recordingSession) []protocol.Logs {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		sess.mu.Lock()
-		got := append([]Logs(nil), sess.logs...)
+		got := append([]protocol.Logs(nil), sess.logs...)
 		sess.mu.Unlock()
 		if len(got) > 0 || time.Now().After(deadline) {
 			return got
@@ -81,7 +81,7 @@ func TestLogSinkMarksDroppedLines(t *testing.T) {
 	w.sess = sess
 	sink := w.logSink("run-1")
 	for range 12 {
-		sink(k6run.LogLine{Time: time.Now(), Level: "info", Message: "hello", Source: "console"})
+		sink(protocol.LogLine{Time: time.Now(), Level: "info", Message: "hello", Source: "console"})
 	}
 	got := sentLogs(sess)
 	if len(got) != 1 {
@@ -113,10 +113,10 @@ func TestLogSinkPassesVitalLines(t *testing.T) {
 	sink := w.logSink("run-1")
 	const warning = "The test has generated metrics with 100001 unique time series, which is higher than the suggested limit of 100000 and could cause high memory usage."
 	for range 5 {
-		sink(k6run.LogLine{Time: time.Now(), Level: "warning", Message: "Request Failed", Source: "k6"})
+		sink(protocol.LogLine{Time: time.Now(), Level: "warning", Message: "Request Failed", Source: "k6"})
 	}
-	sink(k6run.LogLine{Time: time.Now(), Level: "info", Message: warning, Source: "console"})
-	sink(k6run.LogLine{Time: time.Now(), Level: "warning", Message: warning, Source: "k6"})
+	sink(protocol.LogLine{Time: time.Now(), Level: "info", Message: warning, Source: "console"})
+	sink(protocol.LogLine{Time: time.Now(), Level: "warning", Message: warning, Source: "k6"})
 	got := sentLogs(sess)
 	if len(got) != 1 {
 		t.Fatalf("%d Logs events, want 1", len(got))

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/stats"
 )
 
@@ -13,7 +14,7 @@ func pendingSeqs(t *testing.T, o *outbox, deltas map[uint64]*stats.Delta) []uint
 	t.Helper()
 	var seqs []uint64
 	for _, ev := range o.pending() {
-		s, ok := ev.(Stats)
+		s, ok := ev.(protocol.Stats)
 		if !ok {
 			t.Fatalf("pending event %T, want Stats", ev)
 		}
@@ -101,14 +102,14 @@ func TestOutboxPendingIsACopy(t *testing.T) {
 	o.add("r", &stats.Delta{})
 	var seqs []uint64
 	for _, e := range ev {
-		seqs = append(seqs, e.(Stats).Seq)
+		seqs = append(seqs, e.(protocol.Stats).Seq)
 	}
 	if want := []uint64{1, 2, 3, 4}; !slices.Equal(seqs, want) {
 		t.Fatalf("earlier pending() changed to %v, want %v", seqs, want)
 	}
 	seqs = seqs[:0]
 	for _, e := range o.pending() {
-		seqs = append(seqs, e.(Stats).Seq)
+		seqs = append(seqs, e.(protocol.Stats).Seq)
 	}
 	if want := []uint64{3, 4, 5, 6}; !slices.Equal(seqs, want) {
 		t.Fatalf("pending = %v, want %v", seqs, want)

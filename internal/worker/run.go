@@ -14,6 +14,7 @@ import (
 
 	"github.com/stampede-load/stampede/internal/allowlist"
 	"github.com/stampede-load/stampede/internal/k6run"
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/scenario"
 )
@@ -51,13 +52,13 @@ const (
 type run struct {
 	w    *Worker
 	part scenario.Part
-	cmds chan Command
+	cmds chan protocol.Command
 	quit chan string // abandon reason
 	done chan struct{}
 
 	mu          sync.Mutex
 	child       Child
-	state       string
+	state       protocol.WorkerState
 	users       int64
 	lastControl uint64
 	stopped     bool
@@ -65,18 +66,18 @@ type run struct {
 }
 
 func newRun(w *Worker, p scenario.Part) *run {
-	return &run{w: w, part: p, cmds: make(chan Command, 64), quit: make(chan string, 1),
-		done: make(chan struct{}), state: "preparing"}
+	return &run{w: w, part: p, cmds: make(chan protocol.Command, 64), quit: make(chan string, 1),
+		done: make(chan struct{}), state: protocol.Preparing}
 }
 
-func (r *run) enqueue(c Command) {
+func (r *run) enqueue(c protocol.Command) {
 	select {
 	case r.cmds <- c:
 	case <-r.done:
 	}
 }
 
-func (r *run) snapshot() (string, int64) {
+func (r *run) snapshot() (protocol.WorkerState, int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.state, r.users
@@ -91,7 +92,7 @@ func (r *run) pid() int {
 	return r.child.Pid()
 }
 
-func (r *run) setState(s string) {
+func (r *run) setState(s protocol.WorkerState) {
 	r.mu.Lock()
 	r.state = s
 	r.mu.Unlock()
@@ -106,9 +107,9 @@ func (r *run) abandon(why string) {
 	<-r.done
 }
 
-func (r *run) status(s RunState, code int, msg string) {
-	st := Status{RunID: r.part.RunID, State: s, ExitCode: code, Error: msg, LastStatsSeq: r.w.lastStatsSeq()}
-	if s == Finished {
+func (r *run) status(s protocol.WorkerState, code int, msg string) {
+	st := protocol.Status{RunID: r.part.RunID, State: s, ExitCode: code, Error: msg, LastStatsSeq: r.w.lastStatsSeq()}
+	if s == protocol.Finished {
 		// The master needs this one to know that nothing of the run is missing: if the session is
 		// gone, it goes out first on the next one, right after the deltas it covers.
 		r.w.sendFinal(st)
@@ -123,13 +124,13 @@ func (r *run) loop(ctx context.Context) {
 	child, forwarded, err := r.launch(ctx)
 	if err != nil {
 		log.Error("cannot start the run", "err", err)
-		r.setState("failed")
-		r.status(Failed, exitCode(err), err.Error())
+		r.setState(protocol.Failed)
+		r.status(protocol.Failed, exitCode(err), err.Error())
 		return
 	}
 	defer os.RemoveAll(r.dir())
-	r.status(Ready, 0, "")
-	r.setState("ready")
+	r.status(protocol.Ready, 0, "")
+	r.setState(protocol.Ready)
 
 	poll := time.NewTicker(time.Second)
 	defer poll.Stop()
@@ -144,7 +145,7 @@ func (r *run) loop(ctx context.Context) {
 			// The child ended by itself (killed, out of memory, a script error, test.abort()):
 			// report why at once; the master hands its users to others or reports its share lost.
 			code, msg := child.ExitCode()
-			if st, _ := r.snapshot(); st != "done" {
+			if st, _ := r.snapshot(); st != protocol.Done {
 				log.Error("the k6 process ended by itself", "exit_code", code, "err", msg)
 			}
 			r.finish(child, forwarded, false)
@@ -152,7 +153,7 @@ func (r *run) loop(ctx context.Context) {
 		case <-poll.C:
 			r.poll(ctx, child)
 		case c := <-r.cmds:
-			if _, ok := c.(Finish); ok {
+			if _, ok := c.(protocol.Finish); ok {
 				r.finish(child, forwarded, false)
 				return
 			}
@@ -213,7 +214,7 @@ func (r *run) launch(ctx context.Context) (Child, <-chan struct{}, error) {
 	go func() {
 		defer close(forwarded)
 		for d := range child.Deltas() {
-			r.w.sendStats(r.part.RunID, Stats{RunID: r.part.RunID, Delta: d})
+			r.w.sendStats(r.part.RunID, protocol.Stats{RunID: r.part.RunID, Delta: d})
 		}
 	}()
 
@@ -253,9 +254,9 @@ func (r *run) poll(ctx context.Context, child Child) {
 	}
 	r.mu.Lock()
 	r.users = st.VUs
-	ended := st.Ended() && r.state == "running"
+	ended := st.Ended() && r.state == protocol.Running
 	if ended {
-		r.state = "done"
+		r.state = protocol.Done
 	}
 	// Interrupted without a stop from the master: the script called test.abort(). The master stops
 	// the rest of the fleet, as k6 would stop its one instance.
@@ -263,37 +264,37 @@ func (r *run) poll(ctx context.Context, child Child) {
 	r.mu.Unlock()
 	switch {
 	case aborted:
-		r.status(Done, k6run.ExitScriptAborted, "the script aborted the test (test.abort())")
+		r.status(protocol.Done, k6run.ExitScriptAborted, "the script aborted the test (test.abort())")
 	case ended:
-		r.status(Done, 0, "")
+		r.status(protocol.Done, 0, "")
 	}
 }
 
-func (r *run) apply(ctx context.Context, child Child, c Command) {
+func (r *run) apply(ctx context.Context, child Child, c protocol.Command) {
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	log := r.w.log.With("run", r.part.RunID)
 	switch c := c.(type) {
-	case RunSetup:
+	case protocol.RunSetup:
 		data, err := child.Setup(ctx) // setup() may take long; it is bounded by k6's setupTimeout
-		res := PhaseResult{RunID: r.part.RunID, Phase: SetupPhase, Data: data}
+		res := protocol.PhaseResult{RunID: r.part.RunID, Phase: protocol.SetupPhase, Data: data}
 		if err != nil {
 			res.Error = err.Error()
 		}
 		_ = r.w.send(res)
-	case Start:
+	case protocol.Start:
 		err := child.SetSetupData(cctx, c.SetupData)
 		if err == nil {
 			err = child.Resume(cctx)
 		}
 		if err != nil {
 			log.Error("cannot start the test", "err", err)
-			r.status(Failed, -1, err.Error())
+			r.status(protocol.Failed, -1, err.Error())
 			return
 		}
-		r.setState("running")
-		r.status(Running, 0, "")
-	case Control:
+		r.setState(protocol.Running)
+		r.status(protocol.Running, 0, "")
+	case protocol.Control:
 		r.mu.Lock()
 		stale := c.Seq <= r.lastControl
 		if !stale {
@@ -315,9 +316,9 @@ func (r *run) apply(ctx context.Context, child Child, c Command) {
 		if err != nil {
 			log.Warn("cannot apply control", "err", err)
 		}
-	case RunTeardown:
+	case protocol.RunTeardown:
 		err := child.Teardown(ctx)
-		res := PhaseResult{RunID: r.part.RunID, Phase: TeardownPhase}
+		res := protocol.PhaseResult{RunID: r.part.RunID, Phase: protocol.TeardownPhase}
 		if err != nil {
 			res.Error = err.Error()
 		}
@@ -342,9 +343,9 @@ func (r *run) finish(child Child, forwarded <-chan struct{}, stopNow bool) {
 	<-child.Exited()
 	<-forwarded
 	code, msg := child.ExitCode()
-	r.setState("finished")
+	r.setState(protocol.Finished)
 	r.mu.Lock()
 	r.users = 0
 	r.mu.Unlock()
-	r.status(Finished, code, msg)
+	r.status(protocol.Finished, code, msg)
 }

@@ -1,6 +1,10 @@
 package worker
 
-import "time"
+import (
+	"time"
+
+	"github.com/stampede-load/stampede/internal/protocol"
+)
 
 // Snapshot is what a worker can tell about itself at one moment: enough for health probes and
 // metrics.
@@ -11,9 +15,8 @@ type Snapshot struct {
 	// worker in it (-1 before the first session; kept after a session ends).
 	Connected bool
 	Index     int
-	// State is the current run's state as heartbeats report it: "idle" without a run, else
-	// "preparing", "ready", "running", "done", "finished" or "failed".
-	State string
+	// State is the current run's state as heartbeats report it (protocol.Idle without a run).
+	State protocol.WorkerState
 	// Users is how many users (k6 VUs) the current run's child reports running.
 	Users int64
 	// Runs counts the assignments taken and Sessions the sessions opened since the worker started.
@@ -34,7 +37,7 @@ type Snapshot struct {
 // takes the worker's locks briefly and never waits for the network or the k6 child.
 func (w *Worker) Snapshot() Snapshot {
 	w.mu.Lock()
-	s := Snapshot{ID: w.id, Version: w.opts.Version, Connected: w.sess != nil, Index: w.index, State: "idle",
+	s := Snapshot{ID: w.id, Version: w.opts.Version, Connected: w.sess != nil, Index: w.index, State: protocol.Idle,
 		Runs: w.runs, Sessions: w.sessions, PendingStats: len(w.out.items), DroppedStats: w.out.dropped}
 	r := w.run
 	w.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/scenario"
 )
 
@@ -17,25 +18,25 @@ type oneSession struct {
 	sess *fakeSession
 }
 
-func (d *oneSession) Dial(context.Context, Hello) (Session, Welcome, error) {
+func (d *oneSession) Dial(context.Context, protocol.Hello) (Session, protocol.Welcome, error) {
 	var s Session
 	d.once.Do(func() { s = d.sess })
 	if s == nil {
-		return nil, Welcome{}, errors.New("no master")
+		return nil, protocol.Welcome{}, errors.New("no master")
 	}
-	return s, Welcome{Index: 4}, nil
+	return s, protocol.Welcome{Index: 4}, nil
 }
 
 // fakeSession hands the worker the commands a test sends on cmds until it is ended.
 type fakeSession struct {
-	cmds chan Command
+	cmds chan protocol.Command
 	end  chan struct{}
 	once sync.Once
 }
 
-func (s *fakeSession) Send(Event) error { return nil }
+func (s *fakeSession) Send(protocol.Event) error { return nil }
 
-func (s *fakeSession) Recv() (Command, error) {
+func (s *fakeSession) Recv() (protocol.Command, error) {
 	select {
 	case c := <-s.cmds:
 		return c, nil
@@ -75,11 +76,11 @@ func TestSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := w.Snapshot()
-	if before.Connected || !before.LastLoop.IsZero() || before.State != "idle" || before.Index != -1 || before.ID != w.ID() {
+	if before.Connected || !before.LastLoop.IsZero() || before.State != protocol.Idle || before.Index != -1 || before.ID != w.ID() {
 		t.Errorf("before Run: %+v, want idle, not connected, no loop yet, index -1, id %s", before, w.ID())
 	}
 
-	sess := &fakeSession{cmds: make(chan Command), end: make(chan struct{})}
+	sess := &fakeSession{cmds: make(chan protocol.Command), end: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx, &oneSession{sess: sess}) }()
@@ -89,8 +90,8 @@ func TestSnapshot(t *testing.T) {
 		t.Errorf("connected: %+v, want index 4, 1 session, no run, a loop time, version v1", s)
 	}
 	// An assignment without a script fails at once: the run is counted and its state reported.
-	sess.cmds <- Assign{Part: scenario.Part{RunID: "r1", Mode: scenario.Swarm}}
-	s = waitSnapshot(t, w, "the failed run", func(s Snapshot) bool { return s.State == "failed" })
+	sess.cmds <- protocol.Assign{Part: scenario.Part{RunID: "r1", Mode: scenario.Swarm}}
+	s = waitSnapshot(t, w, "the failed run", func(s Snapshot) bool { return s.State == protocol.Failed })
 	if s.Runs != 1 || !s.Connected {
 		t.Errorf("after a failed run: %+v, want 1 run, still connected", s)
 	}
@@ -100,7 +101,7 @@ func TestSnapshot(t *testing.T) {
 	s = waitSnapshot(t, w, "the loop to go on while reconnecting", func(s Snapshot) bool {
 		return !s.Connected && s.LastLoop.After(first)
 	})
-	if s.Sessions != 1 || s.State != "idle" {
+	if s.Sessions != 1 || s.State != protocol.Idle {
 		t.Errorf("disconnected: %+v, want 1 session, idle (the run was abandoned with the session)", s)
 	}
 	cancel()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stampede-load/stampede/internal/allowlist"
 	"github.com/stampede-load/stampede/internal/k6run"
+	"github.com/stampede-load/stampede/internal/protocol"
 )
 
 // Options configure a Worker.
@@ -69,7 +70,7 @@ type Worker struct {
 	closing atomic.Bool
 	// final is a run's Finished status that no session took (guarded by sendMu): it is sent on the
 	// next session, after the resent deltas, so the master learns that the run's stats are whole.
-	final *Status
+	final *protocol.Status
 }
 
 // DefaultLogRate is Options.LogRate's default: script log lines per second and worker.
@@ -124,8 +125,8 @@ func (w *Worker) Run(ctx context.Context, d Dialer) error {
 		// can still send its last deltas; serve ends it. Only the dial itself is cut short by ctx.
 		sctx, endSession := context.WithCancel(context.WithoutCancel(ctx))
 		stopDial := context.AfterFunc(ctx, endSession)
-		sess, wel, err := d.Dial(sctx, Hello{
-			ProtocolMajor: ProtocolMajor, ProtocolMinor: ProtocolMinor,
+		sess, wel, err := d.Dial(sctx, protocol.Hello{
+			ProtocolMajor: protocol.Major, ProtocolMinor: protocol.Minor,
 			WorkerID: w.id, Host: w.opts.Host, CPUs: w.opts.CPUs, Version: w.opts.Version,
 			AllowHosts:   w.opts.Allow.Entries(),
 			LastStatsSeq: last,
@@ -171,7 +172,7 @@ func (w *Worker) Run(ctx context.Context, d Dialer) error {
 }
 
 // serve runs one session until it breaks or the master goes quiet.
-func (w *Worker) serve(ctx context.Context, sess Session, wel Welcome) error {
+func (w *Worker) serve(ctx context.Context, sess Session, wel protocol.Welcome) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -280,11 +281,11 @@ func (w *Worker) serve(ctx context.Context, sess Session, wel Welcome) error {
 // deltas, after its k6 child exited (exitGrace bounds that): well within a pod's 30 s grace period.
 const flushTimeout = 5 * time.Second
 
-func (w *Worker) heartbeat() Heartbeat {
+func (w *Worker) heartbeat() protocol.Heartbeat {
 	w.mu.Lock()
 	r := w.run
 	w.mu.Unlock()
-	hb := Heartbeat{State: "idle"}
+	hb := protocol.Heartbeat{State: protocol.Idle}
 	pids := []int{}
 	if r != nil {
 		hb.State, hb.Users = r.snapshot()
@@ -297,7 +298,7 @@ func (w *Worker) heartbeat() Heartbeat {
 }
 
 // send delivers ev on the current session; without one, the event is dropped (stats stay in the outbox).
-func (w *Worker) send(ev Event) error {
+func (w *Worker) send(ev protocol.Event) error {
 	w.sendMu.Lock()
 	defer w.sendMu.Unlock()
 	w.mu.Lock()
@@ -310,7 +311,7 @@ func (w *Worker) send(ev Event) error {
 }
 
 // sendFinal sends a run's Finished status, or keeps it for the next session when there is none.
-func (w *Worker) sendFinal(s Status) {
+func (w *Worker) sendFinal(s protocol.Status) {
 	w.sendMu.Lock()
 	defer w.sendMu.Unlock()
 	w.mu.Lock()
@@ -331,7 +332,7 @@ func (w *Worker) responsive() bool {
 }
 
 // sendStats queues a delta in the outbox and sends it.
-func (w *Worker) sendStats(runID string, s Stats) {
+func (w *Worker) sendStats(runID string, s protocol.Stats) {
 	w.sendMu.Lock()
 	defer w.sendMu.Unlock()
 	w.mu.Lock()
@@ -349,13 +350,13 @@ func (w *Worker) lastStatsSeq() uint64 {
 	return w.out.lastSeq
 }
 
-func (w *Worker) handle(ctx context.Context, cmd Command) {
+func (w *Worker) handle(ctx context.Context, cmd protocol.Command) {
 	switch c := cmd.(type) {
-	case MasterHeartbeat:
+	case protocol.MasterHeartbeat:
 		w.mu.Lock()
 		w.out.ack(c.AckStatsSeq)
 		w.mu.Unlock()
-	case Assign:
+	case protocol.Assign:
 		if w.closing.Load() {
 			return // stopping: no new load
 		}
@@ -379,17 +380,17 @@ func (w *Worker) handle(ctx context.Context, cmd Command) {
 }
 
 // RunIDOf is the run a command is about ("" for a heartbeat or an assignment, which carries a Part).
-func RunIDOf(cmd Command) string {
+func RunIDOf(cmd protocol.Command) string {
 	switch c := cmd.(type) {
-	case RunSetup:
+	case protocol.RunSetup:
 		return c.RunID
-	case Start:
+	case protocol.Start:
 		return c.RunID
-	case Control:
+	case protocol.Control:
 		return c.RunID
-	case RunTeardown:
+	case protocol.RunTeardown:
 		return c.RunID
-	case Finish:
+	case protocol.Finish:
 		return c.RunID
 	}
 	return ""
