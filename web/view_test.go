@@ -12,6 +12,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/api"
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/scenario"
@@ -65,7 +66,7 @@ func fullSnapshot() *master.Snapshot {
 	}
 }
 
-var fullDefaults = Defaults{Script: "quickstart.js", Users: 10, SpawnRate: 2, RunTime: "30s",
+var fullDefaults = api.Defaults{Script: "quickstart.js", Users: 10, SpawnRate: 2, RunTime: "30s",
 	Env: map[string]string{"TARGET": "http://127.0.0.1:8080"}, Scaling: true, Workers: 3, MaxWorkers: 20}
 
 // TestViewsGolden compares what the API and the websocket serve for a full snapshot with testdata/.
