@@ -10,34 +10,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/api"
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/report"
 )
-
-// StartRequest is the body of POST /api/v1/runs.
-type StartRequest struct {
-	// Mode is "swarm" (default: the script's default function with Users users) or "script" (the
-	// script's own scenarios, split over the workers).
-	Mode      string            `json:"mode"`
-	Users     *int64            `json:"users"`
-	SpawnRate *float64          `json:"spawn_rate"`
-	RunTime   string            `json:"run_time"` // a Go duration: "30s", "5m", "1h30m"; "" runs until stopped
-	Env       map[string]string `json:"env"`
-	// Workers scales the worker Deployment to this many for the run and waits for them (a master
-	// started with --kube-deployment); absent or 0 runs on the workers connected.
-	Workers *int `json:"workers"`
-}
-
-// UpdateRequest is the body of PATCH /api/v1/runs/current; an absent field stays as it is.
-type UpdateRequest struct {
-	Users     *int64   `json:"users"`
-	SpawnRate *float64 `json:"spawn_rate"`
-}
-
-// apiError is every error's body.
-type apiError struct {
-	Error string `json:"error"`
-}
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -49,7 +25,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, apiError{Error: msg})
+	writeJSON(w, code, api.ErrorResponse{Error: msg})
 }
 
 // decode reads a JSON body strictly: one object, known fields only, within the size limit.
@@ -109,7 +85,7 @@ func (s *Server) getConfig(w http.ResponseWriter, _ *http.Request) {
 }
 
 // runConfig checks a start request and turns it into a run configuration.
-func (s *Server) runConfig(req StartRequest) (master.RunConfig, error) {
+func (s *Server) runConfig(req api.StartRequest) (master.RunConfig, error) {
 	cfg := s.opts.Template
 	cfg.Env = maps.Clone(cfg.Env)
 	if cfg.Env == nil {
@@ -160,7 +136,7 @@ func (s *Server) runConfig(req StartRequest) (master.RunConfig, error) {
 }
 
 func (s *Server) startRun(w http.ResponseWriter, r *http.Request) {
-	var req StartRequest
+	var req api.StartRequest
 	if !s.decode(w, r, &req) {
 		return
 	}
@@ -193,7 +169,7 @@ func (s *Server) getRun(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) updateRun(w http.ResponseWriter, r *http.Request) {
-	var req UpdateRequest
+	var req api.UpdateRequest
 	if !s.decode(w, r, &req) {
 		return
 	}
@@ -234,20 +210,15 @@ func (s *Server) getStats(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "no run yet: start one with POST /api/v1/runs")
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		RunID string `json:"run_id"`
-		*StatsView
-	}{snap.Run.ID, v})
+	writeJSON(w, http.StatusOK, api.StatsResponse{RunID: snap.Run.ID, StatsView: v})
 }
 
 func (s *Server) getWorkers(w http.ResponseWriter, _ *http.Request) {
-	ws := s.opts.Core.Snapshot().Workers
+	ws := workerInfos(s.opts.Core.Snapshot().Workers)
 	if ws == nil {
-		ws = []master.WorkerInfo{}
+		ws = []api.WorkerInfo{}
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Workers []master.WorkerInfo `json:"workers"`
-	}{ws})
+	writeJSON(w, http.StatusOK, api.WorkersResponse{Workers: ws})
 }
 
 // reports are the downloads, by file name.

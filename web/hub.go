@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/stampede-load/stampede/internal/api"
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/report"
 )
@@ -26,7 +27,7 @@ const (
 // every client without waiting for any of them.
 type Hub struct {
 	core     Core
-	defaults Defaults
+	defaults api.Defaults
 	queue    int
 	log      *slog.Logger
 	upgrader websocket.Upgrader
@@ -55,7 +56,7 @@ type client struct {
 	done     chan struct{}
 }
 
-func newHub(core Core, defaults Defaults, queue int, log *slog.Logger) *Hub {
+func newHub(core Core, defaults api.Defaults, queue int, log *slog.Logger) *Hub {
 	return &Hub{core: core, defaults: defaults, queue: queue, log: log, poke: make(chan struct{}, 1),
 		clients: map[*client]struct{}{}, upgrader: websocket.Upgrader{ReadBufferSize: 1024, WriteBufferSize: 64 << 10}}
 }
@@ -162,11 +163,12 @@ func (h *Hub) tick() {
 
 // frame builds a frame; an update carries only series points after sinceTime and log lines after
 // sinceLog (a snapshot passes 0, 0 and carries all).
-func (h *Hub) frame(typ string, s *master.Snapshot, sinceTime int64, sinceLog uint64) *Frame {
-	f := &Frame{Type: typ, Time: s.Time, Defaults: h.defaults, Run: runView(s), Stats: statsView(s),
-		Workers: s.Workers, Series: []report.Point{}, Logs: []master.LogEntry{}, Fleet: s.Fleet, Gauges: s.Gauges}
+func (h *Hub) frame(typ string, s *master.Snapshot, sinceTime int64, sinceLog uint64) *api.Frame {
+	f := &api.Frame{Type: typ, Time: s.Time, Defaults: h.defaults, Run: runView(s), Stats: statsView(s),
+		Workers: workerInfos(s.Workers), Series: []api.Point{}, Logs: []api.LogEntry{}, Fleet: fleetStatus(s.Fleet),
+		Gauges: s.Gauges}
 	if f.Workers == nil {
-		f.Workers = []master.WorkerInfo{}
+		f.Workers = []api.WorkerInfo{}
 	}
 	for i, p := range s.Points {
 		if p.Time > sinceTime {
@@ -176,14 +178,14 @@ func (h *Hub) frame(typ string, s *master.Snapshot, sinceTime int64, sinceLog ui
 	}
 	for i, l := range s.Logs {
 		if l.Seq > sinceLog {
-			f.Logs = s.Logs[i:]
+			f.Logs = logEntries(s.Logs[i:])
 			break
 		}
 	}
 	return f
 }
 
-func (h *Hub) encode(f *Frame) []byte {
+func (h *Hub) encode(f *api.Frame) []byte {
 	b, err := json.Marshal(f)
 	if err != nil {
 		h.log.Error("encoding a websocket frame", "err", err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/stampede-load/stampede/internal/api"
 	"github.com/stampede-load/stampede/internal/master"
 )
 
@@ -31,7 +32,7 @@ type Options struct {
 	// wait for; the request fills in users, spawn rate, run time and environment.
 	Template master.RunConfig
 	// Defaults prefill the UI's start form.
-	Defaults Defaults
+	Defaults api.Defaults
 	// RunContext bounds the runs started from the API: when it ends, a run in progress stops.
 	RunContext context.Context
 	// OnRunEnd (optional) is told how each run started from the API ended.

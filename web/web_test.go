@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/stampede-load/stampede/internal/api"
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/scenario"
@@ -306,7 +307,7 @@ func TestWebsocketLateClientGetsStateAtOnce(t *testing.T) {
 	}
 	defer conn.Close()
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	var f Frame
+	var f api.Frame
 	if err := conn.ReadJSON(&f); err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +324,7 @@ func TestSlowClientCannotSlowTheHub(t *testing.T) {
 	if _, err := core.Start(context.Background(), master.RunConfig{Users: 1}, nil); err != nil {
 		t.Fatal(err)
 	}
-	h := newHub(core, Defaults{}, 2, discard())
+	h := newHub(core, api.Defaults{}, 2, discard())
 	stuck := &client{send: make(chan []byte, 2), done: make(chan struct{})}
 	healthy := &client{send: make(chan []byte, 2), done: make(chan struct{})}
 	h.clients[stuck], h.clients[healthy] = struct{}{}, struct{}{}
@@ -349,7 +350,7 @@ func TestSlowClientCannotSlowTheHub(t *testing.T) {
 	<-stuck.send
 	<-stuck.send // the client catches up...
 	h.tick()
-	var f Frame
+	var f api.Frame
 	if err := json.Unmarshal(<-stuck.send, &f); err != nil {
 		t.Fatal(err)
 	}

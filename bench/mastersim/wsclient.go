@@ -31,7 +31,7 @@ type seen struct {
 	Counts *counts   // shared by the clients that received the same snapshot
 }
 
-// wireFrame is the part of web.Frame the measurement reads (docs/api.md describes it all).
+// wireFrame is the part of api.Frame the measurement reads (docs/api.md describes it all).
 type wireFrame struct {
 	Type string    `json:"type"`
 	Time time.Time `json:"time"`

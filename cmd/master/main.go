@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/api"
 	"github.com/stampede-load/stampede/internal/cli"
 	"github.com/stampede-load/stampede/internal/k6run"
 	"github.com/stampede-load/stampede/internal/master"
@@ -102,7 +103,7 @@ type config struct {
 
 	parsedThresholds []*stats.Threshold
 	budgets          []report.Budget
-	base             *report.Summary
+	base             *api.Summary
 	workDir          string
 	k6Binary         string
 	initTimeout      time.Duration

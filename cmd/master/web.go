@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/stampede-load/stampede/internal/api"
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/metrics"
 	"github.com/stampede-load/stampede/web"
@@ -28,7 +29,7 @@ func serveWeb(webCtx, runCtx context.Context, cfg *config, template master.RunCo
 	if err := metrics.Register(reg, core); err != nil {
 		return nil, err
 	}
-	defaults := web.Defaults{Script: cfg.script, Users: cfg.users, SpawnRate: cfg.spawnRate, Env: cfg.env}
+	defaults := api.Defaults{Script: cfg.script, Users: cfg.users, SpawnRate: cfg.spawnRate, Env: cfg.env}
 	if cfg.kubeDeployment != "" {
 		defaults.Scaling, defaults.Workers, defaults.MaxWorkers = true, cfg.kubeWorkers, cfg.kubeMaxWorkers
 	}

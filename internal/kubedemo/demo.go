@@ -36,8 +36,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/stampede-load/stampede/internal/api"
 	"github.com/stampede-load/stampede/internal/kubetest"
-	"github.com/stampede-load/stampede/internal/report"
 )
 
 // Options configure Run. Zero values take the defaults.
@@ -169,7 +169,7 @@ type Result struct {
 	ExitCode int32
 	// Log is the master's log; Summary the summary JSON it printed (--summary-json /dev/stdout).
 	Log     string
-	Summary report.Summary
+	Summary api.Summary
 	// LoadStarted and LoadEnded are when the load ran, from the summary.
 	LoadStarted, LoadEnded time.Time
 	// WorkerScale lists the worker Deployment's spec.replicas, each change in order, from the
@@ -396,7 +396,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 // ParseSummary finds the summary JSON the master printed to stdout (--summary-json /dev/stdout)
 // in its log: from a line "{" to the line "}" that closes it. Log lines the master wrote to
 // stderr meanwhile ("time=... level=...") are skipped.
-func ParseSummary(log string, s *report.Summary) error {
+func ParseSummary(log string, s *api.Summary) error {
 	var b strings.Builder
 	in := false
 	sc := bufio.NewScanner(strings.NewReader(log))

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stampede-load/stampede/internal/report"
+	"github.com/stampede-load/stampede/internal/api"
 )
 
 // The summary JSON is found in a master's log between the text summary and log lines the master
@@ -25,7 +25,7 @@ func TestParseSummary(t *testing.T) {
 		`}`,
 		`time=2026-12-06T09:46:01.000Z level=INFO msg="bye"`,
 	}, "\n")
-	var s report.Summary
+	var s api.Summary
 	if err := ParseSummary(log, &s); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestParseSummary(t *testing.T) {
 		"{\n  \"schema\": \"other/v1\"\n}",
 		"{\n  \"schema\": \"stampede.summary/v1\",\n", // cut off
 	} {
-		if err := ParseSummary(bad, &report.Summary{}); err == nil {
+		if err := ParseSummary(bad, &api.Summary{}); err == nil {
 			t.Errorf("ParseSummary(%q) succeeded", bad)
 		}
 	}

@@ -22,11 +22,11 @@ type Fleet interface {
 
 // FleetStatus is the worker pool as the fleet last saw it.
 type FleetStatus struct {
-	Name    string `json:"name"`    // what is scaled, "deployment default/lt-stampede-worker"
-	Desired int    `json:"desired"` // what the master asks for
-	Spec    int    `json:"spec"`    // what the Deployment's spec says
-	Ready   int    `json:"ready"`   // its ready replicas
-	Error   string `json:"error,omitempty"`
+	Name    string // what is scaled, "deployment default/lt-stampede-worker"
+	Desired int    // what the master asks for
+	Spec    int    // what the Deployment's spec says
+	Ready   int    // its ready replicas
+	Error   string
 }
 
 // DefaultMaxWorkers bounds RunConfig.Workers when Options.MaxWorkers is 0, so that a typo in the

@@ -36,30 +36,30 @@ type Result struct {
 
 // ThresholdResult is one threshold judged on the fleet's merged data.
 type ThresholdResult struct {
-	Metric   string  `json:"metric"`   // the selector as written in the script, "http_req_duration{name:login}"
-	Source   string  `json:"source"`   // the expression, "p(95)<300"
-	Observed float64 `json:"observed"` // the aggregate's value, e.g. the p95 in ms
-	HasData  bool    `json:"has_data"` // false: the metric had no samples (Observed is 0)
-	OK       bool    `json:"ok"`
+	Metric   string  // the selector as written in the script, "http_req_duration{name:login}"
+	Source   string  // the expression, "p(95)<300"
+	Observed float64 // the aggregate's value, e.g. the p95 in ms
+	HasData  bool    // false: the metric had no samples (Observed is 0)
+	OK       bool
 	// AbortOnFail thresholds stop the run when they fail; Aborted says this one did.
-	AbortOnFail bool `json:"abort_on_fail"`
-	Aborted     bool `json:"aborted"`
+	AbortOnFail bool
+	Aborted     bool
 	// Error says why a threshold failed beyond its number: an aggregation the metric's type does
 	// not have, or how far a baseline budget was overrun.
-	Error string `json:"error,omitempty"`
+	Error string
 }
 
 // WorkerResult is one worker's part in a run.
 type WorkerResult struct {
-	Index    int    `json:"index"`
-	ID       string `json:"id"`
-	Host     string `json:"host"`
-	Requests uint64 `json:"requests"`
-	ExitCode int    `json:"exit_code"`
-	Error    string `json:"error,omitempty"`
-	Lost     bool   `json:"lost"`
+	Index    int
+	ID       string
+	Host     string
+	Requests uint64
+	ExitCode int
+	Error    string
+	Lost     bool
 	// Segment is the worker's execution segment (script mode), e.g. "1/2:1".
-	Segment string `json:"segment,omitempty"`
+	Segment string
 }
 
 // Duration is how long the load ran.

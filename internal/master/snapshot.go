@@ -85,12 +85,12 @@ type Current struct {
 // LogEntry is a script log line as the master keeps it. Seq increases by one per line, so a reader
 // can ask for what is new.
 type LogEntry struct {
-	Seq     uint64    `json:"seq"`
-	Time    time.Time `json:"time"`
-	Worker  int       `json:"worker"`
-	Level   string    `json:"level"`
-	Source  string    `json:"source"`
-	Message string    `json:"message"`
+	Seq     uint64
+	Time    time.Time
+	Worker  int
+	Level   string
+	Source  string
+	Message string
 }
 
 // OtherName is the request name that names over the run's cap are folded into.

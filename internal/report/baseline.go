@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/stampede-load/stampede/internal/api"
 	"github.com/stampede-load/stampede/internal/master"
 )
 
@@ -43,7 +44,7 @@ func ParseBudgets(s string) ([]Budget, error) {
 		if !ok || key == "" || val == "" {
 			return nil, fmt.Errorf("budget %q: want KEY=LIMIT such as p(95)=10%% or http_req_failed=+0.5%%", part)
 		}
-		if _, err := budgetValue(key, &Summary{}); err != nil {
+		if _, err := budgetValue(key, &api.Summary{}); err != nil {
 			return nil, fmt.Errorf("budget %q: %w", part, err)
 		}
 		b := Budget{Key: key, Source: part}
@@ -73,7 +74,7 @@ func ParseBudgets(s string) ([]Budget, error) {
 }
 
 // budgetValue reads the value a budget key watches from a summary; higher is worse except for rps.
-func budgetValue(key string, s *Summary) (float64, error) {
+func budgetValue(key string, s *api.Summary) (float64, error) {
 	d := s.Totals.DurationMs
 	switch key {
 	case "med", "p(50)":
@@ -101,24 +102,24 @@ func budgetValue(key string, s *Summary) (float64, error) {
 }
 
 // ReadSummary reads a JSON summary written by --summary-json.
-func ReadSummary(path string) (*Summary, error) {
+func ReadSummary(path string) (*api.Summary, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var s Summary
+	var s api.Summary
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("%s: not a JSON summary: %w", path, err)
 	}
-	if s.Schema != SchemaVersion {
-		return nil, fmt.Errorf("%s: schema %q, want %q (a summary written by --summary-json)", path, s.Schema, SchemaVersion)
+	if s.Schema != api.SchemaVersion {
+		return nil, fmt.Errorf("%s: schema %q, want %q (a summary written by --summary-json)", path, s.Schema, api.SchemaVersion)
 	}
 	return &s, nil
 }
 
 // CompareBaseline judges res against a baseline summary, one verdict per budget: Metric names the
 // budget ("baseline p(95)"), Source the budget and the baseline value, Observed the run's value.
-func CompareBaseline(base *Summary, res *master.Result, budgets []Budget) []master.ThresholdResult {
+func CompareBaseline(base *api.Summary, res *master.Result, budgets []Budget) []master.ThresholdResult {
 	cur := NewSummary(res)
 	out := make([]master.ThresholdResult, 0, len(budgets))
 	for _, b := range budgets {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/api"
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/scenario"
@@ -315,7 +316,7 @@ func TestHTMLSelfContainedAndEscaped(t *testing.T) {
 			if !ok || !ok2 {
 				t.Fatal("no data block")
 			}
-			var sum Summary
+			var sum api.Summary
 			if err := json.Unmarshal([]byte(data), &sum); err != nil {
 				t.Fatalf("data block: %v\n%s", err, data)
 			}

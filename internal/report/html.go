@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/api"
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/stats"
 )
@@ -163,7 +164,7 @@ var (
 type htmlPage struct {
 	OK         bool
 	Why        string
-	Summary    *Summary
+	Summary    *api.Summary
 	Duration   string
 	Started    string
 	Thresholds []htmlThreshold

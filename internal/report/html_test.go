@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stampede-load/stampede/internal/api"
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/stats"
 )
@@ -105,7 +106,7 @@ func TestHTMLAutoscaling(t *testing.T) {
 			// The chart reads the points' extra values from the data block: they must read back intact.
 			_, data, _ := strings.Cut(out, `<script type="application/json" id="run-data">`)
 			data, _, _ = strings.Cut(data, "</script>")
-			var sum Summary
+			var sum api.Summary
 			if err := json.Unmarshal([]byte(data), &sum); err != nil {
 				t.Fatalf("data block: %v", err)
 			}

@@ -4,128 +4,22 @@ import (
 	"encoding/json"
 	"io"
 	"sort"
-	"time"
 
+	"github.com/stampede-load/stampede/internal/api"
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/stats"
 )
 
-// SchemaVersion names the JSON summary's layout; it changes only when a field changes meaning or goes away.
-const SchemaVersion = "stampede.summary/v1"
-
-// Summary is the JSON summary (--summary-json), documented in docs/summary-json.md.
-type Summary struct {
-	Schema          string                   `json:"schema"`
-	RunID           string                   `json:"run_id"`
-	Mode            string                   `json:"mode"`
-	Script          string                   `json:"script"`
-	Started         time.Time                `json:"started"`
-	Ended           time.Time                `json:"ended"`
-	DurationSeconds float64                  `json:"duration_seconds"`
-	Outcome         Outcome                  `json:"outcome"`
-	Users           int64                    `json:"users,omitempty"`
-	SpawnRate       float64                  `json:"spawn_rate,omitempty"`
-	Thresholds      []master.ThresholdResult `json:"thresholds"`
-	Totals          Stat                     `json:"totals"`
-	Requests        []Stat                   `json:"requests"`
-	Errors          []Error                  `json:"errors"`
-	Checks          []Check                  `json:"checks"`
-	Metrics         map[string]Metric        `json:"metrics"`
-	Workers         []master.WorkerResult    `json:"workers"`
-	Series          []Point                  `json:"series"`
-}
-
-// Outcome says how the run ended.
-type Outcome struct {
-	OK    bool   `json:"ok"`
-	Error string `json:"error,omitempty"`
-	// Notes say what a reader of a sound result should know, e.g. a worker cut off mid-run whose
-	// stats all arrived late.
-	Notes []string `json:"notes,omitempty"`
-}
-
-// Stat is one row of the request table.
-type Stat struct {
-	Name         string            `json:"name,omitempty"`
-	Method       string            `json:"method,omitempty"`
-	Requests     uint64            `json:"requests"`
-	Failures     uint64            `json:"failures"`
-	FailureRate  float64           `json:"failure_rate"`
-	RequestsPerS float64           `json:"requests_per_second"`
-	DurationMs   Distribution      `json:"duration_ms"`
-	Statuses     map[string]uint64 `json:"statuses,omitempty"`
-	// AvgSizeBytes is bytes received per request, headers included, as read from the network. On
-	// the totals it is k6's data_received over every request. On a row it is over the row's sized
-	// requests: those made by iterations whose requests all fell under the row (k6 counts bytes per
-	// iteration, not per request; see internal/k6run). Absent when no request of the row was sized.
-	AvgSizeBytes *float64 `json:"avg_size_bytes,omitempty"`
-}
-
-// Distribution summarises a histogram; percentiles are within 1% of the exact values.
-type Distribution struct {
-	Min  float64 `json:"min"`
-	Avg  float64 `json:"avg"`
-	Med  float64 `json:"med"`
-	P90  float64 `json:"p90"`
-	P95  float64 `json:"p95"`
-	P99  float64 `json:"p99"`
-	P999 float64 `json:"p99_9"`
-	Max  float64 `json:"max"`
-}
-
-// Error is one group of failures.
-type Error struct {
-	Name   string `json:"name"`
-	Method string `json:"method"`
-	Error  string `json:"error"`
-	Count  uint64 `json:"count"`
-}
-
-// Check is one k6 check over the fleet.
-type Check struct {
-	Group  string  `json:"group"`
-	Name   string  `json:"name"`
-	Passes uint64  `json:"passes"`
-	Fails  uint64  `json:"fails"`
-	Rate   float64 `json:"rate"`
-}
-
-// Metric is one k6 metric (builtin or custom) over the fleet. Fields depend on the type.
-type Metric struct {
-	Type     string        `json:"type"`
-	Contains string        `json:"contains"`
-	Count    uint64        `json:"count"`
-	Sum      *float64      `json:"sum,omitempty"`
-	Rate     *float64      `json:"rate,omitempty"`
-	Value    *float64      `json:"value,omitempty"`
-	Min      *float64      `json:"min,omitempty"`
-	Max      *float64      `json:"max,omitempty"`
-	Dist     *Distribution `json:"distribution,omitempty"`
-}
-
-// Point is one second of the run.
-type Point struct {
-	Time     int64              `json:"time"`
-	Requests uint64             `json:"requests"`
-	Failures uint64             `json:"failures"`
-	P50      float64            `json:"p50_ms"`
-	P95      float64            `json:"p95_ms"`
-	P99      float64            `json:"p99_ms"`
-	Users    int64              `json:"users"`
-	Workers  int                `json:"workers"`
-	Extra    map[string]float64 `json:"extra,omitempty"`
-}
-
-func dist(h *stats.Histogram) Distribution {
+func dist(h *stats.Histogram) api.Distribution {
 	if h.Count == 0 {
-		return Distribution{}
+		return api.Distribution{}
 	}
 	q := h.Quantiles(quantiles...)
-	return Distribution{Min: h.Min, Avg: h.Mean(), Med: q[0], P90: q[1], P95: q[2], P99: q[3], P999: q[4], Max: h.Max}
+	return api.Distribution{Min: h.Min, Avg: h.Mean(), Med: q[0], P90: q[1], P95: q[2], P99: q[3], P999: q[4], Max: h.Max}
 }
 
-func stat(name, method string, e *stats.Entry, secs float64) Stat {
-	s := Stat{Name: name, Method: method, Requests: e.Requests, Failures: e.Failures, DurationMs: dist(&e.Duration)}
+func stat(name, method string, e *stats.Entry, secs float64) api.Stat {
+	s := api.Stat{Name: name, Method: method, Requests: e.Requests, Failures: e.Failures, DurationMs: dist(&e.Duration)}
 	if e.Requests > 0 {
 		s.FailureRate = float64(e.Failures) / float64(e.Requests)
 	}
@@ -141,7 +35,7 @@ func stat(name, method string, e *stats.Entry, secs float64) Stat {
 // Tables returns the request table of agg (the aggregated row and one row per name and method, with
 // requests per second over secs), its errors (most frequent first) and its checks. The live views of
 // the web UI and the API show the same rows as the summary.
-func Tables(agg *stats.Aggregate, secs float64) (totals Stat, rows []Stat, errs []Error, checks []Check) {
+func Tables(agg *stats.Aggregate, secs float64) (totals api.Stat, rows []api.Stat, errs []api.Error, checks []api.Check) {
 	tot := agg.Total()
 	totals = stat("", "", &tot, secs)
 	// Every byte counts in the totals, the iterations whose bytes no row could take included.
@@ -157,7 +51,7 @@ func Tables(agg *stats.Aggregate, secs float64) (totals Stat, rows []Stat, errs 
 		}
 		statuses[key][k.Status] += e.Requests
 	}
-	rows, errs, checks = []Stat{}, []Error{}, []Check{}
+	rows, errs, checks = []api.Stat{}, []api.Error{}, []api.Check{}
 	for _, ne := range agg.ByName() {
 		e := ne.Entry
 		st := stat(ne.Name, ne.Method, &e, secs)
@@ -165,23 +59,26 @@ func Tables(agg *stats.Aggregate, secs float64) (totals Stat, rows []Stat, errs 
 		rows = append(rows, st)
 	}
 	for _, e := range sortedErrors(agg) {
-		errs = append(errs, Error{Name: e.Name, Method: e.Method, Error: e.Error, Count: e.Count})
+		errs = append(errs, api.Error{Name: e.Name, Method: e.Method, Error: e.Error, Count: e.Count})
 	}
 	for _, c := range sortedChecks(agg) {
-		checks = append(checks, Check(c))
+		checks = append(checks, api.Check{Group: c.Group, Name: c.Name, Passes: c.Passes, Fails: c.Fails, Rate: c.Rate})
 	}
 	return totals, rows, errs, checks
 }
 
 // NewSummary builds the JSON summary of a result.
-func NewSummary(res *master.Result) *Summary {
+func NewSummary(res *master.Result) *api.Summary {
 	secs := res.Duration().Seconds()
 	agg := res.Aggregate
-	s := &Summary{Schema: SchemaVersion, RunID: res.RunID, Mode: res.Mode.String(), Script: res.Script,
+	s := &api.Summary{Schema: api.SchemaVersion, RunID: res.RunID, Mode: res.Mode.String(), Script: res.Script,
 		Started: res.Started, Ended: res.Ended, DurationSeconds: secs, Users: res.Users, SpawnRate: res.SpawnRate,
-		Outcome: Outcome{OK: res.Err == nil, Notes: res.Notes}, Requests: []Stat{}, Errors: []Error{}, Checks: []Check{},
-		Metrics: map[string]Metric{}, Workers: res.Workers, Series: []Point{},
-		Thresholds: append([]master.ThresholdResult{}, res.Thresholds...)}
+		Outcome: api.Outcome{OK: res.Err == nil, Notes: res.Notes}, Requests: []api.Stat{}, Errors: []api.Error{}, Checks: []api.Check{},
+		Metrics: map[string]api.Metric{}, Workers: WorkerResults(res.Workers), Series: []api.Point{},
+		Thresholds: ThresholdResults(res.Thresholds)}
+	if s.Thresholds == nil {
+		s.Thresholds = []api.ThresholdResult{}
+	}
 	if res.Err != nil {
 		s.Outcome.Error = res.Err.Error()
 	}
@@ -195,19 +92,45 @@ func NewSummary(res *master.Result) *Summary {
 }
 
 // Points converts a time series for JSON, in time order.
-func Points(ps []stats.Point) []Point {
-	out := make([]Point, 0, len(ps))
+func Points(ps []stats.Point) []api.Point {
+	out := make([]api.Point, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, Point{Time: p.Time, Requests: p.Requests, Failures: p.Failures,
+		out = append(out, api.Point{Time: p.Time, Requests: p.Requests, Failures: p.Failures,
 			P50: p.P50, P95: p.P95, P99: p.P99, Users: p.Users, Workers: p.Workers, Extra: p.Extra})
+	}
+	return out
+}
+
+// WorkerResults publishes the workers' parts in a run; nil stays nil (null in JSON).
+func WorkerResults(ws []master.WorkerResult) []api.WorkerResult {
+	if ws == nil {
+		return nil
+	}
+	out := make([]api.WorkerResult, len(ws))
+	for i, w := range ws {
+		out[i] = api.WorkerResult{Index: w.Index, ID: w.ID, Host: w.Host, Requests: w.Requests,
+			ExitCode: w.ExitCode, Error: w.Error, Lost: w.Lost, Segment: w.Segment}
+	}
+	return out
+}
+
+// ThresholdResults publishes threshold verdicts; nil stays nil (null in JSON).
+func ThresholdResults(ts []master.ThresholdResult) []api.ThresholdResult {
+	if ts == nil {
+		return nil
+	}
+	out := make([]api.ThresholdResult, len(ts))
+	for i, t := range ts {
+		out[i] = api.ThresholdResult{Metric: t.Metric, Source: t.Source, Observed: t.Observed, HasData: t.HasData,
+			OK: t.OK, AbortOnFail: t.AbortOnFail, Aborted: t.Aborted, Error: t.Error}
 	}
 	return out
 }
 
 func ptr(v float64) *float64 { return &v }
 
-func metric(m *stats.Metric) Metric {
-	out := Metric{Type: m.Type.String(), Contains: m.Contains, Count: m.Count}
+func metric(m *stats.Metric) api.Metric {
+	out := api.Metric{Type: m.Type.String(), Contains: m.Contains, Count: m.Count}
 	switch m.Type {
 	case stats.Counter:
 		out.Sum = ptr(m.Sum)

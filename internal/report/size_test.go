@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stampede-load/stampede/internal/api"
 )
 
 // TestAvgSizePerName checks that every report gives each row the same average size: the row's
@@ -36,8 +38,8 @@ func TestAvgSizePerName(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sum struct {
-		Totals   Stat   `json:"totals"`
-		Requests []Stat `json:"requests"`
+		Totals   api.Stat   `json:"totals"`
+		Requests []api.Stat `json:"requests"`
 	}
 	if err := json.Unmarshal(buf.Bytes(), &sum); err != nil {
 		t.Fatal(err)
