@@ -18,8 +18,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/internal/protocol"
+	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // Exit codes of k6 v1.8.1 that the worker tells apart.

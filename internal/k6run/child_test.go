@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/internal/protocol"
+	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // TestMain lets the test binary be the k6 child, as the worker's binary is: `<test binary> k6 run ...`,

@@ -23,8 +23,8 @@ import (
 	"go.k6.io/k6/lib/netext/httpext"
 	"go.k6.io/k6/metrics"
 
-	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/internal/protocol"
+	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // sized is one row's sizes: requests sized and their bytes.

@@ -331,18 +331,18 @@ func (c *Coordinator) logLines(workerID string, lines []protocol.LogLine) {
 
 // WorkerInfo describes a worker for reports and the UI.
 type WorkerInfo struct {
-	Index      int       `json:"index"`
-	ID         string    `json:"id"`
-	Host       string    `json:"host"`
-	CPUs       int       `json:"cpus"`
-	Connected  bool      `json:"connected"`
-	State      string    `json:"state"`
-	Users      int64     `json:"users"`
-	CPUPercent float64   `json:"cpu_percent"`
-	Memory     uint64    `json:"memory_bytes"`
-	LastSeen   time.Time `json:"last_heartbeat"`
+	Index      int
+	ID         string
+	Host       string
+	CPUs       int
+	Connected  bool
+	State      string
+	Users      int64
+	CPUPercent float64
+	Memory     uint64
+	LastSeen   time.Time
 	// AllowHosts is the worker's --allow-hosts (docs/limits.md); empty: it may reach any target.
-	AllowHosts []string `json:"allow_hosts,omitempty"`
+	AllowHosts []string
 }
 
 // Workers lists the connected workers by index.
