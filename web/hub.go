@@ -166,7 +166,7 @@ func (h *Hub) tick() {
 func (h *Hub) frame(typ string, s *master.Snapshot, sinceTime int64, sinceLog uint64) *api.Frame {
 	f := &api.Frame{Type: typ, Time: s.Time, Defaults: h.defaults, Run: runView(s), Stats: statsView(s),
 		Workers: workerInfos(s.Workers), Series: []api.Point{}, Logs: []api.LogEntry{}, Fleet: fleetStatus(s.Fleet),
-		Gauges: s.Gauges}
+		Gauges: gauges(s.Gauges)}
 	if f.Workers == nil {
 		f.Workers = []api.WorkerInfo{}
 	}

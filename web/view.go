@@ -6,6 +6,7 @@ import (
 	"github.com/stampede-load/stampede/internal/api"
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/report"
+	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // The views convert the master's snapshot into the published types of internal/api.
@@ -91,4 +92,16 @@ func fleetStatus(f *master.FleetStatus) *api.FleetStatus {
 		return nil
 	}
 	return &api.FleetStatus{Name: f.Name, Desired: f.Desired, Spec: f.Spec, Ready: f.Ready, Error: f.Error}
+}
+
+// gauges are the master's sampled gauges by the names thresholds give them (nil stays nil: JSON null).
+func gauges(g map[stats.GaugeKey]float64) map[string]float64 {
+	if g == nil {
+		return nil
+	}
+	out := make(map[string]float64, len(g))
+	for k, v := range g {
+		out[k.String()] = v
+	}
+	return out
 }

@@ -62,7 +62,7 @@ func fullSnapshot() *master.Snapshot {
 		Current: map[master.NameMethod]master.Current{{Name: "home", Method: "GET"}: {RPS: 9.5, FailuresPerSecond: 0.5}},
 		Logs:    []master.LogEntry{{Seq: 17, Time: start.Add(3 * time.Second), Worker: 1, Level: "info", Source: "console", Message: "logged in"}},
 		Fleet:   &master.FleetStatus{Name: "deployment lt/lt-stampede-worker", Desired: 3, Spec: 3, Ready: 2, Error: "forbidden"},
-		Gauges:  map[string]float64{"hpa_replicas{hpa:web}": 3},
+		Gauges:  map[stats.GaugeKey]float64{{Metric: "hpa_replicas", Tag: "hpa", Value: "web"}: 3},
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stampede-load/stampede/internal/kube"
 	"github.com/stampede-load/stampede/internal/master"
+	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // saNamespaceFile is where a pod finds its own namespace.
@@ -25,7 +26,7 @@ const saNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace
 // kubeParts are the Kubernetes parts the flags ask for: nil fields were not asked for.
 type kubeParts struct {
 	fleet  master.Fleet
-	gauges func() map[string]float64
+	gauges func() map[stats.GaugeKey]float64
 	run    []func(context.Context) error
 }
 
@@ -73,7 +74,7 @@ func newKube(c *config, log *slog.Logger) (*kubeParts, error) {
 		if err != nil {
 			return nil, err
 		}
-		parts.gauges = func() map[string]float64 { return kube.Extras(w.Sample()) }
+		parts.gauges = func() map[stats.GaugeKey]float64 { return kube.Extras(w.Sample()) }
 		parts.run = append(parts.run, w.Run, func(ctx context.Context) error {
 			reportMissingHPAs(ctx, w, c.watchHPA, hpaNS, log)
 			return nil

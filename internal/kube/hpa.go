@@ -17,6 +17,8 @@ import (
 	autoscalinginformers "k8s.io/client-go/informers/autoscaling/v2"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // HPASample is what one HorizontalPodAutoscaler reported last.
@@ -76,16 +78,18 @@ const (
 )
 
 // ExtraKey is the Extras key of metric (ExtraReplicas, ...) for the HPA named hpa.
-func ExtraKey(metric, hpa string) string { return metric + "{hpa:" + hpa + "}" }
+func ExtraKey(metric, hpa string) stats.GaugeKey {
+	return stats.GaugeKey{Metric: metric, Tag: "hpa", Value: hpa}
+}
 
 // Extras turns samples into values for a series point's Extra map: for each HPA,
 // hpa_replicas{hpa:NAME} and hpa_desired_replicas{hpa:NAME}, and hpa_cpu_utilization{hpa:NAME}
 // when the HPA reports it. It returns nil for no samples.
-func Extras(samples []HPASample) map[string]float64 {
+func Extras(samples []HPASample) map[stats.GaugeKey]float64 {
 	if len(samples) == 0 {
 		return nil
 	}
-	m := make(map[string]float64, 3*len(samples))
+	m := make(map[stats.GaugeKey]float64, 3*len(samples))
 	for _, s := range samples {
 		m[ExtraKey(ExtraReplicas, s.Name)] = float64(s.CurrentReplicas)
 		m[ExtraKey(ExtraDesiredReplicas, s.Name)] = float64(s.DesiredReplicas)

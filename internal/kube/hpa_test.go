@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // hpa builds an HPA in testNS scaling on CPU utilisation; cpu < 0 leaves currentMetrics empty, as
@@ -62,7 +64,7 @@ func startWatcher(t *testing.T, opts HPAWatcherOptions) *HPAWatcher {
 // waitSample waits until Extras of Sample equals want.
 func waitSample(t *testing.T, w *HPAWatcher, want map[string]float64) {
 	t.Helper()
-	waitFor(t, "HPA samples", func() bool { return maps.Equal(Extras(w.Sample()), want) })
+	waitFor(t, "HPA samples", func() bool { return maps.Equal(gaugeNames(Extras(w.Sample())), want) })
 }
 
 // TestHPAWatcherFollowsChanges creates, updates and deletes an HPA and checks what the master
@@ -224,7 +226,7 @@ func TestExtras(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := Extras(tt.samples); !maps.Equal(got, tt.want) {
+			if got := gaugeNames(Extras(tt.samples)); !maps.Equal(got, tt.want) {
 				t.Errorf("Extras = %v, want %v", got, tt.want)
 			}
 		})
@@ -300,3 +302,12 @@ func TestNewHPAWatcherValidates(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// gaugeNames keys m by the names thresholds give the gauges.
+func gaugeNames(m map[stats.GaugeKey]float64) map[string]float64 {
+	out := make(map[string]float64, len(m))
+	for k, v := range m {
+		out[k.String()] = v
+	}
+	return out
+}

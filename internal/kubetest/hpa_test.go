@@ -15,6 +15,7 @@ import (
 
 	"github.com/stampede-load/stampede/internal/kube"
 	"github.com/stampede-load/stampede/internal/kubetest"
+	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // The HPAWatcher, as the chart's ServiceAccount with HPA watching on, reads a real HPA's status as
@@ -49,7 +50,7 @@ func TestHPAWatcherOnRealHPA(t *testing.T) {
 			}
 			samples := w.Sample()
 			ex := kube.Extras(samples)
-			want := map[string]float64{
+			want := map[stats.GaugeKey]float64{
 				kube.ExtraKey(kube.ExtraReplicas, "web"):        float64(n),
 				kube.ExtraKey(kube.ExtraDesiredReplicas, "web"): float64(n),
 			}

@@ -47,7 +47,7 @@ type Options struct {
 	// Gauges, if set, is sampled once per second of a run; see recordGauges. cmd/master passes the
 	// HPA watcher's values here (hpa_replicas{hpa:web} and the like). It is called on the
 	// Coordinator's loop, so it must be quick and must not call the Coordinator.
-	Gauges func() map[string]float64
+	Gauges func() map[stats.GaugeKey]float64
 	Logger *slog.Logger
 	// MaxUsers bounds a run's users (VUs) fleet-wide, and MaxWorkerVUs one worker's share of them
 	// (limits.go). Defaults DefaultMaxUsers and DefaultMaxWorkerVUs.

@@ -84,13 +84,16 @@ func (c *Coordinator) recordGauges(r *run, points []*stats.Point) {
 	if len(g) == 0 {
 		return
 	}
-	g = maps.Clone(g)
+	extra := make(map[string]float64, len(g))
+	for k, v := range g {
+		extra[k.String()] = v
+	}
 	var d stats.Delta
 	for _, p := range points {
-		p.Extra = g
+		p.Extra = extra
 		t := time.Unix(p.Time, 0).UnixNano()
-		for _, k := range slices.Sorted(maps.Keys(g)) {
-			d.AddSample(k, stats.Trend, "default", g[k], t)
+		for _, k := range slices.Sorted(maps.Keys(extra)) {
+			d.AddSample(k, stats.Trend, "default", extra[k], t)
 		}
 	}
 	r.agg.Add(&d)

@@ -29,7 +29,7 @@ type Snapshot struct {
 	// Fleet is the worker pool the master scales (nil: it scales none).
 	Fleet *FleetStatus
 	// Gauges are Options.Gauges' values now, between runs too (nil without Options.Gauges).
-	Gauges map[string]float64
+	Gauges map[stats.GaugeKey]float64
 }
 
 // RunInfo describes the current or last run.

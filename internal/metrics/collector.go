@@ -142,9 +142,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	for key, v := range s.Gauges {
-		sel, err := stats.ParseSelector(key)
-		if d := c.hpa[sel.Metric]; err == nil && d != nil && sel.Tags["hpa"] != "" {
-			e.value(d, prometheus.GaugeValue, v, label(sel.Tags["hpa"]))
+		if d := c.hpa[key.Metric]; d != nil && key.Tag == "hpa" {
+			e.value(d, prometheus.GaugeValue, v, label(key.Value))
 		}
 	}
 	if s.Run != nil {

@@ -452,13 +452,17 @@ stampede_threshold_observed_value{metric="http_req_duration",threshold="p(95)<30
 
 // TestCollectorKubernetes: the worker Deployment's counts and the watched HPAs, between runs too;
 // a gauge the collector does not know is left out rather than exported under a guessed name.
+func hpa(metric, tag, value string) stats.GaugeKey {
+	return stats.GaugeKey{Metric: metric, Tag: tag, Value: value}
+}
+
 func TestCollectorKubernetes(t *testing.T) {
 	t.Parallel()
 	snap := &master.Snapshot{
 		Fleet: &master.FleetStatus{Name: "deployment lt/lt-stampede-worker", Desired: 5, Spec: 5, Ready: 3},
-		Gauges: map[string]float64{
-			"hpa_replicas{hpa:web}": 2, "hpa_desired_replicas{hpa:web}": 4, "hpa_cpu_utilization{hpa:web}": 87.5,
-			"hpa_replicas{hpa:api}": 1, "something_else{hpa:web}": 9, "hpa_replicas": 7,
+		Gauges: map[stats.GaugeKey]float64{
+			hpa("hpa_replicas", "hpa", "web"): 2, hpa("hpa_desired_replicas", "hpa", "web"): 4, hpa("hpa_cpu_utilization", "hpa", "web"): 87.5,
+			hpa("hpa_replicas", "hpa", "api"): 1, hpa("something_else", "hpa", "web"): 9, hpa("hpa_replicas", "node", "n1"): 7,
 		},
 	}
 	want := `

@@ -61,7 +61,7 @@ func (f *podFleet) asked() []int {
 	return slices.Clone(f.history)
 }
 
-func newFleetCluster(t *testing.T, broken bool, gauges func() map[string]float64) (*cluster, *podFleet) {
+func newFleetCluster(t *testing.T, broken bool, gauges func() map[stats.GaugeKey]float64) (*cluster, *podFleet) {
 	f := &podFleet{t: t, broken: broken}
 	c := newCluster(t, func(o *master.Options) {
 		o.Fleet, o.IdleWorkers, o.MaxWorkers, o.Gauges = f, 1, 4, gauges
@@ -77,9 +77,10 @@ func TestRunScalesFleet(t *testing.T) {
 	t.Parallel()
 	var replicas atomic.Int64
 	replicas.Store(1)
-	key := "hpa_replicas{hpa:web}"
-	c, f := newFleetCluster(t, false, func() map[string]float64 {
-		return map[string]float64{key: float64(replicas.Load())}
+	gauge := stats.GaugeKey{Metric: "hpa_replicas", Tag: "hpa", Value: "web"}
+	key := gauge.String()
+	c, f := newFleetCluster(t, false, func() map[stats.GaugeKey]float64 {
+		return map[stats.GaugeKey]float64{gauge: float64(replicas.Load())}
 	})
 	f.SetDesired(1) // the idle pool, as the Deployment starts
 	eventually(t, 10*time.Second, "1 idle worker", func() bool { return len(c.core.Workers()) == 1 })

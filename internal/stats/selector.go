@@ -75,3 +75,10 @@ func (s Selector) Matches(metric string, tag func(name string) (string, bool)) b
 	}
 	return true
 }
+
+// GaugeKey names a gauge the master samples besides the workers' metrics, a metric with one tag:
+// {Metric: "hpa_replicas", Tag: "hpa", Value: "web"}. Its String is how thresholds, the series
+// and the API name it, "hpa_replicas{hpa:web}"; code that needs the parts reads the fields.
+type GaugeKey struct{ Metric, Tag, Value string }
+
+func (k GaugeKey) String() string { return k.Metric + "{" + k.Tag + ":" + k.Value + "}" }
