@@ -59,7 +59,7 @@ type Options struct {
 // backstop: a killed worker's connection breaks at once, and internal/rpc's transport keepalive
 // closes a partitioned one within 2.5 s. A master that falls behind merging stats delays the
 // heartbeats queued behind them, so a tight timeout here would drop a live fleet exactly when the
-// master is busiest (bench: 200 workers x 1,000 names with a 2.5 s timeout).
+// master is busiest (docs/performance.md, the 200 x 1,000 shape).
 const DefaultWorkerTimeout = 10 * time.Second
 
 // DefaultInitTimeout is Options.InitTimeout's default: k6 loads a script in well under a second,

@@ -33,8 +33,8 @@ const helloTimeout = 10 * time.Second
 // heartbeatInterval is how often each side tells the other it is alive; the master's heartbeat
 // carries the stats acknowledgement. Failure detection does not rest on it (a broken connection
 // is seen at once, a partition by the transport keepalive below), so it is a second rather than
-// less: at 1,000 workers the heartbeats were most of the messages the master handles, and going
-// from 500 ms to 1 s cut the master's CPU by 16% (docs/performance.md).
+// less: at a thousand workers heartbeats are most of the messages the master handles
+// (docs/performance.md has what a shorter interval costs).
 const heartbeatInterval = time.Second
 
 // A connection that reads nothing for keepaliveTime is pinged, and closed when nothing arrives
