@@ -117,7 +117,7 @@ func (a *app) startCore() error {
 		Fleet: kp.fleet, IdleWorkers: cfg.kubeIdleWorkers, MaxWorkers: cfg.kubeMaxWorkers, Gauges: kp.gauges,
 		MaxUsers: cfg.limits.maxUsers, MaxWorkerVUs: cfg.limits.maxWorkerVUs})
 	if err != nil {
-		return fmt.Errorf("invalid options: %w", err)
+		return fmt.Errorf("cannot start the coordinator: %w", err)
 	}
 	sweepStop := make(chan struct{})
 	go a.core.Sweep(sweepStop)
