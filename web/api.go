@@ -92,9 +92,6 @@ func (s *Server) runConfig(req api.StartRequest) (master.RunConfig, error) {
 		cfg.Env = map[string]string{}
 	}
 	for k, v := range req.Env {
-		if k == "" {
-			return cfg, errors.New("env: a key is empty")
-		}
 		cfg.Env[k] = v
 	}
 	if req.RunTime != "" {
@@ -107,15 +104,9 @@ func (s *Server) runConfig(req api.StartRequest) (master.RunConfig, error) {
 		cfg.RunTime = 0
 	}
 	if req.SpawnRate != nil {
-		if *req.SpawnRate < 0 {
-			return cfg, fmt.Errorf("spawn_rate %g: must not be negative (0 starts every user at once)", *req.SpawnRate)
-		}
 		cfg.SpawnRate = *req.SpawnRate
 	}
 	if req.Workers != nil { // the master checks it against its worker Deployment and limit
-		if *req.Workers < 0 {
-			return cfg, fmt.Errorf("workers %d: must not be negative (0 runs on the workers connected)", *req.Workers)
-		}
 		cfg.Workers = *req.Workers
 	}
 	switch req.Mode {
@@ -132,7 +123,7 @@ func (s *Server) runConfig(req api.StartRequest) (master.RunConfig, error) {
 	default:
 		return cfg, fmt.Errorf("mode %q: want \"swarm\" or \"script\"", req.Mode)
 	}
-	return cfg, nil
+	return cfg, cfg.Validate()
 }
 
 func (s *Server) startRun(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/stampede-load/stampede/internal/k6run"
@@ -22,7 +23,7 @@ import (
 // the caller prints Stampede's text summary otherwise, as k6 prints its own. An error is one k6
 // would log (handleSummary() threw, or a file could not be written): k6 then falls back to its
 // text summary, and so does the caller; the exit code stays the run's.
-func handleSummary(ctx context.Context, exe, workDir string, res *master.Result, env map[string]string, stdout, stderr io.Writer) (bool, error) {
+func handleSummary(ctx context.Context, exe, workDir string, res *master.Result, env map[string]string, p proc) (bool, error) {
 	if res.Archive == nil || !res.Archive.Contains("handleSummary") {
 		return false, nil
 	}
@@ -32,7 +33,7 @@ func handleSummary(ctx context.Context, exe, workDir string, res *master.Result,
 	}
 	_ = json.Unmarshal(res.Archive.Options, &opts)
 	data, err := k6summary.Data(res, k6summary.Options{TrendStats: opts.TrendStats, TimeUnit: opts.TimeUnit,
-		NoColor: os.Getenv("NO_COLOR") != "", StdoutTTY: isTerminal(stdout), StderrTTY: isTerminal(stderr)})
+		NoColor: noColor(p), StdoutTTY: isTerminal(p.stdout), StderrTTY: isTerminal(p.stderr)})
 	if err != nil {
 		return false, err
 	}
@@ -60,9 +61,9 @@ func handleSummary(ctx context.Context, exe, workDir string, res *master.Result,
 		args = append(args, "--env", k+"="+v)
 	}
 	cmd := k6run.Command(ctx, exe, append(args, tarPath)...)
-	cmd.Env = append(os.Environ(), "HOME="+dir)
+	cmd.Env = append(slices.Clone(p.environ), "HOME="+dir)
 	var k6err strings.Builder
-	cmd.Stdout, cmd.Stderr = stdout, io.MultiWriter(stderr, &k6err)
+	cmd.Stdout, cmd.Stderr = p.stdout, io.MultiWriter(p.stderr, &k6err)
 	runErr := cmd.Run()
 	if _, err := os.Stat(missing); err == nil {
 		return false, nil
@@ -78,6 +79,12 @@ func handleSummary(ctx context.Context, exe, workDir string, res *master.Result,
 		return false, fmt.Errorf("handleSummary(): %w", runErr)
 	}
 	return true, nil
+}
+
+// noColor says whether the user asked for no colours (no-color.org: NO_COLOR set and not empty).
+func noColor(p proc) bool {
+	v, _ := p.lookupEnv("NO_COLOR")
+	return v != ""
 }
 
 // isTerminal reports whether w is a terminal.

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"path/filepath"
 	"strings"
 
@@ -96,4 +98,40 @@ func htmlAssets() report.HTMLAssets {
 	js, _ := fs.ReadFile(web.Static(), "vendor/uPlot.esm.js")
 	css, _ := fs.ReadFile(web.Static(), "vendor/uPlot.min.css")
 	return report.HTMLAssets{ChartJS: js, ChartCSS: css}
+}
+
+// reporter ends every run, the headless run and each run started from the UI: it prints the
+// summary (the script's handleSummary(), else Stampede's text) and writes the report files.
+type reporter struct {
+	files        []report.File
+	exe, workDir string
+	env          map[string]string // the script's __ENV, for handleSummary()
+	p            proc
+	log          *slog.Logger
+}
+
+// report ends res's run (nil: the run never began). The error is the report files' (errReports).
+func (r reporter) report(res *master.Result) error {
+	if res == nil {
+		return nil
+	}
+	if !res.Started.IsZero() {
+		handled, err := handleSummary(context.Background(), r.exe, r.workDir, res, r.env, r.p)
+		if err != nil {
+			fmt.Fprintf(r.p.stderr, "stampede-master: %v; the summary below is Stampede's own\n", err)
+		}
+		if !handled {
+			if err := report.WriteText(r.p.stdout, res); err != nil {
+				r.log.Error("writing the summary", "err", err)
+			}
+		}
+	}
+	return writeReports(r.files, res)
+}
+
+// onRunEnd reports a run started from the UI.
+func (r reporter) onRunEnd(res *master.Result, _ error) {
+	if err := r.report(res); err != nil {
+		fmt.Fprintln(r.p.stderr, "stampede-master:", err)
+	}
 }

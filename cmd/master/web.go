@@ -21,9 +21,10 @@ import (
 )
 
 // serveWeb starts the UI, API and /metrics server; it runs until webCtx ends. Runs started from the
-// UI stop when runCtx ends. The returned channel reports the server failing.
-func serveWeb(webCtx, runCtx context.Context, cfg *config, template master.RunConfig, core *master.Coordinator,
-	reportRun func(*master.Result, error) error, stderr io.Writer, log *slog.Logger) (<-chan error, error) {
+// UI take cfg.run as their template, stop when runCtx ends, and end with onRunEnd. The returned
+// channel reports the server failing.
+func serveWeb(webCtx, runCtx context.Context, cfg *config, core *master.Coordinator,
+	onRunEnd func(*master.Result, error), stderr io.Writer, log *slog.Logger) (<-chan error, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if err := metrics.Register(reg, core); err != nil {
@@ -39,9 +40,8 @@ func serveWeb(webCtx, runCtx context.Context, cfg *config, template master.RunCo
 	if defaults.Users == 0 && !cfg.headless {
 		defaults.Users = 10
 	}
-	ws, err := web.New(web.Options{Core: core, Template: template, Defaults: defaults, RunContext: runCtx,
-		OnRunEnd: func(res *master.Result, err error) { _ = reportRun(res, err) },
-		Metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), Registerer: reg, Logger: log,
+	ws, err := web.New(web.Options{Core: core, Template: cfg.run, Defaults: defaults, RunContext: runCtx, OnRunEnd: onRunEnd,
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), Registerer: reg, Logger: log,
 		Auth: cfg.sec.webAuth, CheckHost: cfg.sec.checkHost, AllowedHosts: cfg.sec.allowedHosts})
 	if err != nil {
 		return nil, err

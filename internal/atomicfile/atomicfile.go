@@ -11,10 +11,15 @@ import (
 	"path/filepath"
 )
 
-// Write writes path with write. It may be called again and again for one path (a report refreshed
-// during a run). A path that names an existing device or pipe (/dev/stdout) is written directly:
-// renaming over it would replace the device. The directory must exist.
-func Write(path string, write func(io.Writer) error) (err error) {
+// Write writes path with write, readable by anyone (0644). It may be called again and again for one
+// path (a report refreshed during a run). A path that names an existing device or pipe (/dev/stdout)
+// is written directly: renaming over it would replace the device. The directory must exist.
+func Write(path string, write func(io.Writer) error) error {
+	return WriteMode(path, 0o644, write)
+}
+
+// WriteMode is Write with the file's permissions: 0600 for a file only its owner may read.
+func WriteMode(path string, perm os.FileMode, write func(io.Writer) error) (err error) {
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
 		return writeDirect(path, write)
 	}
@@ -39,8 +44,9 @@ func Write(path string, write func(io.Writer) error) (err error) {
 	if err = bw.Flush(); err != nil {
 		return err
 	}
-	// CreateTemp makes the file private; the result is as readable as any file the user creates.
-	if err = f.Chmod(0o644); err != nil {
+	// CreateTemp makes the file private (0600); perm is set before the rename, so readers never see
+	// the file with other permissions.
+	if err = f.Chmod(perm); err != nil {
 		return err
 	}
 	if err = f.Sync(); err != nil { // else a crash soon after the rename can leave an empty file

@@ -59,3 +59,27 @@ func TestWriteDevices(t *testing.T) {
 		t.Fatalf("writing /dev/full: %v, want no space left on device", err)
 	}
 }
+
+func TestWriteMode(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, perm := range []os.FileMode{0o600, 0o640, 0o644} {
+		path := filepath.Join(dir, "state")
+		if err := WriteMode(path, perm, writeString(perm.String())); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != perm {
+			t.Errorf("mode %v, want %v", fi.Mode().Perm(), perm)
+		}
+		if data, _ := os.ReadFile(path); string(data) != perm.String() {
+			t.Errorf("%s holds %q, want %q", path, data, perm.String())
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("the directory holds %d entries, want just the file (no temporary left)", len(entries))
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -23,12 +22,6 @@ var (
 // Update changes the users and the spawn rate of the run in progress (Swarm mode); nil leaves a
 // value as it is. The whole fleet ramps from what it runs now to the new users at the new rate.
 func (c *Coordinator) Update(users *int64, spawnRate *float64) error {
-	if users != nil && *users < 0 {
-		return fmt.Errorf("%w: users %d: must not be negative", ErrBadSettings, *users)
-	}
-	if spawnRate != nil && *spawnRate < 0 {
-		return fmt.Errorf("%w: spawn_rate %g: must not be negative", ErrBadSettings, *spawnRate)
-	}
 	err := ErrNoRun
 	c.do(func() { err = c.update(users, spawnRate) })
 	return err
@@ -41,6 +34,16 @@ func (c *Coordinator) update(users *int64, spawnRate *float64) error {
 		return ErrNoRun
 	case r.mode != scenario.Swarm:
 		return ErrNotSwarm
+	}
+	next := r.cfg // the run's settings as they would be: checked as a new run's are
+	if users != nil {
+		next.Users = *users
+	}
+	if spawnRate != nil {
+		next.SpawnRate = *spawnRate
+	}
+	if err := next.Validate(); err != nil {
+		return err
 	}
 	if users != nil {
 		if err := c.checkUsers(*users, len(r.active())); err != nil {

@@ -36,9 +36,7 @@ const DefaultMaxWorkers = 100
 // checkWorkers validates a run's Workers against the fleet.
 func (c *Coordinator) checkWorkers(n int) error {
 	switch {
-	case n < 0:
-		return fmt.Errorf("%w: workers %d: must not be negative (0 uses the workers connected)", ErrBadSettings, n)
-	case n == 0:
+	case n <= 0: // 0 runs on the workers there are; Validate refuses a negative count
 		return nil
 	case c.opts.Fleet == nil:
 		return fmt.Errorf("%w: workers %d: this master scales no worker pool (start it with --kube-deployment, or start workers yourself)", ErrBadSettings, n)

@@ -78,8 +78,14 @@ func TestCheckLimits(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			core := newLimitCore(t, c.connected)
+			cfg := c.cfg
+			cfg.Script = "s.js"
 			var err error
-			core.do(func() { err = core.checkLimits(c.cfg) })
+			core.do(func() { // as a run's claim checks them
+				if err = cfg.Validate(); err == nil {
+					err = core.checkLimits(cfg)
+				}
+			})
 			switch {
 			case c.want == "" && err != nil:
 				t.Fatalf("refused: %v", err)
@@ -159,7 +165,7 @@ func TestCheckScript(t *testing.T) {
 func TestUpdateBounded(t *testing.T) {
 	t.Parallel()
 	core := newLimitCore(t, 2)
-	r := &run{id: "r", mode: scenario.Swarm, state: Running, target: 10, members: map[string]*member{}}
+	r := &run{id: "r", cfg: RunConfig{Script: "s.js", Users: 10}, mode: scenario.Swarm, state: Running, target: 10, members: map[string]*member{}}
 	core.do(func() {
 		for _, w := range core.connected() {
 			m := &member{w: w, started: true}

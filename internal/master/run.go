@@ -276,8 +276,8 @@ type starting struct {
 // claim makes the run asked for the current one, if its settings are valid and no run is in progress.
 func (c *Coordinator) claim(e startRun) (string, error) {
 	cfg := e.cfg
-	if cfg.Users < 0 || cfg.SpawnRate < 0 || cfg.RunTime < 0 {
-		return "", fmt.Errorf("%w: users, spawn rate and run time must not be negative", ErrBadSettings)
+	if err := cfg.Validate(); err != nil {
+		return "", err
 	}
 	if err := c.checkLimits(cfg); err != nil {
 		return "", err

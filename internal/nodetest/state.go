@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/stampede-load/stampede/internal/atomicfile"
 )
 
 // StatePath holds, while a node runs, what tearing it down needs: its directory, its bridge and the
@@ -53,17 +56,14 @@ func (s nodeState) before() snapshot {
 	return snapshot{aspects: s.Before.Aspects, sysctls: s.Before.Sysctls}
 }
 
-// writeState writes s to path, atomically.
+// writeState writes s to path whole and synced, readable by its owner only: after a crash of the
+// process, or of the machine, the next New reads the old state or the new one.
 func writeState(path string, s nodeState) error {
 	b, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.WriteMode(path, 0o600, func(w io.Writer) error { _, err := w.Write(b); return err })
 }
 
 // readState reads path; a missing file is (nil, nil).
