@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/stats"
@@ -23,95 +22,127 @@ const (
 // the Aggregated row), the 10 most frequent errors and the checks. Names from the script are
 // escaped, so none can break a table or inject markup.
 func WriteMarkdown(w io.Writer, res *master.Result) error {
-	agg := aggregateOf(res)
-	secs := res.Duration().Seconds()
 	var b strings.Builder
-
-	ok, why := verdict(res)
-	if ok {
-		fmt.Fprintf(&b, "## ✅ Stampede run %s passed\n\n", mdEscape(res.RunID))
-	} else {
-		fmt.Fprintf(&b, "## ❌ Stampede run %s failed: %s\n\n", mdEscape(res.RunID), mdEscape(why))
-	}
-	tot := agg.Total()
-	fmt.Fprintf(&b, "%s · %s mode · %s · %d requests, %d failures", mdEscape(res.Script), res.Mode,
-		res.Duration().Round(time.Millisecond), tot.Requests, tot.Failures)
-	if tot.Failures > 0 {
-		fmt.Fprintf(&b, " (%.1f%%)", 100*float64(tot.Failures)/float64(tot.Requests))
-	}
-	if res.Users > 0 {
-		fmt.Fprintf(&b, " · %d users", res.Users)
-	}
-	b.WriteString("\n")
-
-	if len(res.Thresholds) > 0 {
-		b.WriteString("\n### Thresholds\n\n| Metric | Expression | Observed | Result |\n|---|---|---:|---|\n")
-		for _, tr := range res.Thresholds {
-			result := "✅ passed"
-			switch {
-			case tr.Aborted:
-				result = "❌ failed, aborted the run"
-			case !tr.OK:
-				result = "❌ failed"
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", mdEscape(tr.Metric), mdEscape(tr.Source),
-				mdEscape(observed(agg, tr)), result)
-		}
-	}
-
-	b.WriteString("\n### Requests\n\n| Name | Method | Requests | Failures | p50 | p95 | p99 | Max | req/s |\n" +
-		"|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
-	row := func(name, method string, e *stats.Entry) {
-		q := e.Duration.Quantiles(0.5, 0.95, 0.99)
-		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s | %s | %s |\n", name, method, e.Requests, fails(e),
-			ms(q[0], e), ms(q[1], e), ms(q[2], e), ms(e.Duration.Max, e), perSec(e.Requests, secs))
-	}
-	rows := agg.ByName()
-	more := 0
-	if len(rows) > markdownMaxRows {
-		// Keep the busiest names, shown in the usual name order.
-		busiest := slices.Clone(rows)
-		slices.SortStableFunc(busiest, func(x, y stats.NamedEntry) int { return cmp.Compare(y.Requests, x.Requests) })
-		keep := map[[2]string]bool{}
-		for _, ne := range busiest[:markdownMaxRows] {
-			keep[[2]string{ne.Name, ne.Method}] = true
-		}
-		rows = slices.DeleteFunc(rows, func(ne stats.NamedEntry) bool { return !keep[[2]string{ne.Name, ne.Method}] })
-		more = len(busiest) - markdownMaxRows
-	}
-	for _, ne := range rows {
-		e := ne.Entry
-		row(mdEscape(ne.Name), mdEscape(ne.Method), &e)
-	}
-	row("**Aggregated**", "", &tot)
-	if more > 0 {
-		fmt.Fprintf(&b, "\n…%d more names (the %d with the most requests are shown; the Aggregated row counts all).\n",
-			more, markdownMaxRows)
-	}
-	b.WriteString("\nResponse times in ms.\n")
-
-	if errs := sortedErrors(agg); len(errs) > 0 {
-		b.WriteString("\n### Top errors\n\n| Count | Method | Name | Error |\n|---:|---|---|---|\n")
-		for _, e := range errs[:min(len(errs), markdownMaxErrors)] {
-			fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", e.Count, mdEscape(e.Method), mdEscape(e.Name), mdEscape(e.Error))
-		}
-		if n := len(errs) - markdownMaxErrors; n > 0 {
-			fmt.Fprintf(&b, "\n…%d more errors.\n", n)
-		}
-	}
-
-	if checks := sortedChecks(agg); len(checks) > 0 {
-		b.WriteString("\n### Checks\n\n| Check | Passes | Fails | Rate |\n|---|---:|---:|---:|\n")
-		for _, c := range checks {
-			mark := "✅"
-			if c.Fails > 0 {
-				mark = "❌"
-			}
-			fmt.Fprintf(&b, "| %s %s | %d | %d | %.2f%% |\n", mark, mdEscape(checkName(c)), c.Passes, c.Fails, 100*c.Rate)
-		}
+	for _, section := range []func(*strings.Builder, *master.Result){
+		mdVerdict, mdThresholds, mdRequests, mdErrors, mdChecks,
+	} {
+		section(&b, res)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// mdVerdict is the heading (passed, or failed and why) and a line of the run's figures.
+func mdVerdict(b *strings.Builder, res *master.Result) {
+	if ok, why := verdict(res); ok {
+		fmt.Fprintf(b, "## ✅ Stampede run %s passed\n\n", mdEscape(res.RunID))
+	} else {
+		fmt.Fprintf(b, "## ❌ Stampede run %s failed: %s\n\n", mdEscape(res.RunID), mdEscape(why))
+	}
+	tot := aggregateOf(res).Total()
+	fmt.Fprintf(b, "%s · %s mode · %s · %d requests, %d failures", mdEscape(res.Script), res.Mode,
+		runLength(res), tot.Requests, tot.Failures)
+	if tot.Failures > 0 {
+		fmt.Fprintf(b, " (%s)", failShare(&tot))
+	}
+	if res.Users > 0 {
+		fmt.Fprintf(b, " · %d users", res.Users)
+	}
+	b.WriteString("\n")
+}
+
+// mdThresholds is a table of every threshold in the script's order; nothing when it has none.
+func mdThresholds(b *strings.Builder, res *master.Result) {
+	if len(res.Thresholds) == 0 {
+		return
+	}
+	agg := aggregateOf(res)
+	b.WriteString("\n### Thresholds\n\n| Metric | Expression | Observed | Result |\n|---|---|---:|---|\n")
+	for _, tr := range res.Thresholds {
+		result := "✅ passed"
+		switch {
+		case tr.Aborted:
+			result = "❌ failed, aborted the run"
+		case !tr.OK:
+			result = "❌ failed"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", mdEscape(tr.Metric), mdEscape(tr.Source),
+			mdEscape(observed(agg, tr)), result)
+	}
+}
+
+// mdRequests is the request table: the markdownMaxRows names with the most requests (see
+// busiestNames), the Aggregated row of all, and how many names were left out.
+func mdRequests(b *strings.Builder, res *master.Result) {
+	agg, secs := aggregateOf(res), res.Duration().Seconds()
+	b.WriteString("\n### Requests\n\n| Name | Method | Requests | Failures | p50 | p95 | p99 | Max | req/s |\n" +
+		"|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	rows, more := busiestNames(agg.ByName(), markdownMaxRows)
+	for _, ne := range rows {
+		e := ne.Entry
+		mdRequestRow(b, mdEscape(ne.Name), mdEscape(ne.Method), &e, secs)
+	}
+	tot := agg.Total()
+	mdRequestRow(b, "**Aggregated**", "", &tot, secs)
+	if more > 0 {
+		fmt.Fprintf(b, "\n…%d more names (the %d with the most requests are shown; the Aggregated row counts all).\n",
+			more, markdownMaxRows)
+	}
+	b.WriteString("\nResponse times in ms.\n")
+}
+
+// mdRequestRow is one row of the request table; name and method are already escaped.
+func mdRequestRow(b *strings.Builder, name, method string, e *stats.Entry, secs float64) {
+	q := latencies(e, 0.5, 0.95, 0.99)
+	fmt.Fprintf(b, "| %s | %s | %d | %s | %s | %s | %s | %s | %s |\n", name, method, e.Requests, fails(e),
+		q[0], q[1], q[2], ms(e.Duration.Max, e), perSec(e.Requests, secs))
+}
+
+// busiestNames keeps the n rows with the most requests (the first in rows on a tie), in rows'
+// order, and says how many it left out.
+func busiestNames(rows []stats.NamedEntry, n int) (kept []stats.NamedEntry, more int) {
+	if len(rows) <= n {
+		return rows, 0
+	}
+	busiest := slices.Clone(rows)
+	slices.SortStableFunc(busiest, func(x, y stats.NamedEntry) int { return cmp.Compare(y.Requests, x.Requests) })
+	keep := map[[2]string]bool{}
+	for _, ne := range busiest[:n] {
+		keep[[2]string{ne.Name, ne.Method}] = true
+	}
+	return slices.DeleteFunc(rows, func(ne stats.NamedEntry) bool { return !keep[[2]string{ne.Name, ne.Method}] }), len(rows) - n
+}
+
+// mdErrors is a table of the markdownMaxErrors most frequent errors and how many more there are;
+// nothing when there was none.
+func mdErrors(b *strings.Builder, res *master.Result) {
+	errs := sortedErrors(aggregateOf(res))
+	if len(errs) == 0 {
+		return
+	}
+	b.WriteString("\n### Top errors\n\n| Count | Method | Name | Error |\n|---:|---|---|---|\n")
+	for _, e := range errs[:min(len(errs), markdownMaxErrors)] {
+		fmt.Fprintf(b, "| %d | %s | %s | %s |\n", e.Count, mdEscape(e.Method), mdEscape(e.Name), mdEscape(e.Error))
+	}
+	if n := len(errs) - markdownMaxErrors; n > 0 {
+		fmt.Fprintf(b, "\n…%d more errors.\n", n)
+	}
+}
+
+// mdChecks is a table of every check, by group and name; nothing when the script has none.
+func mdChecks(b *strings.Builder, res *master.Result) {
+	checks := sortedChecks(aggregateOf(res))
+	if len(checks) == 0 {
+		return
+	}
+	b.WriteString("\n### Checks\n\n| Check | Passes | Fails | Rate |\n|---|---:|---:|---:|\n")
+	for _, c := range checks {
+		mark := "✅"
+		if !c.passed() {
+			mark = "❌"
+		}
+		fmt.Fprintf(b, "| %s %s | %d | %d | %.2f%% |\n", mark, mdEscape(checkName(c)), c.Passes, c.Fails, 100*c.Rate)
+	}
 }
 
 // verdict says whether the run passed: it ended as planned and every threshold held. why is a

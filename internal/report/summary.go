@@ -20,114 +20,183 @@ var quantiles = []float64{0.5, 0.9, 0.95, 0.99, 0.999}
 // WriteText writes the end-of-run summary: one row per request name and an aggregated row (Locust's
 // table, with exact percentiles), grouped errors, k6-style checks and the script's other metrics.
 func WriteText(w io.Writer, res *master.Result) error {
-	secs := res.Duration().Seconds()
-	agg := res.Aggregate
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nRun %s (%s mode) of %s: %s\n\n", res.RunID, res.Mode, res.Script, res.Duration().Round(time.Millisecond))
-
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "Method\tName\t# reqs\t# fails\tMed\tp90\tp95\tp99\tAvg\tMin\tMax\tAvg size\treq/s\t")
-	row := func(method, name string, e *stats.Entry, size string) {
-		q := e.Duration.Quantiles(0.5, 0.9, 0.95, 0.99)
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", method, name, e.Requests,
-			fails(e), ms(q[0], e), ms(q[1], e), ms(q[2], e), ms(q[3], e), ms(e.Duration.Mean(), e),
-			ms(e.Duration.Min, e), ms(e.Duration.Max, e), size, perSec(e.Requests, secs))
+	for _, section := range []func(*strings.Builder, *master.Result) error{
+		textHeader, textRequests, textErrors, textThresholds, textChecks, textMetrics, textWorkers, textEnding,
+	} {
+		if err := section(&b, res); err != nil {
+			return err
+		}
 	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// textHeader names the run, its mode, its script and how long it ran.
+func textHeader(b *strings.Builder, res *master.Result) error {
+	fmt.Fprintf(b, "\nRun %s (%s mode) of %s: %s\n\n", res.RunID, res.Mode, res.Script, runLength(res))
+	return nil
+}
+
+// textRequests is Locust's request table: a row per name and method, in stats.Aggregate.ByName's
+// order, then the Aggregated row, then what the sizes mean.
+func textRequests(b *strings.Builder, res *master.Result) error {
+	agg, secs := res.Aggregate, res.Duration().Seconds()
+	tw := textTable(b, tabwriter.AlignRight)
+	fmt.Fprintln(tw, "Method\tName\t# reqs\t# fails\tMed\tp90\tp95\tp99\tAvg\tMin\tMax\tAvg size\treq/s\t")
 	for _, ne := range agg.ByName() {
 		e := ne.Entry
 		size := "-"
 		if avg, ok := e.AvgSize(); ok {
 			size = fmt.Sprintf("%.0f", avg)
 		}
-		row(ne.Method, ne.Name, &e, size)
+		textRequestRow(tw, ne.Method, ne.Name, &e, size, secs)
 	}
 	tot := agg.Total()
 	fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t\t\t\t\t")
-	row("", "Aggregated", &tot, avgSize(agg, tot.Requests))
+	textRequestRow(tw, "", "Aggregated", &tot, avgSize(agg, tot.Requests), secs)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	b.WriteString("(response times in ms; avg size is bytes received per request, headers included: per name from the\n" +
 		" iterations whose requests all had that name, method and status; Aggregated from all requests)\n")
+	return nil
+}
 
-	if len(agg.Errors) > 0 {
-		b.WriteString("\nErrors:\n")
-		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  # occurrences\tMethod\tName\tError")
-		for _, e := range sortedErrors(agg) {
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", e.Count, e.Method, e.Name, e.Error)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+// textRequestRow is one row of the request table; size is already formatted ("-" for none).
+func textRequestRow(w io.Writer, method, name string, e *stats.Entry, size string, secs float64) {
+	q := latencies(e, 0.5, 0.9, 0.95, 0.99)
+	fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", method, name, e.Requests,
+		fails(e), q[0], q[1], q[2], q[3], ms(e.Duration.Mean(), e), ms(e.Duration.Min, e), ms(e.Duration.Max, e),
+		size, perSec(e.Requests, secs))
+}
+
+// textErrors lists every error group, the most frequent first; nothing when there was none.
+func textErrors(b *strings.Builder, res *master.Result) error {
+	agg := res.Aggregate
+	if len(agg.Errors) == 0 {
+		return nil
 	}
-
-	if len(res.Thresholds) > 0 {
-		b.WriteString("\nThresholds (judged on every worker's data, merged):\n")
-		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		for _, t := range res.Thresholds {
-			mark := "✓"
-			if !t.OK {
-				mark = "✗"
-			}
-			note := ""
-			if t.Aborted {
-				note = "  (aborted the run)"
-			}
-			if t.Error != "" {
-				note += "  " + t.Error
-			}
-			fmt.Fprintf(tw, "  %s %s\t%s\tobserved %s%s\n", mark, t.Metric, t.Source, observed(agg, t), note)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+	b.WriteString("\nErrors:\n")
+	tw := textTable(b, 0)
+	fmt.Fprintln(tw, "  # occurrences\tMethod\tName\tError")
+	for _, e := range sortedErrors(agg) {
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", e.Count, e.Method, e.Name, e.Error)
 	}
+	return tw.Flush()
+}
 
-	if len(agg.Checks) > 0 {
-		b.WriteString("\nChecks:\n")
-		for _, c := range sortedChecks(agg) {
-			mark := "✓"
-			if c.Fails > 0 {
-				mark = "✗"
-			}
-			name := checkName(c)
-			fmt.Fprintf(&b, "  %s %-40s %d / %d (%.2f%%)\n", mark, name, c.Passes, c.Passes+c.Fails, c.Rate*100)
-		}
+// textThresholds lists every threshold in the script's order with its verdict and observed value;
+// nothing when the script has none.
+func textThresholds(b *strings.Builder, res *master.Result) error {
+	if len(res.Thresholds) == 0 {
+		return nil
 	}
+	b.WriteString("\nThresholds (judged on every worker's data, merged):\n")
+	tw := textTable(b, 0)
+	for _, t := range res.Thresholds {
+		fmt.Fprintf(tw, "  %s %s\t%s\tobserved %s%s\n", textMark(t.OK), t.Metric, t.Source, observed(res.Aggregate, t),
+			thresholdNote(t))
+	}
+	return tw.Flush()
+}
 
+// thresholdNote is what a threshold's line adds after the observed value: that it aborted the
+// run, then its error.
+func thresholdNote(t master.ThresholdResult) string {
+	note := ""
+	if t.Aborted {
+		note = "  (aborted the run)"
+	}
+	if t.Error != "" {
+		note += "  " + t.Error
+	}
+	return note
+}
+
+// textChecks lists every check, by group and name, with its passes out of all; nothing when the
+// script has none.
+func textChecks(b *strings.Builder, res *master.Result) error {
+	if len(res.Aggregate.Checks) == 0 {
+		return nil
+	}
+	b.WriteString("\nChecks:\n")
+	for _, c := range sortedChecks(res.Aggregate) {
+		fmt.Fprintf(b, "  %s %-40s %d / %d (%.2f%%)\n", textMark(c.passed()), checkName(c), c.Passes, c.Passes+c.Fails, c.Rate*100)
+	}
+	return nil
+}
+
+// textMetrics lists every metric of the run by name, as k6's summary shows it (see describe).
+func textMetrics(b *strings.Builder, res *master.Result) error {
+	secs := res.Duration().Seconds()
 	b.WriteString("\nMetrics:\n")
-	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	for _, m := range sortedMetrics(agg) {
+	tw := textTable(b, 0)
+	for _, m := range sortedMetrics(res.Aggregate) {
 		fmt.Fprintf(tw, "  %s\t%s\n", m.Name, describe(m.Metric, secs))
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+	return tw.Flush()
+}
 
-	if len(res.Workers) > 0 {
-		b.WriteString("\nWorkers:\n")
-		for _, wr := range res.Workers {
-			state := "ok"
-			switch {
-			case wr.Lost && wr.Segment != "":
-				state = "lost (segment " + wr.Segment + ")"
-			case wr.Lost:
-				state = "lost"
-			case wr.Error != "":
-				state = wr.Error
-			}
-			fmt.Fprintf(&b, "  #%d %-24s %8d requests  %s\n", wr.Index, wr.Host, wr.Requests, state)
-		}
+// textWorkers lists every worker with its requests and how it ended; nothing when the run had none.
+func textWorkers(b *strings.Builder, res *master.Result) error {
+	if len(res.Workers) == 0 {
+		return nil
 	}
+	b.WriteString("\nWorkers:\n")
+	for _, wr := range res.Workers {
+		fmt.Fprintf(b, "  #%d %-24s %8d requests  %s\n", wr.Index, wr.Host, wr.Requests, workerState(wr))
+	}
+	return nil
+}
+
+// workerState is how a worker ended: "ok", "lost" (with its segment when it had one), or its error.
+func workerState(wr master.WorkerResult) string {
+	switch {
+	case wr.Lost && wr.Segment != "":
+		return "lost (segment " + wr.Segment + ")"
+	case wr.Lost:
+		return "lost"
+	case wr.Error != "":
+		return wr.Error
+	}
+	return "ok"
+}
+
+// textEnding says that the results are partial when they are, then every note of the run.
+func textEnding(b *strings.Builder, res *master.Result) error {
 	if errors.Is(res.Err, master.ErrWorkersPartial) {
-		fmt.Fprintf(&b, "\nPartial results: %v\n", res.Err)
+		fmt.Fprintf(b, "\nPartial results: %v\n", res.Err)
 	}
 	for _, n := range res.Notes {
-		fmt.Fprintf(&b, "\nNote: %s\n", n)
+		fmt.Fprintf(b, "\nNote: %s\n", n)
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return nil
+}
+
+// textTable aligns the text summary's columns: two spaces apart, flags as tabwriter's.
+func textTable(w io.Writer, flags uint) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 0, 2, ' ', flags)
+}
+
+// textMark is the text summary's ✓ for what held and ✗ for what did not.
+func textMark(ok bool) string {
+	if ok {
+		return "✓"
+	}
+	return "✗"
+}
+
+// runLength is how long the run took, to the millisecond, as both summaries' headers show it.
+func runLength(res *master.Result) time.Duration { return res.Duration().Round(time.Millisecond) }
+
+// latencies are e's response-time quantiles qs, formatted as ms does.
+func latencies(e *stats.Entry, qs ...float64) []string {
+	out := make([]string, len(qs))
+	for i, v := range e.Duration.Quantiles(qs...) {
+		out[i] = ms(v, e)
+	}
+	return out
 }
 
 func ms(v float64, e *stats.Entry) string {
@@ -148,7 +217,12 @@ func fails(e *stats.Entry) string {
 	if e.Requests == 0 || e.Failures == 0 {
 		return fmt.Sprintf("%d", e.Failures)
 	}
-	return fmt.Sprintf("%d (%.1f%%)", e.Failures, 100*float64(e.Failures)/float64(e.Requests))
+	return fmt.Sprintf("%d (%s)", e.Failures, failShare(e))
+}
+
+// failShare is the share of e's requests that failed, as both summaries print it: "5.9%".
+func failShare(e *stats.Entry) string {
+	return fmt.Sprintf("%.1f%%", 100*float64(e.Failures)/float64(e.Requests))
 }
 
 func perSec(n uint64, secs float64) string {
@@ -193,6 +267,9 @@ type checkRow struct {
 	Passes, Fails uint64
 	Rate          float64
 }
+
+// passed: a check holds when none of its runs failed.
+func (c checkRow) passed() bool { return c.Fails == 0 }
 
 func sortedChecks(agg *stats.Aggregate) []checkRow {
 	out := make([]checkRow, 0, len(agg.Checks))
