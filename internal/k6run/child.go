@@ -88,77 +88,113 @@ func Start(ctx context.Context, opts RunOptions) (*Child, error) {
 		return nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	env := childEnv(opts.Dir)
-	if len(opts.Submetrics) > 0 {
-		// The process environment, not --env: it is for the output, and the script's __ENV stays as given.
-		list, err := json.Marshal(opts.Submetrics)
-		if err != nil {
-			return nil, fmt.Errorf("k6 child: sub-metrics: %w", err)
-		}
-		env = append(env, submetricsEnv+"="+string(list))
+	env, err := processEnv(opts)
+	if err != nil {
+		return nil, err
 	}
 	// The output needs each sample's VU to size requests (see iterations).
 	tagArgs, err := systemTagArgs(opts.Dir, opts.Entry)
 	if err != nil {
 		return nil, err
 	}
-
-	pr, pw, err := os.Pipe() // stats: the child writes, the parent reads
+	p, err := openPipes()
 	if err != nil {
-		return nil, fmt.Errorf("k6 child: %w", err)
-	}
-	lr, lw, err := os.Pipe() // liveness: the parent writes, the child reads
-	if err != nil {
-		pr.Close()
-		pw.Close()
-		return nil, fmt.Errorf("k6 child: %w", err)
-	}
-	stderr, err := newLineWriter()
-	if err != nil {
-		pr.Close()
-		pw.Close()
-		lr.Close()
-		lw.Close()
 		return nil, err
 	}
 	cmd := exec.Command(opts.Exe)
 	cmd.SysProcAttr = sysProcAttr()
-	cmd.Args = append(cmd.Args, Subcommand, "run",
-		"--out", outputName+"="+passFiles(cmd, pw, lr),
+	cmd.Args = append(cmd.Args, runArgs(opts, addr, passFiles(cmd, p.statsW, p.liveR), tagArgs)...)
+	cmd.Dir = opts.Dir
+	cmd.Env = env
+	cmd.Stdout = opts.Stdout
+	cmd.Stderr = p.stderr.w
+	if err := cmd.Start(); err != nil {
+		closeFiles(p.statsR, p.statsW, p.liveR, p.liveW, p.stderr.w)
+		return nil, fmt.Errorf("k6 child: starting %s: %w", opts.Exe, err)
+	}
+	closeFiles(p.statsW, p.liveR, p.stderr.w) // the child has its own copies
+	return follow(cmd, addr, p, opts), nil
+}
+
+// processEnv is the child's environment: childEnv's, and opts.Submetrics for the output. They go
+// in the process environment, not --env: they are for the output, and the script's __ENV stays as
+// given.
+func processEnv(opts RunOptions) ([]string, error) {
+	env := childEnv(opts.Dir)
+	if len(opts.Submetrics) == 0 {
+		return env, nil
+	}
+	list, err := json.Marshal(opts.Submetrics)
+	if err != nil {
+		return nil, fmt.Errorf("k6 child: sub-metrics: %w", err)
+	}
+	return append(env, submetricsEnv+"="+string(list)), nil
+}
+
+// childPipes connect the worker and a k6 child. The parent closes the child's ends (statsW, liveR,
+// stderr.w) once the child has started, so that each pipe ends when the process at its other end does.
+type childPipes struct {
+	statsR, statsW *os.File // stats: the child writes, the parent reads
+	liveR, liveW   *os.File // liveness: the parent writes, the child reads
+	stderr         *lineWriter
+}
+
+// openPipes opens the three pipes, or none.
+func openPipes() (*childPipes, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("k6 child: %w", err)
+	}
+	lr, lw, err := os.Pipe()
+	if err != nil {
+		closeFiles(pr, pw)
+		return nil, fmt.Errorf("k6 child: %w", err)
+	}
+	stderr, err := newLineWriter()
+	if err != nil {
+		closeFiles(pr, pw, lr, lw)
+		return nil, err
+	}
+	return &childPipes{statsR: pr, statsW: pw, liveR: lr, liveW: lw, stderr: stderr}, nil
+}
+
+// closeFiles closes files, ignoring errors: a pipe's end has nothing to flush.
+func closeFiles(files ...*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
+// runArgs is the command line after the binary: `k6 run` paused and lingering, under the worker's
+// control through the REST API on addr (no setup, teardown, summary or thresholds of its own),
+// quiet, logging JSON, its samples to the output on out; then the segment, the blocked IPs, the
+// system tags, the script's environment and the entry.
+func runArgs(opts RunOptions, addr, out string, tagArgs []string) []string {
+	args := []string{Subcommand, "run",
+		"--out", outputName + "=" + out,
 		"--address", addr,
 		"--paused", "--linger",
 		"--no-setup", "--no-teardown", "--no-summary", "--no-thresholds",
 		"--include-system-env-vars=false",
 		"--log-format", "json", "--quiet", "--no-color",
-	)
+	}
 	if opts.Segment != "" {
-		cmd.Args = append(cmd.Args, "--execution-segment", opts.Segment,
+		args = append(args, "--execution-segment", opts.Segment,
 			"--execution-segment-sequence", opts.SegmentSequence)
 	}
 	if len(opts.BlockedIPs) > 0 {
-		cmd.Args = append(cmd.Args, "--blacklist-ip", strings.Join(opts.BlockedIPs, ","))
+		args = append(args, "--blacklist-ip", strings.Join(opts.BlockedIPs, ","))
 	}
-	cmd.Args = append(cmd.Args, tagArgs...)
+	args = append(args, tagArgs...)
 	for k, v := range opts.Env {
-		cmd.Args = append(cmd.Args, "--env", k+"="+v)
+		args = append(args, "--env", k+"="+v)
 	}
-	cmd.Args = append(cmd.Args, opts.Entry)
-	cmd.Dir = opts.Dir
-	cmd.Env = env
-	cmd.Stdout = opts.Stdout
-	cmd.Stderr = stderr.w
-	if err := cmd.Start(); err != nil {
-		pr.Close()
-		pw.Close()
-		lr.Close()
-		lw.Close()
-		stderr.w.Close()
-		return nil, fmt.Errorf("k6 child: starting %s: %w", opts.Exe, err)
-	}
-	pw.Close()
-	lr.Close()
-	stderr.w.Close()
+	return append(args, opts.Entry)
+}
 
+// follow returns the Child of a started process: its stats and logs are read until it exits, it gets
+// a liveness beat while opts.Alive says so, and wait records how it ended.
+func follow(cmd *exec.Cmd, addr string, p *childPipes, opts RunOptions) *Child {
 	c := &Child{
 		cmd: cmd,
 		api: "http://" + addr,
@@ -169,11 +205,11 @@ func Start(ctx context.Context, opts RunOptions) (*Child, error) {
 		exited: make(chan struct{}),
 	}
 	c.readWG.Add(2)
-	go c.readDeltas(pr)
-	go c.readLogs(stderr.r, opts.Logs)
-	go c.beat(lw, opts.Alive)
+	go c.readDeltas(p.statsR)
+	go c.readLogs(p.stderr.r, opts.Logs)
+	go c.beat(p.liveW, opts.Alive)
 	go c.wait()
-	return c, nil
+	return c
 }
 
 // beat writes a liveness byte to the child every LivenessTimeout/6 while alive says so, and closes
