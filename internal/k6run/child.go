@@ -109,7 +109,7 @@ func Start(ctx context.Context, opts RunOptions) (*Child, error) {
 	cmd.Stdout = opts.Stdout
 	cmd.Stderr = p.stderr.w
 	if err := cmd.Start(); err != nil {
-		closeFiles(p.statsR, p.statsW, p.liveR, p.liveW, p.stderr.w)
+		closeFiles(p.statsR, p.statsW, p.liveR, p.liveW, p.stderr.r, p.stderr.w)
 		return nil, fmt.Errorf("k6 child: starting %s: %w", opts.Exe, err)
 	}
 	closeFiles(p.statsW, p.liveR, p.stderr.w) // the child has its own copies

@@ -41,7 +41,7 @@ func textHeader(b *strings.Builder, res *master.Result) error {
 // textRequests is Locust's request table: a row per name and method, in stats.Aggregate.ByName's
 // order, then the Aggregated row, then what the sizes mean.
 func textRequests(b *strings.Builder, res *master.Result) error {
-	agg, secs := res.Aggregate, res.Duration().Seconds()
+	agg, secs := aggregateOf(res), res.Duration().Seconds()
 	tw := textTable(b, tabwriter.AlignRight)
 	fmt.Fprintln(tw, "Method\tName\t# reqs\t# fails\tMed\tp90\tp95\tp99\tAvg\tMin\tMax\tAvg size\treq/s\t")
 	for _, ne := range agg.ByName() {
@@ -73,7 +73,7 @@ func textRequestRow(w io.Writer, method, name string, e *stats.Entry, size strin
 
 // textErrors lists every error group, the most frequent first; nothing when there was none.
 func textErrors(b *strings.Builder, res *master.Result) error {
-	agg := res.Aggregate
+	agg := aggregateOf(res)
 	if len(agg.Errors) == 0 {
 		return nil
 	}
@@ -95,7 +95,7 @@ func textThresholds(b *strings.Builder, res *master.Result) error {
 	b.WriteString("\nThresholds (judged on every worker's data, merged):\n")
 	tw := textTable(b, 0)
 	for _, t := range res.Thresholds {
-		fmt.Fprintf(tw, "  %s %s\t%s\tobserved %s%s\n", textMark(t.OK), t.Metric, t.Source, observed(res.Aggregate, t),
+		fmt.Fprintf(tw, "  %s %s\t%s\tobserved %s%s\n", textMark(t.OK), t.Metric, t.Source, observed(aggregateOf(res), t),
 			thresholdNote(t))
 	}
 	return tw.Flush()
@@ -117,11 +117,11 @@ func thresholdNote(t master.ThresholdResult) string {
 // textChecks lists every check, by group and name, with its passes out of all; nothing when the
 // script has none.
 func textChecks(b *strings.Builder, res *master.Result) error {
-	if len(res.Aggregate.Checks) == 0 {
+	if len(aggregateOf(res).Checks) == 0 {
 		return nil
 	}
 	b.WriteString("\nChecks:\n")
-	for _, c := range sortedChecks(res.Aggregate) {
+	for _, c := range sortedChecks(aggregateOf(res)) {
 		fmt.Fprintf(b, "  %s %-40s %d / %d (%.2f%%)\n", textMark(c.passed()), checkName(c), c.Passes, c.Passes+c.Fails, c.Rate*100)
 	}
 	return nil
@@ -132,7 +132,7 @@ func textMetrics(b *strings.Builder, res *master.Result) error {
 	secs := res.Duration().Seconds()
 	b.WriteString("\nMetrics:\n")
 	tw := textTable(b, 0)
-	for _, m := range sortedMetrics(res.Aggregate) {
+	for _, m := range sortedMetrics(aggregateOf(res)) {
 		fmt.Fprintf(tw, "  %s\t%s\n", m.Name, describe(m.Metric, secs))
 	}
 	return tw.Flush()
