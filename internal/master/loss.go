@@ -68,8 +68,7 @@ func (l *loss) note() string {
 // clock is how losses print times: the wall clock to the millisecond, as in the logs.
 const clock = "15:04:05.000"
 
-// lose records that m's load may have run without its stats reaching the master. Call with the
-// Coordinator's lock held.
+// lose records that m's load may have run without its stats reaching the master.
 func (r *run) lose(m *member, why string, died bool, now time.Time) {
 	r.losses = append(r.losses, &loss{index: m.w.index, id: m.w.id, host: m.w.host, why: why,
 		heard: m.w.lastSeen, at: now, died: died})

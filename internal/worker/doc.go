@@ -3,7 +3,7 @@
 // its load when the master is gone.
 //
 // The transport is not here: internal/rpc implements [Dialer] and [Session] over gRPC and converts
-// between protobuf and the [Command] and [Event] types of this package.
+// between protobuf and the messages of internal/protocol ([protocol.Command], [protocol.Event]).
 //
 // Guarantees:
 //   - Stats deltas carry a sequence number that grows for the worker's whole life; deltas stay in an
