@@ -17,9 +17,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
+	"github.com/stampede-load/stampede/internal/cli"
 	"github.com/stampede-load/stampede/internal/k6run"
 	"github.com/stampede-load/stampede/internal/master"
 	buildinfo "github.com/stampede-load/stampede/internal/version"
@@ -88,14 +88,7 @@ type proc struct {
 }
 
 // lookupEnv is os.LookupEnv on p.environ.
-func (p proc) lookupEnv(key string) (string, bool) {
-	for _, kv := range p.environ {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
-			return v, true
-		}
-	}
-	return "", false
-}
+func (p proc) lookupEnv(key string) (string, bool) { return cli.LookupEnv(p.environ, key) }
 
 // run is the whole command; it returns the exit code. ctx ends when the process is interrupted: a
 // run in progress then stops gracefully.

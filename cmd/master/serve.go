@@ -18,7 +18,7 @@ import (
 	"github.com/stampede-load/stampede/internal/worker"
 )
 
-// app is the running master. start builds its parts in order; close stops the ones started, in
+// app is the running master. start builds its parts in order; Close stops the ones started, in
 // reverse order, as deferred calls would.
 type app struct {
 	cfg        *config
@@ -31,7 +31,7 @@ type app struct {
 	kube       *kubeParts
 	workerAddr string       // where a worker on this host dials the master
 	webDone    <-chan error // the web server failing; nil without one
-	closers    []func()
+	cli.Closers
 }
 
 // serve runs the master: with --headless the run the flags describe, else the web UI until ctx ends.
@@ -45,7 +45,7 @@ func serve(ctx context.Context, cfg *config, p proc) error {
 	})
 	defer stopWarning()
 	a := &app{cfg: cfg, p: p, log: log}
-	defer a.close()
+	defer a.Close()
 	if err := a.start(ctx); err != nil {
 		return err
 	}
@@ -65,15 +65,6 @@ func (a *app) start(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// onClose has close call f.
-func (a *app) onClose(f func()) { a.closers = append(a.closers, f) }
-
-func (a *app) close() {
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		a.closers[i]()
-	}
 }
 
 // prepareFiles makes sure, before anything starts, that every report can be written, and finds the
@@ -98,7 +89,7 @@ func (a *app) prepareFiles() error {
 			return fmt.Errorf("cannot create a work directory: %w", err)
 		}
 		a.workDir = dir
-		a.onClose(func() { _ = os.RemoveAll(dir) })
+		a.OnClose(func() { _ = os.RemoveAll(dir) })
 	}
 	a.reports = reporter{files: files, exe: a.exe, workDir: a.workDir, env: a.cfg.env, p: a.p, log: a.log}
 	return nil
@@ -120,11 +111,11 @@ func (a *app) startCore() error {
 	if err != nil {
 		return fmt.Errorf("cannot start the coordinator: %w", err)
 	}
-	a.onClose(a.core.Close)
+	a.OnClose(a.core.Close)
 	return nil
 }
 
-// startKube runs the worker scaler and the HPA watcher, if the flags ask for them, until close.
+// startKube runs the worker scaler and the HPA watcher, if the flags ask for them, until Close.
 func (a *app) startKube() error {
 	if a.kube.fleet != nil && a.cfg.kubeIdleWorkers >= 0 {
 		// Level-based from the start: a master that died mid-run left the workers scaled up.
@@ -132,7 +123,7 @@ func (a *app) startKube() error {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	done := a.kube.start(ctx)
-	a.onClose(func() {
+	a.OnClose(func() {
 		a.kube.settle(10*time.Second, a.log) // the last run's scale-down reaches the API server
 		stop()
 		<-done
@@ -149,13 +140,13 @@ func (a *app) listenForWorkers() error {
 	srv := rpc.NewServer(a.core, a.log, a.cfg.sec.serverOptions()...)
 	workerLis := a.cfg.limits.workerListener(lis, a.log) // before the UI's line: a lowered limit is logged first
 	go func() { _ = srv.Serve(workerLis) }()
-	a.onClose(srv.Stop)
+	a.OnClose(srv.Stop)
 	a.workerAddr = cli.DialAddr(lis.Addr(), a.cfg.masterBind)
 	a.log.Info("listening for workers", "addr", lis.Addr().String())
 	return nil
 }
 
-// startLocalWorkers starts --local-workers workers inside the master. close stops them and waits,
+// startLocalWorkers starts --local-workers workers inside the master. Close stops them and waits,
 // so that no k6 child outlives the master.
 func (a *app) startLocalWorkers() error {
 	if a.cfg.localWorkers == 0 {
@@ -163,7 +154,7 @@ func (a *app) startLocalWorkers() error {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	a.onClose(func() {
+	a.OnClose(func() {
 		stop()
 		wg.Wait()
 	})
@@ -189,14 +180,14 @@ func (a *app) startLocalWorkers() error {
 	return nil
 }
 
-// startWeb serves the UI, API and /metrics on --web-listen, if there is one, until close. Runs
+// startWeb serves the UI, API and /metrics on --web-listen, if there is one, until Close. Runs
 // started from the UI stop when runCtx ends.
 func (a *app) startWeb(runCtx context.Context) error {
 	if a.cfg.webListen == "" {
 		return nil
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	a.onClose(stop)
+	a.OnClose(stop)
 	done, err := serveWeb(ctx, runCtx, a.cfg, a.core, a.reports.onRunEnd, a.p.stderr, a.log)
 	if err != nil {
 		return usageError{err}
