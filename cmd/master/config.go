@@ -69,16 +69,13 @@ func parse(p proc) (*config, error) {
 	fs := flag.NewFlagSet("stampede-master", flag.ContinueOnError)
 	fs.SetOutput(p.stderr)
 	c.flags(fs)
-	if err := fs.Parse(p.args); err != nil {
+	if err := cli.Parse(fs, p.args, p.lookupEnv, "the script goes after -f"); err != nil {
 		return nil, err
 	}
-	if err := cli.ApplyEnv(fs, p.lookupEnv); err != nil {
-		return nil, err
+	if err := c.validate(); err != nil {
+		return nil, cli.UsageError{Err: err}
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (the script goes after -f)", fs.Arg(0))
-	}
-	return c, c.validate()
+	return c, nil
 }
 
 func (c *config) flags(fs *flag.FlagSet) {

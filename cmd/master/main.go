@@ -12,8 +12,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -22,7 +20,6 @@ import (
 	"github.com/stampede-load/stampede/internal/cli"
 	"github.com/stampede-load/stampede/internal/k6run"
 	"github.com/stampede-load/stampede/internal/master"
-	buildinfo "github.com/stampede-load/stampede/internal/version"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -94,39 +91,18 @@ func (p proc) lookupEnv(key string) (string, bool) { return cli.LookupEnv(p.envi
 // run in progress then stops gracefully.
 func run(ctx context.Context, p proc) int {
 	cfg, err := parse(p)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return exitOK
-	case err != nil:
-		return fail(p.stderr, usageError{err})
-	case cfg.version:
-		fmt.Fprint(p.stdout, buildinfo.Get(version).String("stampede-master"))
-		return exitOK
+	if err == nil {
+		err = serve(ctx, cfg, p)
 	}
-	return fail(p.stderr, serve(ctx, cfg, p))
+	return cli.Exit(p.stderr, "stampede-master", err, exitCode)
 }
-
-// fail prints err, if any, and returns its exit code.
-func fail(stderr io.Writer, err error) int {
-	if err != nil {
-		fmt.Fprintln(stderr, "stampede-master:", err)
-	}
-	return exitCode(err)
-}
-
-// usageError is a bad command line or environment, or a flag that names something unusable (an
-// address in use, a report path that cannot be written): exit code 2.
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
 
 // exitCode maps the error the command ends with to its exit code (README.md's table).
 func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, new(usageError)):
+	case errors.As(err, new(cli.UsageError)):
 		return exitUsage
 	case errors.Is(err, master.ErrBadSettings): // over a limit: checked before anything starts
 		return exitUsage

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/cli"
 	"github.com/stampede-load/stampede/internal/master"
 )
 
@@ -274,7 +275,7 @@ func TestExitCode(t *testing.T) {
 		{nil, exitOK},
 		{errors.New("anything else"), exitInternal},
 		{context.Canceled, exitInternal},
-		{usageError{errors.New("--users -1")}, exitUsage},
+		{cli.UsageError{Err: errors.New("--users -1")}, exitUsage},
 		{fmt.Errorf("%w: users 2000000: over this master's limit", master.ErrBadSettings), exitUsage},
 		{fmt.Errorf("%w: stat s.js: no such file or directory", master.ErrScriptNotFound), exitScriptNotFound},
 		{fmt.Errorf("%w: s.js:3: SyntaxError", master.ErrScriptError), exitScriptError},

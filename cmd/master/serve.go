@@ -15,6 +15,7 @@ import (
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/rpc"
+	buildinfo "github.com/stampede-load/stampede/internal/version"
 	"github.com/stampede-load/stampede/internal/worker"
 )
 
@@ -35,10 +36,15 @@ type app struct {
 }
 
 // serve runs the master: with --headless the run the flags describe, else the web UI until ctx ends.
+// With --version it only prints the version.
 func serve(ctx context.Context, cfg *config, p proc) error {
+	if cfg.version {
+		fmt.Fprint(p.stdout, buildinfo.Get(version).String("stampede-master"))
+		return nil
+	}
 	log, err := cli.NewLogger(p.stderr, cfg.logLevel)
 	if err != nil {
-		return usageError{err}
+		return cli.UsageError{Err: err}
 	}
 	stopWarning := context.AfterFunc(ctx, func() {
 		log.Warn("interrupted: stopping any run and exiting (press Ctrl+C again to quit at once)")
@@ -72,24 +78,14 @@ func (a *app) start(ctx context.Context) error {
 func (a *app) prepareFiles() error {
 	files := a.cfg.reportFiles()
 	if err := checkReports(files); err != nil {
-		return usageError{err}
+		return cli.UsageError{Err: err}
 	}
-	a.exe = a.cfg.k6Binary
-	if a.exe == "" {
-		exe, err := a.p.executable()
-		if err != nil {
-			return fmt.Errorf("cannot find my own binary (name it with --k6-binary): %w", err)
-		}
-		a.exe = exe
+	var err error
+	if a.exe, err = cli.K6Program(a.cfg.k6Binary, a.p.executable); err != nil {
+		return err
 	}
-	a.workDir = a.cfg.workDir
-	if a.workDir == "" {
-		dir, err := os.MkdirTemp("", "stampede-master-")
-		if err != nil {
-			return fmt.Errorf("cannot create a work directory: %w", err)
-		}
-		a.workDir = dir
-		a.OnClose(func() { _ = os.RemoveAll(dir) })
+	if a.workDir, err = cli.WorkDir(a.cfg.workDir, "stampede-master-", &a.Closers); err != nil {
+		return err
 	}
 	a.reports = reporter{files: files, exe: a.exe, workDir: a.workDir, env: a.cfg.env, p: a.p, log: a.log}
 	return nil
@@ -101,7 +97,7 @@ func (a *app) startCore() error {
 	cfg := a.cfg
 	kp, err := newKube(cfg, a.log)
 	if err != nil {
-		return usageError{err}
+		return cli.UsageError{Err: err}
 	}
 	a.kube = kp
 	a.core, err = master.New(master.Options{Loader: loader{exe: a.exe}, WorkDir: a.workDir, InitTimeout: cfg.initTimeout,
@@ -135,7 +131,7 @@ func (a *app) startKube() error {
 func (a *app) listenForWorkers() error {
 	lis, err := net.Listen("tcp", a.cfg.masterBind)
 	if err != nil {
-		return usageError{fmt.Errorf("cannot listen for workers on %s: %w (choose another with --master-bind)", a.cfg.masterBind, err)}
+		return cli.UsageError{Err: fmt.Errorf("cannot listen for workers on %s: %w (choose another with --master-bind)", a.cfg.masterBind, err)}
 	}
 	srv := rpc.NewServer(a.core, a.log, a.cfg.sec.serverOptions()...)
 	workerLis := a.cfg.limits.workerListener(lis, a.log) // before the UI's line: a lowered limit is logged first
@@ -190,7 +186,7 @@ func (a *app) startWeb(runCtx context.Context) error {
 	a.OnClose(stop)
 	done, err := serveWeb(ctx, runCtx, a.cfg, a.core, a.reports.onRunEnd, a.p.stderr, a.log)
 	if err != nil {
-		return usageError{err}
+		return cli.UsageError{Err: err}
 	}
 	a.webDone = done
 	return nil

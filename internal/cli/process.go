@@ -1,6 +1,13 @@
 package cli
 
-import "strings"
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
 
 // LookupEnv is os.LookupEnv on environ, a process's environment as os.Environ gives it (KEY=VALUE).
 // Commands take their environment as a value, so that tests give them their own.
@@ -26,4 +33,71 @@ func (c *Closers) Close() {
 		c.fs[i]()
 	}
 	c.fs = nil
+}
+
+// Parse parses args into fs, then sets each flag they did not give from its STAMPEDE_<FLAG>
+// variable (ApplyEnv, with lookup). Commands take no positional arguments: one is an error, and
+// hint says where its value goes instead. Its errors are UsageErrors, but for flag.ErrHelp.
+func Parse(fs *flag.FlagSet, args []string, lookup func(string) (string, bool), hint string) error {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return err
+	case err == nil:
+		err = ApplyEnv(fs, lookup)
+	}
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected argument %q (%s)", fs.Arg(0), hint)
+	}
+	if err != nil {
+		return UsageError{Err: err}
+	}
+	return nil
+}
+
+// K6Program is the program a command's k6 children run: k6Binary (its --k6-binary) when given,
+// else this binary, as executable (os.Executable) names it.
+func K6Program(k6Binary string, executable func() (string, error)) (string, error) {
+	if k6Binary != "" {
+		return k6Binary, nil
+	}
+	exe, err := executable()
+	if err != nil {
+		return "", fmt.Errorf("cannot find my own binary (name it with --k6-binary): %w", err)
+	}
+	return exe, nil
+}
+
+// WorkDir is a command's work directory: dir (its --work-dir) when given, else a new temporary
+// directory named after pattern (as os.MkdirTemp), which c's Close removes.
+func WorkDir(dir, pattern string, c *Closers) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return "", fmt.Errorf("cannot create a work directory: %w", err)
+	}
+	c.OnClose(func() { _ = os.RemoveAll(dir) })
+	return dir, nil
+}
+
+// UsageError is a bad command line or environment, or a flag that names something unusable (an
+// address in use, a file that cannot be written): commands exit 2 with it.
+type UsageError struct{ Err error }
+
+func (e UsageError) Error() string { return e.Err.Error() }
+func (e UsageError) Unwrap() error { return e.Err }
+
+// Exit is how a command named name ends with err: it says err, if any, on stderr as "name: err",
+// and returns code(err), the exit code. flag.ErrHelp, the answer to -h, is exit code 0 and says
+// nothing more: the usage is out.
+func Exit(stderr io.Writer, name string, err error, code func(error) int) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, name+":", err)
+	}
+	return code(err)
 }
