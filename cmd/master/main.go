@@ -12,7 +12,6 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -59,7 +58,7 @@ func main() {
 	ctx, interrupt := context.WithCancel(context.Background())
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, proc{args: os.Args[1:], stdout: os.Stdout, stderr: os.Stderr, environ: os.Environ(), executable: os.Executable})
+		code <- run(ctx, cli.Process{Args: os.Args[1:], Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ(), Executable: os.Executable})
 	}()
 	select {
 	case c := <-code:
@@ -75,26 +74,10 @@ func main() {
 	}
 }
 
-// proc is what the command takes from its process; main fills it from package os, tests with their
-// own values.
-type proc struct {
-	args           []string // the command line, without the program's name
-	stdout, stderr io.Writer
-	environ        []string // KEY=VALUE, as os.Environ: STAMPEDE_<FLAG> fallbacks, and the k6 children's environment
-	executable     func() (string, error)
-}
-
-// lookupEnv is os.LookupEnv on p.environ.
-func (p proc) lookupEnv(key string) (string, bool) { return cli.LookupEnv(p.environ, key) }
-
 // run is the whole command; it returns the exit code. ctx ends when the process is interrupted: a
 // run in progress then stops gracefully.
-func run(ctx context.Context, p proc) int {
-	cfg, err := parse(p)
-	if err == nil {
-		err = serve(ctx, cfg, p)
-	}
-	return cli.Exit(p.stderr, "stampede-master", err, exitCode)
+func run(ctx context.Context, p cli.Process) int {
+	return cli.Run(ctx, p, "stampede-master", parse, serve, exitCode)
 }
 
 // exitCode maps the error the command ends with to its exit code (README.md's table).

@@ -23,7 +23,7 @@ import (
 // reverse order, as deferred calls would.
 type app struct {
 	cfg        *config
-	p          proc
+	p          cli.Process
 	log        *slog.Logger
 	exe        string // the program k6 children run
 	workDir    string
@@ -37,12 +37,12 @@ type app struct {
 
 // serve runs the master: with --headless the run the flags describe, else the web UI until ctx ends.
 // With --version it only prints the version.
-func serve(ctx context.Context, cfg *config, p proc) error {
+func serve(ctx context.Context, cfg *config, p cli.Process) error {
 	if cfg.version {
-		fmt.Fprint(p.stdout, buildinfo.Get(version).String("stampede-master"))
+		fmt.Fprint(p.Stdout, buildinfo.Get(version).String("stampede-master"))
 		return nil
 	}
-	log, err := cli.NewLogger(p.stderr, cfg.logLevel)
+	log, err := cli.NewLogger(p.Stderr, cfg.logLevel)
 	if err != nil {
 		return cli.UsageError{Err: err}
 	}
@@ -81,7 +81,7 @@ func (a *app) prepareFiles() error {
 		return cli.UsageError{Err: err}
 	}
 	var err error
-	if a.exe, err = cli.K6Program(a.cfg.k6Binary, a.p.executable); err != nil {
+	if a.exe, err = cli.K6Program(a.cfg.k6Binary, a.p.Executable); err != nil {
 		return err
 	}
 	if a.workDir, err = cli.WorkDir(a.cfg.workDir, "stampede-master-", &a.Closers); err != nil {
@@ -184,7 +184,7 @@ func (a *app) startWeb(runCtx context.Context) error {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	a.OnClose(stop)
-	done, err := serveWeb(ctx, runCtx, a.cfg, a.core, a.reports.onRunEnd, a.p.stderr, a.log)
+	done, err := serveWeb(ctx, runCtx, a.cfg, a.core, a.reports.onRunEnd, a.p.Stderr, a.log)
 	if err != nil {
 		return cli.UsageError{Err: err}
 	}
@@ -196,7 +196,7 @@ func (a *app) startWeb(runCtx context.Context) error {
 // A failed run keeps its own error; a report that could not be written is said either way.
 func (a *app) runHeadless(ctx context.Context) error {
 	progressDone := make(chan struct{})
-	go printProgress(a.p.stderr, a.core, progressDone)
+	go printProgress(a.p.Stderr, a.core, progressDone)
 	res, runErr := a.core.Run(ctx, a.cfg.run)
 	close(progressDone)
 	runErr = judgeBaseline(a.cfg, res, runErr)
@@ -205,7 +205,7 @@ func (a *app) runHeadless(ctx context.Context) error {
 		return reportErr // the text summary and every other report are out
 	}
 	if reportErr != nil {
-		fmt.Fprintln(a.p.stderr, "stampede-master:", reportErr)
+		fmt.Fprintln(a.p.Stderr, "stampede-master:", reportErr)
 	}
 	return runErr
 }

@@ -11,7 +11,6 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -42,28 +41,12 @@ func main() {
 	// second one ends the process at once, as the signal's default action.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	context.AfterFunc(ctx, stop)
-	os.Exit(run(ctx, proc{args: os.Args[1:], stdout: os.Stdout, stderr: os.Stderr, environ: os.Environ(), executable: os.Executable}))
+	os.Exit(run(ctx, cli.Process{Args: os.Args[1:], Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ(), Executable: os.Executable}))
 }
-
-// proc is what the command takes from its process; main fills it from package os, tests with their
-// own values.
-type proc struct {
-	args           []string // the command line, without the program's name
-	stdout, stderr io.Writer
-	environ        []string // KEY=VALUE, as os.Environ: the STAMPEDE_<FLAG> fallbacks
-	executable     func() (string, error)
-}
-
-// lookupEnv is os.LookupEnv on p.environ.
-func (p proc) lookupEnv(key string) (string, bool) { return cli.LookupEnv(p.environ, key) }
 
 // run is the whole command; it returns the exit code. When ctx ends the worker stops gracefully.
-func run(ctx context.Context, p proc) int {
-	cfg, err := parse(p)
-	if err == nil {
-		err = serve(ctx, cfg, p)
-	}
-	return cli.Exit(p.stderr, "stampede-worker", err, exitCode)
+func run(ctx context.Context, p cli.Process) int {
+	return cli.Run(ctx, p, "stampede-worker", parse, serve, exitCode)
 }
 
 // exitCode maps the error the command ends with to its exit code.

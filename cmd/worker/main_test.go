@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/stampede-load/stampede/internal/cli"
+	"github.com/stampede-load/stampede/internal/cli/clitest"
 	"github.com/stampede-load/stampede/internal/worker"
 	pb "github.com/stampede-load/stampede/proto/stampede/v1"
 )
@@ -23,17 +23,11 @@ import (
 func fakeExe() (string, error) { return "/nonexistent/stampede-worker", nil }
 
 // runCmd runs the command as main would, with environ as its environment, and returns its exit code
-// and output. Read them once run has returned: the worker's goroutines write to stderr until then.
-func runCmd(ctx context.Context, environ []string, args ...string) (code int, stdout, stderr *bytes.Buffer) {
-	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
-	code = run(ctx, proc{args: args, stdout: stdout, stderr: stderr, environ: environ, executable: fakeExe})
+// and output.
+func runCmd(ctx context.Context, environ []string, args ...string) (code int, stdout, stderr *clitest.Output) {
+	stdout, stderr = &clitest.Output{}, &clitest.Output{}
+	code = run(ctx, cli.Process{Args: args, Stdout: stdout, Stderr: stderr, Environ: environ, Executable: fakeExe})
 	return code, stdout, stderr
-}
-
-// lastLine is the last line w received.
-func lastLine(w *bytes.Buffer) string {
-	lines := strings.Split(strings.TrimSpace(w.String()), "\n")
-	return lines[len(lines)-1]
 }
 
 func TestParseFlagsAndEnv(t *testing.T) {
@@ -49,66 +43,48 @@ func TestParseFlagsAndEnv(t *testing.T) {
 		check   func(*config) string // what is wrong with the config, "" if nothing
 	}{
 		{"defaults", nil, nil, func(c *config) string {
-			return want(c.masterAddr == "127.0.0.1:5557" && c.masterTimeout == 6*time.Second && c.logLevel == "info" &&
+			return clitest.Want(c.masterAddr == "127.0.0.1:5557" && c.masterTimeout == 6*time.Second && c.logLevel == "info" &&
 				c.metricsListen == ":9100" && !c.metricsChosen && c.logRate == worker.DefaultLogRate && c.allow.Empty() &&
 				c.workDir == "" && c.k6Binary == "" && len(c.dialOpts) == 1, // the (empty) join token; no TLS
 				"%+v", *c)
 		}},
 		{"flags", []string{"--master", "m:1", "--master-timeout", "3s", "--log-level", "debug", "--metrics-listen", "127.0.0.1:0",
 			"--allow-hosts", "10.0.0.0/8,127.0.0.1", "--log-rate", "7", "--work-dir", "/w", "--k6-binary", "/k6"}, nil, func(c *config) string {
-			return want(c.masterAddr == "m:1" && c.masterTimeout == 3*time.Second && c.logLevel == "debug" &&
+			return clitest.Want(c.masterAddr == "m:1" && c.masterTimeout == 3*time.Second && c.logLevel == "debug" &&
 				c.metricsListen == "127.0.0.1:0" && c.metricsChosen && c.allow.String() == "10.0.0.0/8,127.0.0.1" &&
 				c.logRate == 7 && c.workDir == "/w" && c.k6Binary == "/k6", "%+v", *c)
 		}},
 		{"the environment", nil, []string{"STAMPEDE_MASTER=m:2", "STAMPEDE_MASTER_TIMEOUT=1m", "STAMPEDE_LOG_LEVEL=warn",
 			"STAMPEDE_ALLOW_HOSTS=192.0.2.1", "STAMPEDE_LOG_RATE=9", "STAMPEDE_WORK_DIR=/e", "STAMPEDE_K6_BINARY=/ek6",
 			"STAMPEDE_JOIN_TOKEN_FILE=" + token, "STAMPEDE_TLS=true"}, func(c *config) string {
-			return want(c.masterAddr == "m:2" && c.masterTimeout == time.Minute && c.logLevel == "warn" &&
+			return clitest.Want(c.masterAddr == "m:2" && c.masterTimeout == time.Minute && c.logLevel == "warn" &&
 				c.allow.String() == "192.0.2.1" && c.logRate == 9 && c.workDir == "/e" && c.k6Binary == "/ek6" &&
 				c.sec.joinTokenFile == token && len(c.dialOpts) == 2, "%+v", *c) // join token and TLS
 		}},
 		{"metrics off from the environment is a choice", nil, []string{"STAMPEDE_METRICS_LISTEN="}, func(c *config) string {
-			return want(c.metricsListen == "" && c.metricsChosen, "metrics listen %q, chosen %v", c.metricsListen, c.metricsChosen)
+			return clitest.Want(c.metricsListen == "" && c.metricsChosen, "metrics listen %q, chosen %v", c.metricsListen, c.metricsChosen)
 		}},
 		{"an explicit flag wins over the environment", []string{"--master", "flag:1", "--log-rate", "3"},
 			[]string{"STAMPEDE_MASTER=env:1", "STAMPEDE_LOG_RATE=9"}, func(c *config) string {
-				return want(c.masterAddr == "flag:1" && c.logRate == 3, "master %q, log rate %d; want the flags'", c.masterAddr, c.logRate)
+				return clitest.Want(c.masterAddr == "flag:1" && c.logRate == 3, "master %q, log rate %d; want the flags'", c.masterAddr, c.logRate)
 			}},
 		{"an IPv6 master", []string{"--master", "[::1]:5557"}, nil, func(c *config) string {
-			return want(c.masterAddr == "[::1]:5557", "master %q", c.masterAddr)
+			return clitest.Want(c.masterAddr == "[::1]:5557", "master %q", c.masterAddr)
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var stderr bytes.Buffer
-			c, err := parse(proc{args: tt.args, stderr: &stderr, environ: tt.environ})
-			if err != nil {
-				t.Fatalf("parse: %v", err)
-			}
-			if msg := tt.check(c); msg != "" {
-				t.Error(msg)
-			}
-			if stderr.Len() > 0 {
-				t.Errorf("parse wrote to stderr: %s", stderr.String())
-			}
+			clitest.CheckParse(t, parse, tt.args, tt.environ, tt.check)
 		})
 	}
-}
-
-// want returns the message when ok is false.
-func want(ok bool, format string, args ...any) string {
-	if ok {
-		return ""
-	}
-	return fmt.Sprintf(format, args...)
 }
 
 // Every bad command line exits 2 before the worker starts, with a last line that names the flag,
 // on the stderr it was given and nowhere else.
 func TestBadCommandLines(t *testing.T) {
 	// Not parallel: it swaps os.Stderr to see that nothing goes there.
-	devStderr := captureProcessStderr(t)
+	devStderr := clitest.CaptureProcessStderr(t)
 	dir := t.TempDir()
 	token := filepath.Join(dir, "token")
 	if err := os.WriteFile(token, []byte("s3cret"), 0o600); err != nil {
@@ -139,10 +115,10 @@ func TestBadCommandLines(t *testing.T) {
 			if code != exitUsage {
 				t.Errorf("exit code %d, want %d", code, exitUsage)
 			}
-			if last := lastLine(stderr); !strings.HasPrefix(last, "stampede-worker: "+tt.message) {
+			if last := stderr.LastLine(); !strings.HasPrefix(last, "stampede-worker: "+tt.message) {
 				t.Errorf("stderr ends with\n\t%s\nwant it to start with\n\tstampede-worker: %s", last, tt.message)
 			}
-			if stdout.Len() > 0 {
+			if stdout.String() != "" {
 				t.Errorf("stdout: %q, want nothing", stdout)
 			}
 		})
@@ -152,58 +128,22 @@ func TestBadCommandLines(t *testing.T) {
 	}
 }
 
-// captureProcessStderr points os.Stderr at a file until the test ends, and returns what it received
-// so far.
-func captureProcessStderr(t *testing.T) func() string {
-	t.Helper()
-	f, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved := os.Stderr
-	os.Stderr = f
-	t.Cleanup(func() {
-		os.Stderr = saved
-		_ = f.Close()
-	})
-	return func() string {
-		b, err := os.ReadFile(f.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
-}
-
 func TestHelpAndVersion(t *testing.T) {
 	t.Parallel()
 	for _, arg := range []string{"-h", "--help"} {
 		t.Run(arg, func(t *testing.T) {
 			t.Parallel()
 			code, stdout, stderr := runCmd(context.Background(), nil, arg)
-			if code != exitOK {
-				t.Errorf("exit code %d, want 0", code)
-			}
-			usage := stderr.String()
-			if !strings.HasPrefix(usage, "Usage of stampede-worker:\n") {
-				t.Errorf("usage starts with %.40q, want the command's name", usage)
-			}
 			// One flag of each group: the config's and the security's.
-			for _, flag := range []string{"-master string", "-metrics-listen string", "-join-token-file string", "-tls-ca string"} {
-				if !strings.Contains(usage, "\n  "+flag+"\n") {
-					t.Errorf("the usage does not list %q", flag)
-				}
-			}
-			if strings.Contains(usage, "stampede-worker: ") || stdout.Len() > 0 {
-				t.Errorf("help is not an error and goes to stderr alone; stdout %q, stderr %q", stdout, usage)
-			}
+			clitest.CheckUsage(t, "stampede-worker", code, stdout.String(), stderr.String(),
+				"-master string", "-metrics-listen string", "-join-token-file string", "-tls-ca string")
 		})
 	}
 	t.Run("--version", func(t *testing.T) {
 		t.Parallel()
 		// The version is printed before anything is checked, and before any work directory is made.
 		code, stdout, stderr := runCmd(context.Background(), nil, "--version", "--master", "bad")
-		if code != exitOK || !strings.HasPrefix(stdout.String(), "stampede-worker dev\n") || stderr.Len() > 0 {
+		if code != exitOK || !strings.HasPrefix(stdout.String(), "stampede-worker dev\n") || stderr.String() != "" {
 			t.Errorf("exit code %d, stdout %q, stderr %q; want 0 and the version on stdout", code, stdout, stderr)
 		}
 	})
@@ -274,7 +214,7 @@ func TestRun(t *testing.T) {
 				}
 				out = out[i+len(m):]
 			}
-			if stdout.Len() > 0 {
+			if stdout.String() != "" {
 				t.Errorf("stdout: %q, want nothing", stdout)
 			}
 		})

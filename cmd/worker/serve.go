@@ -22,7 +22,7 @@ import (
 type app struct {
 	cli.Closers
 	cfg          *config
-	p            proc
+	p            cli.Process
 	log          *slog.Logger
 	exe, workDir string         // the program k6 children run, and where their files go
 	w            *worker.Worker // serves the master
@@ -32,12 +32,12 @@ type app struct {
 
 // serve runs the worker until ctx ends or the master refuses it. With --version it only prints the
 // version.
-func serve(ctx context.Context, cfg *config, p proc) error {
+func serve(ctx context.Context, cfg *config, p cli.Process) error {
 	if cfg.version {
-		fmt.Fprint(p.stdout, buildinfo.Get(version).String("stampede-worker"))
+		fmt.Fprint(p.Stdout, buildinfo.Get(version).String("stampede-worker"))
 		return nil
 	}
-	log, err := cli.NewLogger(p.stderr, cfg.logLevel)
+	log, err := cli.NewLogger(p.Stderr, cfg.logLevel)
 	if err != nil {
 		return cli.UsageError{Err: err}
 	}
@@ -64,7 +64,7 @@ func (a *app) prepareFiles() error {
 	// Under qemu-user without binfmt_misc os.Executable names this binary, yet the kernel cannot
 	// start it: --k6-binary then names a script that runs it through the emulator.
 	var err error
-	if a.exe, err = cli.K6Program(a.cfg.k6Binary, a.p.executable); err != nil {
+	if a.exe, err = cli.K6Program(a.cfg.k6Binary, a.p.Executable); err != nil {
 		return err
 	}
 	a.workDir, err = cli.WorkDir(a.cfg.workDir, "stampede-worker-", &a.Closers)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,15 +10,35 @@ import (
 	"strings"
 )
 
-// LookupEnv is os.LookupEnv on environ, a process's environment as os.Environ gives it (KEY=VALUE).
-// Commands take their environment as a value, so that tests give them their own.
-func LookupEnv(environ []string, key string) (string, bool) {
-	for _, kv := range environ {
+// Process is what a command takes from its process: main fills it from package os, tests with
+// their own values, so that only main touches the process.
+type Process struct {
+	Args           []string // the command line, without the program's name
+	Stdout, Stderr io.Writer
+	Environ        []string               // KEY=VALUE, as os.Environ
+	Executable     func() (string, error) // as os.Executable
+}
+
+// LookupEnv is os.LookupEnv on p.Environ.
+func (p Process) LookupEnv(key string) (string, bool) {
+	for _, kv := range p.Environ {
 		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
 			return v, true
 		}
 	}
 	return "", false
+}
+
+// Run is a command's whole life once main has its process: parse reads the command line, serve
+// does what it asks (until ctx ends, for a command that serves), and Exit turns the outcome into
+// the exit code, with code.
+func Run[C any](ctx context.Context, p Process, name string, parse func(Process) (C, error),
+	serve func(context.Context, C, Process) error, code func(error) int) int {
+	cfg, err := parse(p)
+	if err == nil {
+		err = serve(ctx, cfg, p)
+	}
+	return Exit(p.Stderr, name, err, code)
 }
 
 // Closers are what a command undoes when it ends: Close calls the functions OnClose registered,

@@ -23,7 +23,7 @@ func TestLookupEnv(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
 			t.Parallel()
-			if v, ok := LookupEnv(environ, tt.key); v != tt.want || ok != tt.wantOK {
+			if v, ok := (Process{Environ: environ}).LookupEnv(tt.key); v != tt.want || ok != tt.wantOK {
 				t.Errorf("LookupEnv(%q) = %q, %v; want %q, %v", tt.key, v, ok, tt.want, tt.wantOK)
 			}
 		})
