@@ -63,22 +63,19 @@ type config struct {
 }
 
 // parse reads the command line and, for each flag not on it, its STAMPEDE_<FLAG> variable, and
-// validates the result. Usage and the flag package's errors go to p.stderr.
-func parse(p proc) (*config, error) {
+// validates the result. Usage and the flag package's errors go to p.Stderr.
+func parse(p cli.Process) (*config, error) {
 	c := &config{env: cli.KeyValues{}}
 	fs := flag.NewFlagSet("stampede-master", flag.ContinueOnError)
-	fs.SetOutput(p.stderr)
+	fs.SetOutput(p.Stderr)
 	c.flags(fs)
-	if err := fs.Parse(p.args); err != nil {
+	if err := cli.Parse(fs, p.Args, p.LookupEnv, "the script goes after -f"); err != nil {
 		return nil, err
 	}
-	if err := cli.ApplyEnv(fs, p.lookupEnv); err != nil {
-		return nil, err
+	if err := c.validate(); err != nil {
+		return nil, cli.UsageError{Err: err}
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (the script goes after -f)", fs.Arg(0))
-	}
-	return c, c.validate()
+	return c, nil
 }
 
 func (c *config) flags(fs *flag.FlagSet) {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/stampede-load/stampede/internal/cli"
 	"github.com/stampede-load/stampede/internal/k6run"
 	"github.com/stampede-load/stampede/internal/k6summary"
 	"github.com/stampede-load/stampede/internal/master"
@@ -23,7 +24,7 @@ import (
 // the caller prints Stampede's text summary otherwise, as k6 prints its own. An error is one k6
 // would log (handleSummary() threw, or a file could not be written): k6 then falls back to its
 // text summary, and so does the caller; the exit code stays the run's.
-func handleSummary(ctx context.Context, exe, workDir string, res *master.Result, env map[string]string, p proc) (bool, error) {
+func handleSummary(ctx context.Context, exe, workDir string, res *master.Result, env map[string]string, p cli.Process) (bool, error) {
 	if res.Archive == nil || !res.Archive.Contains("handleSummary") {
 		return false, nil
 	}
@@ -33,7 +34,7 @@ func handleSummary(ctx context.Context, exe, workDir string, res *master.Result,
 	}
 	_ = json.Unmarshal(res.Archive.Options, &opts)
 	data, err := k6summary.Data(res, k6summary.Options{TrendStats: opts.TrendStats, TimeUnit: opts.TimeUnit,
-		NoColor: noColor(p), StdoutTTY: isTerminal(p.stdout), StderrTTY: isTerminal(p.stderr)})
+		NoColor: noColor(p), StdoutTTY: isTerminal(p.Stdout), StderrTTY: isTerminal(p.Stderr)})
 	if err != nil {
 		return false, err
 	}
@@ -61,9 +62,9 @@ func handleSummary(ctx context.Context, exe, workDir string, res *master.Result,
 		args = append(args, "--env", k+"="+v)
 	}
 	cmd := k6run.Command(ctx, exe, append(args, tarPath)...)
-	cmd.Env = append(slices.Clone(p.environ), "HOME="+dir)
+	cmd.Env = append(slices.Clone(p.Environ), "HOME="+dir)
 	var k6err strings.Builder
-	cmd.Stdout, cmd.Stderr = p.stdout, io.MultiWriter(p.stderr, &k6err)
+	cmd.Stdout, cmd.Stderr = p.Stdout, io.MultiWriter(p.Stderr, &k6err)
 	runErr := cmd.Run()
 	if _, err := os.Stat(missing); err == nil {
 		return false, nil
@@ -82,8 +83,8 @@ func handleSummary(ctx context.Context, exe, workDir string, res *master.Result,
 }
 
 // noColor says whether the user asked for no colours (no-color.org: NO_COLOR set and not empty).
-func noColor(p proc) bool {
-	v, _ := p.lookupEnv("NO_COLOR")
+func noColor(p cli.Process) bool {
+	v, _ := p.LookupEnv("NO_COLOR")
 	return v != ""
 }
 

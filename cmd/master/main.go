@@ -12,17 +12,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
-	"fmt"
-	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
+	"github.com/stampede-load/stampede/internal/cli"
 	"github.com/stampede-load/stampede/internal/k6run"
 	"github.com/stampede-load/stampede/internal/master"
-	buildinfo "github.com/stampede-load/stampede/internal/version"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -62,7 +58,7 @@ func main() {
 	ctx, interrupt := context.WithCancel(context.Background())
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, proc{args: os.Args[1:], stdout: os.Stdout, stderr: os.Stderr, environ: os.Environ(), executable: os.Executable})
+		code <- run(ctx, cli.Process{Args: os.Args[1:], Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ(), Executable: os.Executable})
 	}()
 	select {
 	case c := <-code:
@@ -78,62 +74,18 @@ func main() {
 	}
 }
 
-// proc is what the command takes from its process; main fills it from package os, tests with their
-// own values.
-type proc struct {
-	args           []string // the command line, without the program's name
-	stdout, stderr io.Writer
-	environ        []string // KEY=VALUE, as os.Environ: STAMPEDE_<FLAG> fallbacks, and the k6 children's environment
-	executable     func() (string, error)
-}
-
-// lookupEnv is os.LookupEnv on p.environ.
-func (p proc) lookupEnv(key string) (string, bool) {
-	for _, kv := range p.environ {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
-			return v, true
-		}
-	}
-	return "", false
-}
-
 // run is the whole command; it returns the exit code. ctx ends when the process is interrupted: a
 // run in progress then stops gracefully.
-func run(ctx context.Context, p proc) int {
-	cfg, err := parse(p)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return exitOK
-	case err != nil:
-		return fail(p.stderr, usageError{err})
-	case cfg.version:
-		fmt.Fprint(p.stdout, buildinfo.Get(version).String("stampede-master"))
-		return exitOK
-	}
-	return fail(p.stderr, serve(ctx, cfg, p))
+func run(ctx context.Context, p cli.Process) int {
+	return cli.Run(ctx, p, "stampede-master", parse, serve, exitCode)
 }
-
-// fail prints err, if any, and returns its exit code.
-func fail(stderr io.Writer, err error) int {
-	if err != nil {
-		fmt.Fprintln(stderr, "stampede-master:", err)
-	}
-	return exitCode(err)
-}
-
-// usageError is a bad command line or environment, or a flag that names something unusable (an
-// address in use, a report path that cannot be written): exit code 2.
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
 
 // exitCode maps the error the command ends with to its exit code (README.md's table).
 func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, new(usageError)):
+	case errors.As(err, new(cli.UsageError)):
 		return exitUsage
 	case errors.Is(err, master.ErrBadSettings): // over a limit: checked before anything starts
 		return exitUsage

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,39 +11,22 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/cli"
+	"github.com/stampede-load/stampede/internal/cli/clitest"
 	"github.com/stampede-load/stampede/internal/master"
 )
-
-// syncBuffer is a bytes.Buffer the command's goroutines may write to at once, as they may to os.Stderr.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // fakeExe stands for the master's own binary: no test here gets as far as starting k6.
 func fakeExe() (string, error) { return "/nonexistent/stampede-master", nil }
 
 // runCmd runs the command as main would, with environ as its environment, and returns its exit code
 // and output.
-func runCmd(ctx context.Context, environ []string, args ...string) (code int, stdout, stderr *syncBuffer) {
-	stdout, stderr = &syncBuffer{}, &syncBuffer{}
-	code = run(ctx, proc{args: args, stdout: stdout, stderr: stderr, environ: environ, executable: fakeExe})
+func runCmd(ctx context.Context, environ []string, args ...string) (code int, stdout, stderr *clitest.Output) {
+	stdout, stderr = &clitest.Output{}, &clitest.Output{}
+	code = run(ctx, cli.Process{Args: args, Stdout: stdout, Stderr: stderr, Environ: environ, Executable: fakeExe})
 	return code, stdout, stderr
 }
 
@@ -73,79 +53,61 @@ func TestParseFlagsAndEnv(t *testing.T) {
 			return ""
 		}},
 		{"headless: no web UI unless asked", []string{"-f", "s.js", "--headless"}, nil, func(c *config) string {
-			return want(c.webListen == "", "web listen %q, want none", c.webListen)
+			return clitest.Want(c.webListen == "", "web listen %q, want none", c.webListen)
 		}},
 		{"short flags", []string{"-f", "s.js", "-u", "5", "-r", "2.5", "-t", "30s", "-e", "A=1", "-e", "B=x=y"}, nil, func(c *config) string {
 			r := c.run
-			return want(r.Users == 5 && r.SpawnRate == 2.5 && r.RunTime == 30*time.Second && r.Env["A"] == "1" && r.Env["B"] == "x=y",
+			return clitest.Want(r.Users == 5 && r.SpawnRate == 2.5 && r.RunTime == 30*time.Second && r.Env["A"] == "1" && r.Env["B"] == "x=y",
 				"run %+v", r)
 		}},
 		{"long flags", []string{"--script", "s.js", "--users", "5", "--spawn-rate", "2.5", "--run-time", "30s", "--env", "A=1"}, nil,
 			func(c *config) string {
 				r := c.run
-				return want(r.Script == "s.js" && r.Users == 5 && r.SpawnRate == 2.5 && r.RunTime == 30*time.Second && r.Env["A"] == "1",
+				return clitest.Want(r.Script == "s.js" && r.Users == 5 && r.SpawnRate == 2.5 && r.RunTime == 30*time.Second && r.Env["A"] == "1",
 					"run %+v", r)
 			}},
 		{"every run setting from the environment", nil, []string{"STAMPEDE_SCRIPT=s.js", "STAMPEDE_USERS=7", "STAMPEDE_SPAWN_RATE=1.5",
 			"STAMPEDE_RUN_TIME=1m", "STAMPEDE_ENV=A=1", "STAMPEDE_EXPECT_WORKERS=3", "STAMPEDE_EXPECT_WORKERS_TIMEOUT=5s",
 			"STAMPEDE_THRESHOLD=http_req_failed: rate<0.01\nhttp_req_duration{name:a,method:GET}: p(95)<300"}, func(c *config) string {
 			r := c.run
-			return want(r.Script == "s.js" && r.Users == 7 && r.SpawnRate == 1.5 && r.RunTime == time.Minute && r.Env["A"] == "1" &&
+			return clitest.Want(r.Script == "s.js" && r.Users == 7 && r.SpawnRate == 1.5 && r.RunTime == time.Minute && r.Env["A"] == "1" &&
 				r.ExpectWorkers == 3 && r.ExpectTimeout == 5*time.Second && len(r.Thresholds) == 2, "run %+v", r)
 		}},
 		{"master settings from the environment", []string{"-f", "s.js"}, []string{"STAMPEDE_HEADLESS=true", "STAMPEDE_MASTER_BIND=127.0.0.1:1",
 			"STAMPEDE_MAX_USERS=10", "STAMPEDE_MAX_NAMES=5", "STAMPEDE_WATCH_HPA=a,b\nc", "STAMPEDE_LOG_LEVEL=debug"}, func(c *config) string {
-			return want(c.headless && c.masterBind == "127.0.0.1:1" && c.limits.maxUsers == 10 && c.maxNames == 5 &&
+			return clitest.Want(c.headless && c.masterBind == "127.0.0.1:1" && c.limits.maxUsers == 10 && c.maxNames == 5 &&
 				slices.Equal(c.watchHPA, []string{"a", "b", "c"}) && c.logLevel == "debug",
 				"headless %v, bind %q, max users %d, max names %d, watch HPA %q, log level %q",
 				c.headless, c.masterBind, c.limits.maxUsers, c.maxNames, c.watchHPA, c.logLevel)
 		}},
 		{"a token from the environment opens the web UI to the network", []string{"-f", "s.js", "--web-listen", "0.0.0.0:8089"},
 			[]string{"STAMPEDE_WEB_TOKEN=secret"}, func(c *config) string {
-				return want(c.sec.webAuth.Token == "secret", "web token %q", c.sec.webAuth.Token)
+				return clitest.Want(c.sec.webAuth.Token == "secret", "web token %q", c.sec.webAuth.Token)
 			}},
 		{"an explicit flag wins over the environment", []string{"-f", "s.js", "--users", "3", "-r", "1"},
 			[]string{"STAMPEDE_USERS=7", "STAMPEDE_SPAWN_RATE=9"}, func(c *config) string {
-				return want(c.run.Users == 3 && c.run.SpawnRate == 1, "users %d, spawn rate %g; want the flags' 3 and 1", c.run.Users, c.run.SpawnRate)
+				return clitest.Want(c.run.Users == 3 && c.run.SpawnRate == 1, "users %d, spawn rate %g; want the flags' 3 and 1", c.run.Users, c.run.SpawnRate)
 			}},
 		{"single-letter flags have no variable", []string{"-f", "s.js"}, []string{"STAMPEDE_U=7", "STAMPEDE_F=other.js"}, func(c *config) string {
-			return want(c.run.Users == 0 && c.run.Script == "s.js", "users %d, script %q", c.run.Users, c.run.Script)
+			return clitest.Want(c.run.Users == 0 && c.run.Script == "s.js", "users %d, script %q", c.run.Users, c.run.Script)
 		}},
 		{"the workers waited for: the local ones", []string{"-f", "s.js", "--local-workers", "3"}, nil, func(c *config) string {
-			return want(c.run.ExpectWorkers == 3, "expect workers %d, want 3", c.run.ExpectWorkers)
+			return clitest.Want(c.run.ExpectWorkers == 3, "expect workers %d, want 3", c.run.ExpectWorkers)
 		}},
 		{"the workers waited for: as asked", []string{"-f", "s.js", "--local-workers", "3", "--expect-workers", "5"}, nil, func(c *config) string {
-			return want(c.run.ExpectWorkers == 5, "expect workers %d, want 5", c.run.ExpectWorkers)
+			return clitest.Want(c.run.ExpectWorkers == 5, "expect workers %d, want 5", c.run.ExpectWorkers)
 		}},
 		{"kube workers", []string{"-f", "s.js", "--kube-deployment", "w", "--kube-workers", "4", "--kube-idle-workers", "0"}, nil,
 			func(c *config) string {
-				return want(c.run.Workers == 4 && c.kubeIdleWorkers == 0, "workers %d, idle %d", c.run.Workers, c.kubeIdleWorkers)
+				return clitest.Want(c.run.Workers == 4 && c.kubeIdleWorkers == 0, "workers %d, idle %d", c.run.Workers, c.kubeIdleWorkers)
 			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var stderr bytes.Buffer
-			c, err := parse(proc{args: tt.args, stderr: &stderr, environ: tt.environ})
-			if err != nil {
-				t.Fatalf("parse: %v", err)
-			}
-			if msg := tt.check(c); msg != "" {
-				t.Error(msg)
-			}
-			if stderr.Len() > 0 {
-				t.Errorf("parse wrote to stderr: %s", stderr.String())
-			}
+			clitest.CheckParse(t, parse, tt.args, tt.environ, tt.check)
 		})
 	}
-}
-
-// want returns the message when ok is false.
-func want(ok bool, format string, args ...any) string {
-	if ok {
-		return ""
-	}
-	return fmt.Sprintf(format, args...)
 }
 
 // Every bad command line exits 2 before anything starts, with one line that names the flag.
@@ -221,8 +183,7 @@ func TestBadCommandLines(t *testing.T) {
 			if code != exitUsage {
 				t.Errorf("exit code %d, want %d", code, exitUsage)
 			}
-			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-			if last := lines[len(lines)-1]; !strings.HasPrefix(last, "stampede-master: "+tt.message) {
+			if last := stderr.LastLine(); !strings.HasPrefix(last, "stampede-master: "+tt.message) {
 				t.Errorf("stderr ends with\n\t%s\nwant it to start with\n\tstampede-master: %s", last, tt.message)
 			}
 			if stdout.String() != "" {
@@ -238,22 +199,9 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Run(arg, func(t *testing.T) {
 			t.Parallel()
 			code, stdout, stderr := runCmd(context.Background(), nil, arg)
-			if code != exitOK {
-				t.Errorf("exit code %d, want 0", code)
-			}
-			usage := stderr.String()
-			if !strings.HasPrefix(usage, "Usage of stampede-master:\n") {
-				t.Errorf("usage starts with %.40q, want the command's name", usage)
-			}
 			// One flag of each group: the config's, the security's, the limits'.
-			for _, flag := range []string{"-spawn-rate float", "-web-token-file string", "-max-users int", "-k6-binary string"} {
-				if !strings.Contains(usage, "\n  "+flag+"\n") {
-					t.Errorf("the usage does not list %q", flag)
-				}
-			}
-			if strings.Contains(usage, "stampede-master: ") || stdout.String() != "" {
-				t.Errorf("help is not an error and goes to stderr alone; stdout %q, stderr %q", stdout, usage)
-			}
+			clitest.CheckUsage(t, "stampede-master", code, stdout.String(), stderr.String(),
+				"-spawn-rate float", "-web-token-file string", "-max-users int", "-k6-binary string")
 		})
 	}
 	t.Run("--version", func(t *testing.T) {
@@ -274,7 +222,7 @@ func TestExitCode(t *testing.T) {
 		{nil, exitOK},
 		{errors.New("anything else"), exitInternal},
 		{context.Canceled, exitInternal},
-		{usageError{errors.New("--users -1")}, exitUsage},
+		{cli.UsageError{Err: errors.New("--users -1")}, exitUsage},
 		{fmt.Errorf("%w: users 2000000: over this master's limit", master.ErrBadSettings), exitUsage},
 		{fmt.Errorf("%w: stat s.js: no such file or directory", master.ErrScriptNotFound), exitScriptNotFound},
 		{fmt.Errorf("%w: s.js:3: SyntaxError", master.ErrScriptError), exitScriptError},
@@ -338,7 +286,7 @@ func TestExitCode(t *testing.T) {
 // says goes to the writers it was given, none to the process's own stderr or the log package's.
 func TestRunScriptNotFound(t *testing.T) {
 	// Not parallel: it swaps os.Stderr and the log package's output to see that nothing goes there.
-	devStderr := captureProcessStderr(t)
+	devStderr := clitest.CaptureProcessStderr(t)
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "missing.js")
 	code, stdout, stderr := runCmd(context.Background(), nil,
@@ -358,31 +306,6 @@ func TestRunScriptNotFound(t *testing.T) {
 	}
 	if got := devStderr(); got != "" {
 		t.Errorf("the process's stderr got %q, want nothing", got)
-	}
-}
-
-// captureProcessStderr points os.Stderr and the log package at a file until the test ends, and
-// returns what they received so far.
-func captureProcessStderr(t *testing.T) func() string {
-	t.Helper()
-	f, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved, savedLog := os.Stderr, log.Writer()
-	os.Stderr = f
-	log.SetOutput(f)
-	t.Cleanup(func() {
-		os.Stderr = saved
-		log.SetOutput(savedLog)
-		_ = f.Close()
-	})
-	return func() string {
-		b, err := os.ReadFile(f.Name())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
 	}
 }
 
@@ -428,5 +351,3 @@ func TestRunInterrupted(t *testing.T) {
 		})
 	}
 }
-
-var _ io.Writer = (*syncBuffer)(nil)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/stampede-load/stampede/internal/cli"
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/report"
 	"github.com/stampede-load/stampede/web"
@@ -106,7 +107,7 @@ type reporter struct {
 	files        []report.File
 	exe, workDir string
 	env          map[string]string // the script's __ENV, for handleSummary()
-	p            proc
+	p            cli.Process
 	log          *slog.Logger
 }
 
@@ -118,10 +119,10 @@ func (r reporter) report(res *master.Result) error {
 	if !res.Started.IsZero() {
 		handled, err := handleSummary(context.Background(), r.exe, r.workDir, res, r.env, r.p)
 		if err != nil {
-			fmt.Fprintf(r.p.stderr, "stampede-master: %v; the summary below is Stampede's own\n", err)
+			fmt.Fprintf(r.p.Stderr, "stampede-master: %v; the summary below is Stampede's own\n", err)
 		}
 		if !handled {
-			if err := report.WriteText(r.p.stdout, res); err != nil {
+			if err := report.WriteText(r.p.Stdout, res); err != nil {
 				r.log.Error("writing the summary", "err", err)
 			}
 		}
@@ -132,6 +133,6 @@ func (r reporter) report(res *master.Result) error {
 // onRunEnd reports a run started from the UI.
 func (r reporter) onRunEnd(res *master.Result, _ error) {
 	if err := r.report(res); err != nil {
-		fmt.Fprintln(r.p.stderr, "stampede-master:", err)
+		fmt.Fprintln(r.p.Stderr, "stampede-master:", err)
 	}
 }

@@ -15,14 +15,15 @@ import (
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/rpc"
+	buildinfo "github.com/stampede-load/stampede/internal/version"
 	"github.com/stampede-load/stampede/internal/worker"
 )
 
-// app is the running master. start builds its parts in order; close stops the ones started, in
+// app is the running master. start builds its parts in order; Close stops the ones started, in
 // reverse order, as deferred calls would.
 type app struct {
 	cfg        *config
-	p          proc
+	p          cli.Process
 	log        *slog.Logger
 	exe        string // the program k6 children run
 	workDir    string
@@ -31,21 +32,26 @@ type app struct {
 	kube       *kubeParts
 	workerAddr string       // where a worker on this host dials the master
 	webDone    <-chan error // the web server failing; nil without one
-	closers    []func()
+	cli.Closers
 }
 
 // serve runs the master: with --headless the run the flags describe, else the web UI until ctx ends.
-func serve(ctx context.Context, cfg *config, p proc) error {
-	log, err := cli.NewLogger(p.stderr, cfg.logLevel)
+// With --version it only prints the version.
+func serve(ctx context.Context, cfg *config, p cli.Process) error {
+	if cfg.version {
+		fmt.Fprint(p.Stdout, buildinfo.Get(version).String("stampede-master"))
+		return nil
+	}
+	log, err := cli.NewLogger(p.Stderr, cfg.logLevel)
 	if err != nil {
-		return usageError{err}
+		return cli.UsageError{Err: err}
 	}
 	stopWarning := context.AfterFunc(ctx, func() {
 		log.Warn("interrupted: stopping any run and exiting (press Ctrl+C again to quit at once)")
 	})
 	defer stopWarning()
 	a := &app{cfg: cfg, p: p, log: log}
-	defer a.close()
+	defer a.Close()
 	if err := a.start(ctx); err != nil {
 		return err
 	}
@@ -67,38 +73,19 @@ func (a *app) start(ctx context.Context) error {
 	return nil
 }
 
-// onClose has close call f.
-func (a *app) onClose(f func()) { a.closers = append(a.closers, f) }
-
-func (a *app) close() {
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		a.closers[i]()
-	}
-}
-
 // prepareFiles makes sure, before anything starts, that every report can be written, and finds the
 // program k6 children run and the work directory.
 func (a *app) prepareFiles() error {
 	files := a.cfg.reportFiles()
 	if err := checkReports(files); err != nil {
-		return usageError{err}
+		return cli.UsageError{Err: err}
 	}
-	a.exe = a.cfg.k6Binary
-	if a.exe == "" {
-		exe, err := a.p.executable()
-		if err != nil {
-			return fmt.Errorf("cannot find my own binary (name it with --k6-binary): %w", err)
-		}
-		a.exe = exe
+	var err error
+	if a.exe, err = cli.K6Program(a.cfg.k6Binary, a.p.Executable); err != nil {
+		return err
 	}
-	a.workDir = a.cfg.workDir
-	if a.workDir == "" {
-		dir, err := os.MkdirTemp("", "stampede-master-")
-		if err != nil {
-			return fmt.Errorf("cannot create a work directory: %w", err)
-		}
-		a.workDir = dir
-		a.onClose(func() { _ = os.RemoveAll(dir) })
+	if a.workDir, err = cli.WorkDir(a.cfg.workDir, "stampede-master-", &a.Closers); err != nil {
+		return err
 	}
 	a.reports = reporter{files: files, exe: a.exe, workDir: a.workDir, env: a.cfg.env, p: a.p, log: a.log}
 	return nil
@@ -110,7 +97,7 @@ func (a *app) startCore() error {
 	cfg := a.cfg
 	kp, err := newKube(cfg, a.log)
 	if err != nil {
-		return usageError{err}
+		return cli.UsageError{Err: err}
 	}
 	a.kube = kp
 	a.core, err = master.New(master.Options{Loader: loader{exe: a.exe}, WorkDir: a.workDir, InitTimeout: cfg.initTimeout,
@@ -120,11 +107,11 @@ func (a *app) startCore() error {
 	if err != nil {
 		return fmt.Errorf("cannot start the coordinator: %w", err)
 	}
-	a.onClose(a.core.Close)
+	a.OnClose(a.core.Close)
 	return nil
 }
 
-// startKube runs the worker scaler and the HPA watcher, if the flags ask for them, until close.
+// startKube runs the worker scaler and the HPA watcher, if the flags ask for them, until Close.
 func (a *app) startKube() error {
 	if a.kube.fleet != nil && a.cfg.kubeIdleWorkers >= 0 {
 		// Level-based from the start: a master that died mid-run left the workers scaled up.
@@ -132,7 +119,7 @@ func (a *app) startKube() error {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	done := a.kube.start(ctx)
-	a.onClose(func() {
+	a.OnClose(func() {
 		a.kube.settle(10*time.Second, a.log) // the last run's scale-down reaches the API server
 		stop()
 		<-done
@@ -144,18 +131,18 @@ func (a *app) startKube() error {
 func (a *app) listenForWorkers() error {
 	lis, err := net.Listen("tcp", a.cfg.masterBind)
 	if err != nil {
-		return usageError{fmt.Errorf("cannot listen for workers on %s: %w (choose another with --master-bind)", a.cfg.masterBind, err)}
+		return cli.UsageError{Err: fmt.Errorf("cannot listen for workers on %s: %w (choose another with --master-bind)", a.cfg.masterBind, err)}
 	}
 	srv := rpc.NewServer(a.core, a.log, a.cfg.sec.serverOptions()...)
 	workerLis := a.cfg.limits.workerListener(lis, a.log) // before the UI's line: a lowered limit is logged first
 	go func() { _ = srv.Serve(workerLis) }()
-	a.onClose(srv.Stop)
+	a.OnClose(srv.Stop)
 	a.workerAddr = cli.DialAddr(lis.Addr(), a.cfg.masterBind)
 	a.log.Info("listening for workers", "addr", lis.Addr().String())
 	return nil
 }
 
-// startLocalWorkers starts --local-workers workers inside the master. close stops them and waits,
+// startLocalWorkers starts --local-workers workers inside the master. Close stops them and waits,
 // so that no k6 child outlives the master.
 func (a *app) startLocalWorkers() error {
 	if a.cfg.localWorkers == 0 {
@@ -163,7 +150,7 @@ func (a *app) startLocalWorkers() error {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	a.onClose(func() {
+	a.OnClose(func() {
 		stop()
 		wg.Wait()
 	})
@@ -189,17 +176,17 @@ func (a *app) startLocalWorkers() error {
 	return nil
 }
 
-// startWeb serves the UI, API and /metrics on --web-listen, if there is one, until close. Runs
+// startWeb serves the UI, API and /metrics on --web-listen, if there is one, until Close. Runs
 // started from the UI stop when runCtx ends.
 func (a *app) startWeb(runCtx context.Context) error {
 	if a.cfg.webListen == "" {
 		return nil
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	a.onClose(stop)
-	done, err := serveWeb(ctx, runCtx, a.cfg, a.core, a.reports.onRunEnd, a.p.stderr, a.log)
+	a.OnClose(stop)
+	done, err := serveWeb(ctx, runCtx, a.cfg, a.core, a.reports.onRunEnd, a.p.Stderr, a.log)
 	if err != nil {
-		return usageError{err}
+		return cli.UsageError{Err: err}
 	}
 	a.webDone = done
 	return nil
@@ -209,7 +196,7 @@ func (a *app) startWeb(runCtx context.Context) error {
 // A failed run keeps its own error; a report that could not be written is said either way.
 func (a *app) runHeadless(ctx context.Context) error {
 	progressDone := make(chan struct{})
-	go printProgress(a.p.stderr, a.core, progressDone)
+	go printProgress(a.p.Stderr, a.core, progressDone)
 	res, runErr := a.core.Run(ctx, a.cfg.run)
 	close(progressDone)
 	runErr = judgeBaseline(a.cfg, res, runErr)
@@ -218,7 +205,7 @@ func (a *app) runHeadless(ctx context.Context) error {
 		return reportErr // the text summary and every other report are out
 	}
 	if reportErr != nil {
-		fmt.Fprintln(a.p.stderr, "stampede-master:", reportErr)
+		fmt.Fprintln(a.p.Stderr, "stampede-master:", reportErr)
 	}
 	return runErr
 }

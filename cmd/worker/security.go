@@ -7,16 +7,15 @@ import (
 	"github.com/stampede-load/stampede/internal/rpc"
 )
 
-// securityFlags are how the worker proves itself to the master and checks the master
+// securityConfig is how the worker proves itself to the master and checks the master
 // (docs/security.md).
-type securityFlags struct {
+type securityConfig struct {
 	joinToken, joinTokenFile        string
 	useTLS                          bool
 	tlsCA, tlsCert, tlsKey, tlsName string
 }
 
-func newSecurityFlags(fs *flag.FlagSet) *securityFlags {
-	s := &securityFlags{}
+func (s *securityConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&s.joinToken, "join-token", "", "the master's join token (prefer --join-token-file)")
 	fs.StringVar(&s.joinTokenFile, "join-token-file", "", "file holding --join-token")
 	fs.BoolVar(&s.useTLS, "tls", false, "connect to the master over TLS, verified with the system's roots unless --tls-ca (implied by --tls-ca and --tls-cert)")
@@ -24,10 +23,10 @@ func newSecurityFlags(fs *flag.FlagSet) *securityFlags {
 	fs.StringVar(&s.tlsCert, "tls-cert", "", "PEM client certificate for a master that requires mutual TLS (with --tls-key)")
 	fs.StringVar(&s.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&s.tlsName, "tls-server-name", "", "the name the master's certificate must carry (default: the host of --master)")
-	return s
 }
 
-func (s *securityFlags) dialOptions() ([]rpc.DialOption, error) {
+// dialOptions reads the join token and the certificates the flags name.
+func (s *securityConfig) dialOptions() ([]rpc.DialOption, error) {
 	tok, err := cli.Secret(s.joinToken, s.joinTokenFile, "join-token")
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
-// Package cli holds what Stampede's commands share about their command lines: environment
-// fallbacks for flags, repeatable KEY=VALUE flags, and logging setup. Its functions are safe for
-// concurrent use; they touch only what they are given.
+// Package cli holds what Stampede's commands share about their command lines and processes:
+// environment fallbacks for flags (read from an environment given as a value), repeatable
+// KEY=VALUE flags, logging setup, and the cleanups a command runs as it ends. Its functions are
+// safe for concurrent use, as they touch only what they are given; a Closers value is not.
 package cli
 
 import (

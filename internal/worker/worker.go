@@ -171,13 +171,25 @@ func (w *Worker) Run(ctx context.Context, d Dialer) error {
 	}
 }
 
-// serve runs one session until it breaks or the master goes quiet.
+// serve runs one session until it breaks or the master goes quiet, or until ctx ends and the
+// worker's last stats are flushed.
 func (w *Worker) serve(ctx context.Context, sess Session, wel protocol.Welcome) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer w.detach()
+	if err := w.attach(sess, wel); err != nil {
+		return err
+	}
+	heard, broken := w.receive(ctx, sess)
+	return w.converse(ctx, sess, wel.Heartbeat, heard, broken)
+}
 
-	// Resend what the master has not merged, before anything new can be sent.
+// attach makes sess the worker's session, and resends on it what the master has not merged yet,
+// before anything new can be sent: the deltas past its acknowledgement, then the last run's Finished
+// status if no session took it.
+func (w *Worker) attach(sess Session, wel protocol.Welcome) error {
 	w.sendMu.Lock()
+	defer w.sendMu.Unlock()
 	w.mu.Lock()
 	w.sess = sess
 	w.index = wel.Index
@@ -185,28 +197,31 @@ func (w *Worker) serve(ctx context.Context, sess Session, wel protocol.Welcome) 
 	w.out.ack(wel.AckStatsSeq)
 	pending := w.out.pending()
 	w.mu.Unlock()
-	var err error
 	for _, p := range pending {
-		if err = sess.Send(p); err != nil {
-			break
+		if err := sess.Send(p); err != nil {
+			return err
 		}
 	}
-	if err == nil && w.final != nil {
-		if err = sess.Send(*w.final); err == nil {
-			w.final = nil
+	if w.final != nil {
+		if err := sess.Send(*w.final); err != nil {
+			return err
 		}
+		w.final = nil
 	}
-	w.sendMu.Unlock()
-	defer func() {
-		w.mu.Lock()
-		w.sess = nil
-		w.mu.Unlock()
-	}()
-	if err != nil {
-		return err
-	}
+	return nil
+}
 
-	heard := make(chan struct{}, 1)
+// detach ends attach's session: sends from now on find none.
+func (w *Worker) detach() {
+	w.mu.Lock()
+	w.sess = nil
+	w.mu.Unlock()
+}
+
+// receive reads the master's commands and handles them until the session breaks. heard gets a
+// value (or has one waiting) whenever something arrived; broken gets the error that ended it.
+func (w *Worker) receive(ctx context.Context, sess Session) (heard <-chan struct{}, broken <-chan error) {
+	h := make(chan struct{}, 1)
 	errc := make(chan error, 1)
 	go func() {
 		for {
@@ -216,17 +231,24 @@ func (w *Worker) serve(ctx context.Context, sess Session, wel protocol.Welcome) 
 				return
 			}
 			select {
-			case heard <- struct{}{}:
+			case h <- struct{}{}:
 			default:
 			}
 			w.handle(ctx, cmd)
 		}
 	}()
+	return h, errc
+}
 
+// converse keeps the session going: it sends a heartbeat every interval the master asked for
+// (every second if it asked for none), and gives up on a master silent for too long. When ctx
+// ends, it stops the load and waits, at most flushTimeout, for the master to acknowledge the last
+// deltas.
+func (w *Worker) converse(ctx context.Context, sess Session, heartbeat time.Duration, heard <-chan struct{}, broken <-chan error) error {
 	// Never judge the master on fewer than three of its heartbeats: a shorter timeout would drop
 	// healthy sessions.
-	timeout := max(w.opts.MasterTimeout, 3*wel.Heartbeat)
-	every := wel.Heartbeat
+	timeout := max(w.opts.MasterTimeout, 3*heartbeat)
+	every := heartbeat
 	if every <= 0 {
 		every = time.Second
 	}
@@ -241,12 +263,7 @@ func (w *Worker) serve(ctx context.Context, sess Session, wel protocol.Welcome) 
 	for {
 		select {
 		case <-stopping:
-			// Stop the load, then flush: the last deltas and Finished go out on this session.
-			stopping = nil
-			w.closing.Store(true)
-			ch := make(chan struct{})
-			go func() { w.abandonRun("the worker is stopping"); close(ch) }()
-			stopped = ch
+			stopping, stopped = nil, w.stopLoad()
 		case <-stopped:
 			stopped = nil
 			poll := time.NewTicker(50 * time.Millisecond)
@@ -259,7 +276,7 @@ func (w *Worker) serve(ctx context.Context, sess Session, wel protocol.Welcome) 
 		case <-giveUp:
 			w.log.Warn("the master did not acknowledge the last stats in time", "waited", flushTimeout)
 			return ctx.Err()
-		case err := <-errc:
+		case err := <-broken:
 			return err
 		case <-heard:
 			w.tick()
@@ -275,6 +292,15 @@ func (w *Worker) serve(ctx context.Context, sess Session, wel protocol.Welcome) 
 			}
 		}
 	}
+}
+
+// stopLoad takes no new run and stops the current one's load; the returned channel closes once
+// its last deltas and Finished are queued, to go out on this session.
+func (w *Worker) stopLoad() <-chan struct{} {
+	w.closing.Store(true)
+	stopped := make(chan struct{})
+	go func() { w.abandonRun("the worker is stopping"); close(stopped) }()
+	return stopped
 }
 
 // flushTimeout bounds how long a stopping worker waits for the master to acknowledge its last
