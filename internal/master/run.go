@@ -84,12 +84,14 @@ type run struct {
 	prep      *prepared          // the Loader's answer, once it came
 	driving   bool               // the load runs: the loop's tick steers it and closes its seconds
 	closedAt  int64              // the Unix second of the tick that last closed seconds
-	over      chan struct{}      // closed once the run ended and its done callback returned
-	points    []stats.Point
-	opts      *scenario.Options
-	names     nameCap
-	rates     rateWindow
-	judge     *judge
+	// membersChanged: a member joined, left or changed state since drive last looked.
+	membersChanged bool
+	over           chan struct{} // closed once the run ended and its done callback returned
+	points         []stats.Point
+	opts           *scenario.Options
+	names          nameCap
+	rates          rateWindow
+	judge          *judge
 	// statsReset is when the statistics were last reset (zero: never).
 	statsReset time.Time
 	final      bool // the result was taken; nothing merges any more
@@ -135,9 +137,10 @@ func (r *run) merge(w *workerRec, d *stats.Delta) {
 
 func (r *run) status(w *workerRec, s protocol.Status) {
 	m := r.members[w.id]
-	if m == nil {
-		return
+	if m == nil || m.over() && !s.State.Over() {
+		return // a child that ended runs nothing more in this run: a later word of it is stale
 	}
+	r.membersChanged = true
 	m.state = s.State
 	m.ended = m.ended || s.State == protocol.Done
 	if s.ExitCode == k6ExitScriptAborted && r.aborted == nil {
@@ -183,6 +186,7 @@ func (r *run) phase(p protocol.PhaseResult) {
 }
 
 func (r *run) workerGone(w *workerRec, why string) {
+	r.membersChanged = true
 	if m := r.members[w.id]; m != nil && !m.gone {
 		m.gone = true
 		if !m.over() {
@@ -482,6 +486,7 @@ func (c *Coordinator) enlist(r *run, w *workerRec, p scenario.Part) *member {
 		r.order = append(r.order, m)
 	}
 	*m = member{w: w, state: protocol.Preparing, requests: m.requests}
+	r.membersChanged = true
 	c.send(w, func(conn WorkerConn) error { return conn.Assign(p) })
 	return m
 }
@@ -566,10 +571,17 @@ func (c *Coordinator) drive(ctx context.Context, r *run) error {
 		defer t.Stop()
 		deadline = t.C
 	}
-	r.driving = true
+	r.driving, r.membersChanged = true, true
 	defer func() { r.driving, r.ended = false, time.Now() }()
 	interrupted := false
-	for !r.testEnded() {
+	for {
+		// Whether the test ended changes only with the members' states: looked at again after
+		// those change, not after every event (a big fleet sends thousands a second).
+		if r.membersChanged {
+			if r.membersChanged = false; r.testEnded() {
+				break
+			}
+		}
 		switch {
 		case r.aborted != nil:
 			c.stopLoad(r, r.aborted.Error())
@@ -605,7 +617,9 @@ func (c *Coordinator) stopLoad(r *run, why string) {
 	r.state, r.stopSent = Stopping, time.Now()
 	r.ctlSeq++
 	for _, m := range r.live() {
-		c.send(m.w, func(conn WorkerConn) error { return conn.Control(r.id, r.ctlSeq, 0, r.rate, true) })
+		if !m.over() {
+			c.send(m.w, func(conn WorkerConn) error { return conn.Control(r.id, r.ctlSeq, 0, r.rate, true) })
+		}
 	}
 }
 
@@ -634,8 +648,8 @@ func gcd(a, b int) int {
 
 // testEnded: every live member's test is over (or the fleet is gone).
 func (r *run) testEnded() bool {
-	for _, m := range r.live() {
-		if m.state < protocol.Done {
+	for _, m := range r.order {
+		if !m.gone && m.state < protocol.Done {
 			return false
 		}
 	}
