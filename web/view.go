@@ -67,16 +67,11 @@ func statsView(s *master.Snapshot) *api.StatsView {
 
 // workerInfos publishes the connected workers; nil stays nil.
 func workerInfos(ws []master.WorkerInfo) []api.WorkerInfo {
-	if ws == nil {
-		return nil
-	}
-	out := make([]api.WorkerInfo, len(ws))
-	for i, w := range ws {
-		out[i] = api.WorkerInfo{Index: w.Index, ID: w.ID, Host: w.Host, CPUs: w.CPUs, Connected: w.Connected,
+	return api.List(ws, func(w master.WorkerInfo) api.WorkerInfo {
+		return api.WorkerInfo{Index: w.Index, ID: w.ID, Host: w.Host, CPUs: w.CPUs, Connected: w.Connected,
 			State: w.State, Users: w.Users, CPUPercent: w.CPUPercent, Memory: w.Memory, LastSeen: w.LastSeen,
 			AllowHosts: w.AllowHosts}
-	}
-	return out
+	})
 }
 
 func logEntries(ls []master.LogEntry) []api.LogEntry {

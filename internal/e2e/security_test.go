@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -20,35 +19,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/stampede-load/stampede/internal/cli/clitest"
 )
 
-// secLog is a process's stderr, readable while it runs.
-type secLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *secLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *secLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startSecureWorker starts a stampede-worker process for the master at addr with extra flags.
-func startSecureWorker(t *testing.T, addr string, args ...string) (*exec.Cmd, *secLog) {
+func startSecureWorker(t *testing.T, addr string, args ...string) (*exec.Cmd, *clitest.Output) {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(bin, "stampede-worker"),
 		append([]string{"--master", addr, "--work-dir", t.TempDir(), "--metrics-listen", ""}, args...)...)
-	stderr := &secLog{}
+	stderr := &clitest.Output{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -132,7 +114,7 @@ func TestSecuredMaster(t *testing.T) {
 		l := m2.log()
 		return strings.Count(l, "refused a worker: wrong join token") >= 2 && strings.Count(l, "refused a worker: it sent no join token") >= 2
 	})
-	for name, l := range map[string]*secLog{"wrong token": refusedLog, "no token": missingLog} {
+	for name, l := range map[string]*clitest.Output{"wrong token": refusedLog, "no token": missingLog} {
 		if s := l.String(); !strings.Contains(s, "Unauthenticated") || !strings.Contains(s, "join token") || !strings.Contains(s, "retrying") {
 			t.Fatalf("worker with %s: its log does not say why it keeps retrying:\n%s", name, s)
 		}

@@ -1,16 +1,12 @@
 package k6run
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/stats"
 )
 
@@ -55,54 +51,11 @@ func TestChildSubmetrics(t *testing.T) {
 	}))
 	defer target.Close()
 	exe, dir, entry := scriptDir(t, submetricScript)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var (
-		logMu sync.Mutex
-		logs  []protocol.LogLine
-	)
-	logged := func() []protocol.LogLine {
-		logMu.Lock()
-		defer logMu.Unlock()
-		return append([]protocol.LogLine(nil), logs...)
-	}
-	child, err := Start(ctx, RunOptions{Exe: exe, Dir: dir, Entry: entry,
+	total := runChild(t, RunOptions{Exe: exe, Dir: dir, Entry: entry,
 		Env: map[string]string{"TARGET": target.URL},
 		Submetrics: []string{"http_req_duration{name:login}", "http_reqs{status:500}",
 			"checks{group:::api}", "checks{check:is one,group:}", "http_req_failed{expected_response:false}",
-			"iterations{scenario:default}"},
-		Logs: func(l protocol.LogLine) {
-			logMu.Lock()
-			logs = append(logs, l)
-			logMu.Unlock()
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer child.Kill()
-	total, read := mergeDeltas(child)
-	if err := child.WaitReady(ctx); err != nil {
-		t.Fatalf("child not ready: %v (logs %+v)", err, logged())
-	}
-	if err := child.Resume(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// The child lingers after the test ends; ask it to exit once k6 says the test is over.
-	for {
-		s, err := child.Status(ctx)
-		if err == nil && s.Ended() {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the test did not end: %v", ctx.Err())
-		case <-child.Exited():
-			t.Fatalf("the child exited early: %+v", logged())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	child.Terminate(30 * time.Second)
-	<-read
+			"iterations{scenario:default}"}})
 
 	tests := []struct {
 		key   string
@@ -130,7 +83,6 @@ func TestChildSubmetrics(t *testing.T) {
 	}
 }
 
-// mergeDeltas merges every delta child sends into total; read is closed once the child's deltas end.
 // scriptDir writes src as script.js in a new directory and returns the test binary (which serves
 // as the k6 executable, see TestMain), the directory and the script's path: what Start needs.
 func scriptDir(t *testing.T, src string) (exe, dir, entry string) {
@@ -147,6 +99,7 @@ func scriptDir(t *testing.T, src string) (exe, dir, entry string) {
 	return exe, dir, entry
 }
 
+// mergeDeltas merges every delta child sends into total; read is closed once the child's deltas end.
 func mergeDeltas(child *Child) (total *stats.Delta, read <-chan struct{}) {
 	total = &stats.Delta{}
 	done := make(chan struct{})

@@ -27,8 +27,8 @@ type Options struct {
 	// Version is reported to workers.
 	Version string
 	// ScriptLog receives the scripts' log lines (console.log, exceptions) besides the master's own
-	// record of the last LogLines (see Snapshot); nil passes them nowhere else.
-	// It is called on the Coordinator's loop, so it must not call the Coordinator.
+	// record of the last LogLines (see Snapshot); nil passes them nowhere else. It is called on
+	// the goroutine that calls Logs.
 	ScriptLog func(worker int, l protocol.LogLine)
 	// NameCap is the most (name, method) rows a run keeps before it folds further names into
 	// OtherName. Default DefaultNameCap.
@@ -150,10 +150,10 @@ func (c *Coordinator) Join(h protocol.Hello, conn WorkerConn) (protocol.Welcome,
 		return protocol.Welcome{}, errors.New("worker id is empty")
 	}
 	reply := make(chan joinReply, 1)
-	if !c.post(joined{hello: h, conn: conn, reply: reply}) {
-		return protocol.Welcome{}, errors.New("the master is shutting down")
+	r, ok := ask(c, joined{hello: h, conn: conn, reply: reply}, reply)
+	if !ok {
+		return protocol.Welcome{}, errShuttingDown
 	}
-	r := <-reply
 	return r.welcome, r.err
 }
 
@@ -184,8 +184,16 @@ func (c *Coordinator) PhaseResult(workerID string, r protocol.PhaseResult) {
 
 // Logs passes a worker's script log lines on. Lines over the worker's rate limit never arrive: the
 // worker sends a marker line in their place ("N log lines dropped (limit R/s)"), passed on like the rest.
+// Options.ScriptLog gets them on the caller's goroutine: writing a log is no work for the loop.
 func (c *Coordinator) Logs(workerID string, lines []protocol.LogLine) {
-	c.post(logged{id: workerID, lines: lines})
+	reply := make(chan int, 1)
+	idx, ok := ask(c, logged{id: workerID, lines: lines, reply: reply}, reply)
+	if !ok || c.opts.ScriptLog == nil {
+		return
+	}
+	for _, l := range lines {
+		c.opts.ScriptLog(idx, l)
+	}
 }
 
 // join registers a worker on the loop.
@@ -316,17 +324,16 @@ func (c *Coordinator) phase(p protocol.PhaseResult) {
 	}
 }
 
-func (c *Coordinator) logLines(workerID string, lines []protocol.LogLine) {
+// logLines keeps a worker's script log lines and returns its index (-1: unknown).
+func (c *Coordinator) logLines(workerID string, lines []protocol.LogLine) int {
 	idx := -1
 	if w := c.workers[workerID]; w != nil {
 		idx = w.index
 	}
 	for _, l := range lines {
 		c.logs.add(LogEntry{Time: l.Time, Worker: idx, Level: l.Level, Source: l.Source, Message: l.Message})
-		if c.opts.ScriptLog != nil {
-			c.opts.ScriptLog(idx, l)
-		}
 	}
+	return idx
 }
 
 // WorkerInfo describes a worker for reports and the UI.

@@ -2,6 +2,7 @@ package master
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/protocol"
@@ -54,9 +55,11 @@ type (
 		id     string
 		result protocol.PhaseResult
 	}
+	// logged: script log lines; the reply is the worker's index, for Options.ScriptLog.
 	logged struct {
 		id    string
 		lines []protocol.LogLine
+		reply chan<- int
 	}
 )
 
@@ -175,7 +178,7 @@ func (c *Coordinator) handle(ev event) {
 	case phaseDone:
 		c.phase(e.result)
 	case logged:
-		c.logLines(e.id, e.lines)
+		e.reply <- c.logLines(e.id, e.lines)
 	case prepared:
 		e.run.prep = &e
 	case startRun:
@@ -232,16 +235,26 @@ func (c *Coordinator) post(ev event) bool {
 	}
 }
 
+// ask hands the loop ev, whose handler answers on reply, and waits for the answer; ok is false once
+// the loop has ended (an event it took but never handled has no answer).
+func ask[T any](c *Coordinator, ev event, reply <-chan T) (answer T, ok bool) {
+	if !c.post(ev) {
+		return answer, false
+	}
+	select {
+	case answer = <-reply:
+		return answer, true
+	case <-c.exited:
+		return answer, false
+	}
+}
+
 // do runs fn on the loop and waits for it. It returns false (fn did not run) once the loop has ended.
 func (c *Coordinator) do(fn func()) bool {
 	done := make(chan struct{})
-	if !c.post(call{fn: fn, done: done}) {
-		return false
-	}
-	select {
-	case <-done:
-		return true
-	case <-c.exited:
-		return false
-	}
+	_, ok := ask(c, call{fn: fn, done: done}, done)
+	return ok
 }
+
+// errShuttingDown answers a worker or a caller once the Coordinator's loop has ended (Close).
+var errShuttingDown = errors.New("the master is shutting down")

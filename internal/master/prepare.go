@@ -1,7 +1,7 @@
 package master
 
 import (
-	"bytes"
+	"archive/tar"
 	"context"
 	"errors"
 	"fmt"
@@ -50,11 +50,11 @@ func (c *Coordinator) prepare(ctx context.Context, cfg RunConfig) (*scenario.Arc
 	}
 
 	path := cfg.Script
-	isArchive, err := isTar(path)
+	given, err := isArchive(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrScriptNotFound, err)
 	}
-	if !isArchive {
+	if !given {
 		path = filepath.Join(dir, scenario.ArchiveName)
 		if err := c.opts.Loader.Archive(ictx, cfg.Script, path, cfg.Env); err != nil {
 			return nil, nil, k6Err(err)
@@ -105,18 +105,20 @@ func readArchive(path string, lim scenario.Limits) (*scenario.Archive, error) {
 	return a, nil
 }
 
-// isTar reports whether the file at path is a tar archive (what `k6 archive` writes): "ustar" at
-// offset 257, as k6 itself tells an archive from a script.
-func isTar(path string) (bool, error) {
+// isArchive reports whether the file at path is a k6 archive by k6's own test (detectTestType in
+// k6's cmd): it starts with a tar header. internal/k6run tells them apart the same way.
+func isArchive(path string) (bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return false, err
 	}
 	defer f.Close()
-	head := make([]byte, 262)
-	n, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return false, err
+	_, err = tar.NewReader(f).Next()
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, tar.ErrHeader), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return false, nil // a script: no tar header, or too short for one
 	}
-	return n == len(head) && bytes.Equal(head[257:262], []byte("ustar")), nil
+	return false, err
 }

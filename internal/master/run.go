@@ -263,10 +263,10 @@ func (c *Coordinator) Run(ctx context.Context, cfg RunConfig) (*Result, error) {
 // goroutine of its own; WaitIdle waits for it to return.
 func (c *Coordinator) Start(ctx context.Context, cfg RunConfig, done func(*Result, error)) (string, error) {
 	reply := make(chan startReply, 1)
-	if !c.post(startRun{ctx: ctx, cfg: cfg, done: done, reply: reply}) {
-		return "", errors.New("the master is shutting down")
+	r, ok := ask(c, startRun{ctx: ctx, cfg: cfg, done: done, reply: reply}, reply)
+	if !ok {
+		return "", errShuttingDown
 	}
-	r := <-reply
 	return r.id, r.err
 }
 

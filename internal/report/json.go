@@ -103,28 +103,18 @@ func Points(ps []stats.Point) []api.Point {
 
 // WorkerResults publishes the workers' parts in a run; nil stays nil (null in JSON).
 func WorkerResults(ws []master.WorkerResult) []api.WorkerResult {
-	if ws == nil {
-		return nil
-	}
-	out := make([]api.WorkerResult, len(ws))
-	for i, w := range ws {
-		out[i] = api.WorkerResult{Index: w.Index, ID: w.ID, Host: w.Host, Requests: w.Requests,
+	return api.List(ws, func(w master.WorkerResult) api.WorkerResult {
+		return api.WorkerResult{Index: w.Index, ID: w.ID, Host: w.Host, Requests: w.Requests,
 			ExitCode: w.ExitCode, Error: w.Error, Lost: w.Lost, Segment: w.Segment}
-	}
-	return out
+	})
 }
 
 // ThresholdResults publishes threshold verdicts; nil stays nil (null in JSON).
 func ThresholdResults(ts []master.ThresholdResult) []api.ThresholdResult {
-	if ts == nil {
-		return nil
-	}
-	out := make([]api.ThresholdResult, len(ts))
-	for i, t := range ts {
-		out[i] = api.ThresholdResult{Metric: t.Metric, Source: t.Source, Observed: t.Observed, HasData: t.HasData,
+	return api.List(ts, func(t master.ThresholdResult) api.ThresholdResult {
+		return api.ThresholdResult{Metric: t.Metric, Source: t.Source, Observed: t.Observed, HasData: t.HasData,
 			OK: t.OK, AbortOnFail: t.AbortOnFail, Aborted: t.Aborted, Error: t.Error}
-	}
-	return out
+	})
 }
 
 func ptr(v float64) *float64 { return &v }

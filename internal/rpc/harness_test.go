@@ -19,6 +19,7 @@ import (
 
 	pb "github.com/stampede-load/stampede/proto/stampede/v1"
 
+	"github.com/stampede-load/stampede/internal/cli/clitest"
 	"github.com/stampede-load/stampede/internal/k6run"
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/protocol"
@@ -87,27 +88,9 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// syncBuffer is a buffer slog handlers on many goroutines can write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // testLogger returns a logger writing to a buffer, printed if the test fails.
-func testLogger(t *testing.T) (*slog.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
+func testLogger(t *testing.T) (*slog.Logger, *clitest.Output) {
+	buf := &clitest.Output{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("logs:\n%s", buf.String())
@@ -371,7 +354,7 @@ type cluster struct {
 	addr   string
 	script string
 	log    *slog.Logger
-	logs   *syncBuffer
+	logs   *clitest.Output
 	fleet  fleet
 
 	mu          sync.Mutex

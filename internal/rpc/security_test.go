@@ -23,6 +23,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/stampede-load/stampede/internal/cli/clitest"
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/worker"
@@ -91,7 +92,7 @@ func writePEM(t *testing.T, file, typ string, der []byte) {
 type secureMaster struct {
 	core *master.Coordinator
 	addr string
-	logs *syncBuffer
+	logs *clitest.Output
 }
 
 func startSecureMaster(t *testing.T, opts ...ServerOption) *secureMaster {

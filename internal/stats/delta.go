@@ -95,14 +95,7 @@ type Delta struct {
 // that errors of one kind share a row. A non-failed request's errText is ignored: the script
 // declared its status expected.
 func (d *Delta) AddRequest(k Key, durationMs float64, failed bool, errText string) {
-	if d.Entries == nil {
-		d.Entries = make(map[Key]*Entry)
-	}
-	e := d.Entries[k]
-	if e == nil {
-		e = new(Entry)
-		d.Entries[k] = e
-	}
+	e := d.entry(k)
 	e.Requests++
 	e.Duration.Add(durationMs)
 	if !failed {
@@ -113,6 +106,19 @@ func (d *Delta) AddRequest(k Key, durationMs float64, failed bool, errText strin
 		d.Errors = make(map[ErrorKey]uint64)
 	}
 	d.Errors[ErrorKey{Name: k.Name, Method: k.Method, Error: errorText(k.Status, errText)}]++
+}
+
+// entry is k's row, made empty if it has none yet.
+func (d *Delta) entry(k Key) *Entry {
+	if d.Entries == nil {
+		d.Entries = make(map[Key]*Entry)
+	}
+	e := d.Entries[k]
+	if e == nil {
+		e = new(Entry)
+		d.Entries[k] = e
+	}
+	return e
 }
 
 // errorText names the error row of a failed request.
@@ -134,14 +140,7 @@ func (d *Delta) AddReceived(k Key, requests, bytes uint64) {
 	if requests == 0 {
 		return
 	}
-	if d.Entries == nil {
-		d.Entries = make(map[Key]*Entry)
-	}
-	e := d.Entries[k]
-	if e == nil {
-		e = new(Entry)
-		d.Entries[k] = e
-	}
+	e := d.entry(k)
 	e.SizedRequests += requests
 	e.ReceivedBytes += bytes
 }
