@@ -1,0 +1,137 @@
+package master
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func TestApportion(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		users   int64
+		weights []int64
+		want    []int64
+	}{
+		{4, []int64{3, 1}, []int64{3, 1}},
+		{10, []int64{1, 1, 1}, []int64{4, 3, 3}},            // a tie: the lower index first
+		{7, []int64{0, 2}, []int64{0, 7}},                   // weight 0 gets none
+		{5, []int64{2, 3}, []int64{2, 3}},                   // exact
+		{1, []int64{3, 1}, []int64{1, 0}},                   // one user: the heaviest class
+		{100, []int64{1, 2, 3, 4}, []int64{10, 20, 30, 40}}, // exact
+		{11, []int64{5, 3, 2}, []int64{6, 3, 2}},            // quotas 5.5, 3.3, 2.2: the .5 wins
+		{0, []int64{3, 1}, []int64{0, 0}},
+		{3, []int64{0, 0}, nil},
+		{3, nil, nil},
+		{1 << 62, []int64{3, 1}, []int64{3 << 60, 1 << 60}}, // no overflow
+	}
+	for _, tt := range tests {
+		if got := Apportion(tt.users, tt.weights); !slices.Equal(got, tt.want) {
+			t.Errorf("Apportion(%d, %v) = %v, want %v", tt.users, tt.weights, got, tt.want)
+		}
+	}
+}
+
+// TestApportionQuota: every class gets its quota users*w/W rounded down or up (the quota rule),
+// and the counts add up, for random fleets.
+func TestApportionQuota(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 10_000 {
+		weights := randomWeights(rng)
+		users := rng.Int64N(100_000)
+		got := Apportion(users, weights)
+		checkApportioned(t, users, weights, got)
+	}
+}
+
+func checkApportioned(t *testing.T, users int64, weights, got []int64) {
+	t.Helper()
+	var sum, wsum int64
+	for _, w := range weights {
+		wsum += max(w, 0)
+	}
+	for c, n := range got {
+		sum += n
+		quota := float64(users) * float64(max(weights[c], 0)) / float64(wsum)
+		if float64(n) < math.Floor(quota)-1e-9 || float64(n) > math.Ceil(quota)+1e-9 {
+			t.Fatalf("Apportion(%d, %v) = %v: class %d's %d is not its quota %.3f rounded", users, weights, got, c, n, quota)
+		}
+	}
+	if sum != users {
+		t.Fatalf("Apportion(%d, %v) = %v: adds up to %d", users, weights, got, sum)
+	}
+}
+
+// TestSplitClassesAtScale: for fleets of up to 1,000 workers with any shares, each worker's classes
+// add up to its share, each class's fleet-wide count is exactly Apportion's, and no worker is more
+// than 2 off its own share of a class.
+func TestSplitClassesAtScale(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 300 {
+		n := 1 + rng.IntN(1000)
+		total := rng.Int64N(20_000)
+		shares := Split(total, n)
+		if round%2 == 1 { // a fleet in mid-ramp: uneven shares
+			for i := range shares {
+				shares[i] = rng.Int64N(40)
+			}
+		}
+		weights := randomWeights(rng)
+		checkSplit(t, shares, weights, SplitClasses(shares, weights))
+	}
+}
+
+func checkSplit(t *testing.T, shares, weights []int64, got [][]int64) {
+	t.Helper()
+	var total, wsum int64
+	for _, s := range shares {
+		total += s
+	}
+	for _, w := range weights {
+		wsum += max(w, 0)
+	}
+	cols := make([]int64, len(weights))
+	for i, row := range got {
+		var sum int64
+		for c, n := range row {
+			sum += n
+			cols[c] += n
+			quota := float64(shares[i]) * float64(max(weights[c], 0)) / float64(wsum)
+			if math.Abs(float64(n)-quota) > 2 {
+				t.Fatalf("worker %d (share %d) runs %d of class %d (weights %v); its share is %.2f", i, shares[i], n, c, weights, quota)
+			}
+		}
+		if sum != shares[i] {
+			t.Fatalf("worker %d: classes %v add up to %d, its share is %d", i, row, sum, shares[i])
+		}
+	}
+	if want := Apportion(total, weights); !slices.Equal(cols, want) {
+		t.Fatalf("fleet-wide classes %v, want Apportion(%d, %v) = %v", cols, total, weights, want)
+	}
+}
+
+func TestSplitClassesSmall(t *testing.T) {
+	t.Parallel()
+	got := SplitClasses([]int64{2, 2}, []int64{3, 1})
+	want := [][]int64{{2, 0}, {1, 1}}
+	for i := range want {
+		if !slices.Equal(got[i], want[i]) {
+			t.Fatalf("SplitClasses([2 2], [3 1]) = %v, want %v", got, want)
+		}
+	}
+	if got := SplitClasses([]int64{3}, []int64{0, 0}); !slices.Equal(got[0], []int64{0, 0}) {
+		t.Errorf("no positive weight: %v, want no users placed", got)
+	}
+}
+
+func randomWeights(rng *rand.Rand) []int64 {
+	w := make([]int64, 1+rng.IntN(6))
+	for i := range w {
+		w[i] = rng.Int64N(10) // some 0
+	}
+	w[rng.IntN(len(w))] = 1 + rng.Int64N(10) // at least one positive
+	return w
+}
