@@ -41,6 +41,8 @@ type Options struct {
 	// stages, vus with duration, or iterations), false when k6 would run
 	// its default of 1 VU for 1 iteration.
 	HasScenarios bool
+	// Swarm is the script's options.ext.stampede (nil: none): its user classes and load shape.
+	Swarm *SwarmOptions
 }
 
 // ScenarioInfo is one k6 scenario.
@@ -69,6 +71,7 @@ func ParseInspect(data []byte) (*Options, error) {
 		MaxVUs        *uint64                      `json:"maxVUs"`
 		SetupTimeout  k6Duration                   `json:"setupTimeout"`
 		Teardown      k6Duration                   `json:"teardownTimeout"`
+		Ext           map[string]json.RawMessage   `json:"ext"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInspect, err)
@@ -113,6 +116,11 @@ func ParseInspect(data []byte) (*Options, error) {
 		o.Thresholds[metric] = sources
 		o.ThresholdConfigs[metric] = ts
 	}
+	swarm, err := ParseSwarmOptions(raw.Ext["stampede"])
+	if err != nil {
+		return nil, err
+	}
+	o.Swarm = swarm
 	o.HasScenarios = raw.Duration.valid || raw.Iterations != nil || len(raw.Stages) > 0 ||
 		!isDefaultScenarios(raw.Scenarios)
 	return o, nil
