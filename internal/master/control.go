@@ -54,6 +54,7 @@ func (c *Coordinator) update(users *int64, spawnRate *float64) error {
 	if spawnRate != nil {
 		r.rate = *spawnRate
 	}
+	c.takeOver(r)
 	r.newRamp(time.Now())
 	c.log.Info("run changed", "users", r.target, "spawn_rate", r.rate)
 	return nil

@@ -202,6 +202,7 @@ func (c *Coordinator) tick(now time.Time) {
 	}
 	if r := c.run; r != nil && r.driving {
 		if r.mode == scenario.Swarm && r.state == Running {
+			c.steerShape(r, now)
 			c.dispatch(r, now)
 		}
 		if now.Unix() != r.closedAt {

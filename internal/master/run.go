@@ -86,6 +86,7 @@ type run struct {
 	closedAt  int64              // the Unix second of the tick that last closed seconds
 	// membersChanged: a member joined, left or changed state since drive last looked.
 	membersChanged bool
+	shape          *shaped       // the script's load shape, when it drives the run (shape.go)
 	over           chan struct{} // closed once the run ended and its done callback returned
 	points         []stats.Point
 	opts           *scenario.Options
@@ -380,6 +381,14 @@ func (c *Coordinator) prepareRun(ctx context.Context, r *run) error {
 		return err
 	}
 	r.opts, r.judge = p.opts, j
+	r.useShape(p.opts)
+	if r.shape != nil {
+		var most int64
+		for _, st := range r.shape.stages {
+			most = max(most, st.Users)
+		}
+		return c.checkUsers(most, c.plannedWorkers(r.cfg))
+	}
 	return nil
 }
 
@@ -587,6 +596,8 @@ func (c *Coordinator) drive(ctx context.Context, r *run) error {
 			c.stopLoad(r, r.aborted.Error())
 		case r.stopAsked != "":
 			c.stopLoad(r, r.stopAsked)
+		case r.shape != nil && r.shape.ended:
+			c.stopLoad(r, "the load shape ended")
 		}
 		if r.state == Stopping && time.Since(r.stopSent) > stopTimeout {
 			c.log.Warn("workers did not report the end of their test; finishing anyway", "waited", stopTimeout)

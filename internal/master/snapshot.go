@@ -61,6 +61,17 @@ type RunInfo struct {
 	Thresholds []ThresholdResult
 	// WorkersAsked is RunConfig.Workers: the workers the fleet was scaled to for the run (0: none).
 	WorkersAsked int
+	// Shape is the load shape driving the run (nil: none).
+	Shape *ShapeInfo
+}
+
+// ShapeInfo is where a run's load shape stands.
+type ShapeInfo struct {
+	Stages scenario.Shape
+	// Stage is the stage playing (0-based; -1 before the load starts, len(Stages) once ended).
+	Stage int
+	// TakenOver: a live change stopped the shape; the run goes on at what was asked.
+	TakenOver bool
 }
 
 // Elapsed is how long the load has run (so far).
@@ -134,6 +145,12 @@ func (c *Coordinator) snapshot() *Snapshot {
 	info.Workers = r.workerResults()
 	if r.judge != nil {
 		info.Thresholds = r.judge.results()
+	}
+	if sh := r.shape; sh != nil {
+		info.Shape = &ShapeInfo{Stages: sh.stages, Stage: sh.stage, TakenOver: sh.off}
+		if sh.ended {
+			info.Shape.Stage = len(sh.stages)
+		}
 	}
 	s.Run = info
 	s.Stats = r.agg.Clone()

@@ -1,0 +1,60 @@
+package master
+
+import (
+	"time"
+
+	"github.com/stampede-load/stampede/scenario"
+)
+
+// A load shape (Locust's LoadTestShape) drives a swarm run's users: a script that declares one in
+// options.ext.stampede.shape and is started without users runs in swarm mode, each stage asking for
+// its users at its spawn rate in turn from the moment the load starts, and the run ends when the
+// last stage has run. A live change of users or rate (Update) takes over: the shape stops and the
+// run goes on at what was asked, until it is stopped or reaches its run time, as in Locust.
+
+// shaped is a run's load shape as it plays.
+type shaped struct {
+	stages scenario.Shape
+	stage  int  // the stage playing, -1 before the first
+	off    bool // taken over by a live change: the shape no longer steers
+	ended  bool // every stage has run
+}
+
+// useShape makes r a shape-driven swarm run when its script declares a shape and the run asks for
+// no users of its own. Call it once the script is inspected.
+func (r *run) useShape(opts *scenario.Options) {
+	if r.cfg.Users > 0 || opts == nil || opts.Swarm == nil || len(opts.Swarm.Shape) == 0 {
+		return
+	}
+	r.mode = scenario.Swarm
+	r.shape = &shaped{stages: opts.Swarm.Shape, stage: -1}
+	first := opts.Swarm.Shape[0]
+	r.target, r.rate = first.Users, first.SpawnRate
+}
+
+// steerShape moves the run to the stage the shape is at now, on the loop's tick.
+func (c *Coordinator) steerShape(r *run, now time.Time) {
+	s := r.shape
+	if s == nil || s.off || s.ended || r.started.IsZero() {
+		return
+	}
+	stage, users, rate, ended := s.stages.At(now.Sub(r.started))
+	switch {
+	case ended:
+		s.ended = true
+		c.log.Info("the load shape ended", "stages", len(s.stages))
+	case stage != s.stage:
+		s.stage = stage
+		r.target, r.rate = users, rate
+		r.newRamp(now)
+		c.log.Info("load shape stage", "stage", stage+1, "of", len(s.stages), "users", users, "spawn_rate", rate)
+	}
+}
+
+// takeOver stops the shape: a live change was asked for.
+func (c *Coordinator) takeOver(r *run) {
+	if r.shape != nil && !r.shape.off && !r.shape.ended {
+		r.shape.off = true
+		c.log.Info("a live change took over from the load shape", "at_stage", r.shape.stage+1)
+	}
+}
