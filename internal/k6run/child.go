@@ -60,6 +60,10 @@ type RunOptions struct {
 	// parent froze, deadlocked or stopped reading the child's stats) the child stops its load by
 	// itself. nil means always alive: only the parent's death or freeze stops the beats.
 	Alive func() bool
+	// Classes are the initial user-class targets (class name to VU count) that the script's
+	// stampede.userClass() shares the child's active VUs by (see classTable); SetClasses changes
+	// them. nil: no classes.
+	Classes map[string]int64
 }
 
 // LivenessTimeout is how long a k6 child goes on without a liveness beat from its parent before it
@@ -79,6 +83,8 @@ type Child struct {
 	err     error // set once the process has exited
 	code    int
 	lastErr string // the last error-level log line, for a message a user can act on
+	liveMu  sync.Mutex
+	live    *os.File // the liveness pipe's write end; nil once the child has exited
 }
 
 // Start launches a paused k6 child for opts. The child's deltas arrive on Deltas until it exits.
@@ -116,19 +122,29 @@ func Start(ctx context.Context, opts RunOptions) (*Child, error) {
 	return follow(cmd, addr, p, opts), nil
 }
 
-// processEnv is the child's environment: childEnv's, and opts.Submetrics for the output. They go
-// in the process environment, not --env: they are for the output, and the script's __ENV stays as
-// given.
+// processEnv is the child's environment: childEnv's, and opts.Submetrics and opts.Classes for the
+// output. They go in the process environment, not --env: they are for the output, and the script's
+// __ENV stays as given.
 func processEnv(opts RunOptions) ([]string, error) {
 	env := childEnv(opts.Dir)
-	if len(opts.Submetrics) == 0 {
-		return env, nil
+	if len(opts.Submetrics) > 0 {
+		list, err := json.Marshal(opts.Submetrics)
+		if err != nil {
+			return nil, fmt.Errorf("k6 child: sub-metrics: %w", err)
+		}
+		env = append(env, submetricsEnv+"="+string(list))
 	}
-	list, err := json.Marshal(opts.Submetrics)
-	if err != nil {
-		return nil, fmt.Errorf("k6 child: sub-metrics: %w", err)
+	if opts.Classes != nil {
+		if err := checkClasses(opts.Classes); err != nil {
+			return nil, fmt.Errorf("k6 child: %w", err)
+		}
+		list, err := json.Marshal(opts.Classes)
+		if err != nil {
+			return nil, fmt.Errorf("k6 child: user classes: %w", err)
+		}
+		env = append(env, classesEnv+"="+string(list))
 	}
-	return append(env, submetricsEnv+"="+string(list)), nil
+	return env, nil
 }
 
 // childPipes connect the worker and a k6 child. The parent closes the child's ends (statsW, liveR,
@@ -203,19 +219,25 @@ func follow(cmd *exec.Cmd, addr string, p *childPipes, opts RunOptions) *Child {
 		client: &http.Client{},
 		deltas: make(chan *stats.Delta, 64),
 		exited: make(chan struct{}),
+		live:   p.liveW,
 	}
 	c.readWG.Add(2)
 	go c.readDeltas(p.statsR)
 	go c.readLogs(p.stderr.r, opts.Logs)
-	go c.beat(p.liveW, opts.Alive)
+	go c.beat(opts.Alive)
 	go c.wait()
 	return c
 }
 
-// beat writes a liveness byte to the child every LivenessTimeout/6 while alive says so, and closes
+// beat writes a liveness beat to the child every LivenessTimeout/6 while alive says so, and closes
 // the pipe when the child has exited.
-func (c *Child) beat(w *os.File, alive func() bool) {
-	defer w.Close()
+func (c *Child) beat(alive func() bool) {
+	defer func() {
+		c.liveMu.Lock()
+		defer c.liveMu.Unlock()
+		c.live.Close()
+		c.live = nil
+	}()
 	t := time.NewTicker(LivenessTimeout / 6)
 	defer t.Stop()
 	for {
@@ -224,10 +246,41 @@ func (c *Child) beat(w *os.File, alive func() bool) {
 			return
 		case <-t.C:
 			if alive == nil || alive() {
-				_, _ = w.Write([]byte{1}) // an error means the child is gone; exited follows
+				_ = c.sendLive([]byte{liveBeat}) // an error means the child is gone; exited follows
 			}
 		}
 	}
+}
+
+// ErrExited is a change sent to a child that has exited.
+var ErrExited = errors.New("k6 child: the process has exited")
+
+// sendLive writes one whole message to the liveness pipe. The child reads the pipe all the time
+// and messages are small, so the write does not block for long.
+func (c *Child) sendLive(msg []byte) error {
+	c.liveMu.Lock()
+	defer c.liveMu.Unlock()
+	if c.live == nil {
+		return ErrExited
+	}
+	if _, err := c.live.Write(msg); err != nil {
+		return fmt.Errorf("k6 child: liveness pipe: %w", err)
+	}
+	return nil
+}
+
+// SetClasses replaces the child's user-class targets (class name to VU count; see
+// RunOptions.Classes). VUs move on their next iteration, and only as many as must: once every
+// active VU has begun an iteration since, each class has its target when the active VUs number
+// the targets' sum. The targets travel on the liveness pipe and SetVUs over REST, so neither
+// waits for the other; the steady state is the same in either order, but setting the classes first
+// lets most new VUs join their final class directly. The change is also a liveness beat.
+func (c *Child) SetClasses(targets map[string]int64) error {
+	msg, err := appendClassesFrame(nil, targets)
+	if err != nil {
+		return err
+	}
+	return c.sendLive(msg)
 }
 
 func freePort() (int, error) {

@@ -1,6 +1,7 @@
 package k6run
 
 import (
+	"bufio"
 	"encoding/gob"
 	"encoding/json"
 	"errors"
@@ -76,6 +77,18 @@ func newOutput(p output.Params) (output.Output, error) {
 	w, live, err := openFiles(p.ConfigArgument)
 	if err != nil {
 		return nil, fmt.Errorf("stampede output: %w", err)
+	}
+	// The initial classes are in place before any VU runs: k6 creates its outputs before it
+	// initialises the VUs. Later changes come on the liveness pipe (readBeats).
+	if list := p.Environment[classesEnv]; list != "" {
+		var targets map[string]int64
+		if err := json.Unmarshal([]byte(list), &targets); err != nil {
+			return nil, fmt.Errorf("stampede output: user classes in %s: %w", classesEnv, err)
+		}
+		if err := checkClasses(targets); err != nil {
+			return nil, fmt.Errorf("stampede output: %w", err)
+		}
+		childClasses.set(targets)
 	}
 	return &streamOutput{
 		w:    w,
@@ -156,16 +169,26 @@ func (o *streamOutput) loop() {
 	}
 }
 
-// readBeats records each liveness beat. End of file means the parent is gone for good (the pipe's
-// only writer was its process): nobody will ever read this child's stats, so it exits at once.
+// readBeats records each liveness beat and applies the user-class targets that come with them.
+// End of file means the parent is gone for good (the pipe's only writer was its process): nobody
+// will ever read this child's stats, so it exits at once. A stream that breaks the protocol stops
+// the test: nobody can steer this load.
 func (o *streamOutput) readBeats() {
-	buf := make([]byte, 64)
+	r := bufio.NewReader(o.live)
 	for {
-		if _, err := o.live.Read(buf); err != nil {
+		targets, err := readLive(r)
+		if errors.Is(err, errLiveStream) {
+			o.stop(fmt.Errorf("stampede: stopping the load: %w", err))
+			return
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, `{"level":"error","msg":"stampede: the worker process is gone; stopping the load"}`)
 			os.Exit(ExitSignal)
 		}
 		o.lastBeat.Store(time.Now().UnixNano())
+		if targets != nil {
+			childClasses.set(targets)
+		}
 	}
 }
 
