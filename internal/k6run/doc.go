@@ -13,6 +13,10 @@
 //   - [Child] drives that process over k6's REST API: readiness, setup and teardown, resume, live VU
 //     changes, stop.
 //   - [Inspect] validates a script and returns k6's consolidated options.
+//   - The JS module k6/x/stampede (module.go), registered in every binary that links this package,
+//     tells a swarm script's VU which user class to run; the parent sets the per-class VU targets
+//     with [RunOptions].Classes and [Child.SetClasses] (groundwork for issue 19, see
+//     docs/design/user-classes.md).
 //
 // Every child gets K6_NO_USAGE_REPORT, K6_AUTO_EXTENSION_RESOLUTION=false and K6_BINARY_PROVISIONING=false
 // so k6 never reaches for the network by itself, and dies with its parent: a load generator never
