@@ -77,7 +77,7 @@ func TestSwarmArchive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := a.SwarmArchive(40, 90*time.Second)
+	s, err := a.SwarmArchive(40, 90*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

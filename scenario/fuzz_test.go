@@ -60,7 +60,7 @@ func FuzzReadArchive(f *testing.F) {
 			}
 			return
 		}
-		s, err := a.SwarmArchive(10, time.Minute)
+		s, err := a.SwarmArchive(10, time.Minute, nil)
 		if err != nil {
 			t.Fatalf("SwarmArchive of an archive ReadArchive accepted: %v", err)
 		}

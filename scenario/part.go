@@ -41,4 +41,7 @@ type Part struct {
 	// thresholds name, such as "http_req_duration{name:login}". Only the k6 child sees each sample's
 	// tags, so the worker files every matching sample under the key as a metric of its own.
 	Submetrics []string
+	// Classes are the swarm's user classes: exported functions of the script, each run by the
+	// users the master gives it (empty: every user runs the default function).
+	Classes []string
 }

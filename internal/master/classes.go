@@ -2,7 +2,10 @@ package master
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
+
+	"github.com/stampede-load/stampede/scenario"
 )
 
 // Apportion divides users over classes by their weights with largest remainders (Hamilton's
@@ -91,6 +94,48 @@ func SplitClasses(shares []int64, weights []int64) [][]int64 {
 		placed[best]++
 		out[worker][best]++
 		left--
+	}
+	return out
+}
+
+// useClasses gives a swarm run the script's user classes (options.ext.stampede.classes), those its
+// tags choose (RunConfig.Tags, ExcludeTags). Call it once the script is inspected.
+func (r *run) useClasses(opts *scenario.Options) error {
+	if r.mode != scenario.Swarm || opts == nil || opts.Swarm == nil || len(opts.Swarm.Classes) == 0 {
+		return nil
+	}
+	classes, err := scenario.Select(opts.Swarm.Classes, r.cfg.Tags, r.cfg.ExcludeTags)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadSettings, err)
+	}
+	r.classes = classes
+	return nil
+}
+
+// classNames are the run's user classes by name (nil: none).
+func (r *run) classNames() []string {
+	var out []string
+	for _, c := range r.classes {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+// classShares is each worker's users by class, for shares by worker (nil rows: no classes).
+func (r *run) classShares(shares []int64) []map[string]int64 {
+	out := make([]map[string]int64, len(shares))
+	if len(r.classes) == 0 {
+		return out
+	}
+	weights := make([]int64, len(r.classes))
+	for i, c := range r.classes {
+		weights[i] = c.Weight
+	}
+	for i, row := range SplitClasses(shares, weights) {
+		out[i] = make(map[string]int64, len(row))
+		for c, n := range row {
+			out[i][r.classes[c].Name] = n
+		}
 	}
 	return out
 }

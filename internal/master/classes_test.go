@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/stampede-load/stampede/scenario"
 )
 
 func TestApportion(t *testing.T) {
@@ -134,4 +136,65 @@ func randomWeights(rng *rand.Rand) []int64 {
 	}
 	w[rng.IntN(len(w))] = 1 + rng.Int64N(10) // at least one positive
 	return w
+}
+
+func classLoader(classes ...scenario.Class) fakeLoader {
+	return fakeLoader{opts: &scenario.Options{Swarm: &scenario.SwarmOptions{Classes: classes}}}
+}
+
+// TestRunSplitsClasses: a swarm of the script's user classes: every worker is told its classes,
+// and fleet-wide they are the weights' largest-remainder split of the users, through a live change.
+func TestRunSplitsClasses(t *testing.T) {
+	t.Parallel()
+	c, script := newCore(t, classLoader(scenario.Class{Name: "browse", Weight: 3}, scenario.Class{Name: "buy", Weight: 1}))
+	a, _ := join(t, c, "a")
+	b, _ := join(t, c, "b")
+	fleet := func() map[string]int64 {
+		out := map[string]int64{}
+		for _, w := range []*fakeWorker{a, b} {
+			w.mu.Lock()
+			for k, v := range w.classes {
+				out[k] += v
+			}
+			w.mu.Unlock()
+		}
+		return out
+	}
+	wait := runInBackground(t, c, RunConfig{Script: script, Users: 10})
+	until(t, "10 users as 8 browse, 2 buy", func() bool { f := fleet(); return f["browse"] == 8 && f["buy"] == 2 })
+	if m, _ := a.message("assign"); !slices.Equal(m.part.Classes, []string{"browse", "buy"}) {
+		t.Errorf("assigned classes %v", m.part.Classes)
+	}
+	users := int64(4)
+	if err := c.Update(&users, nil); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "4 users as 3 browse, 1 buy", func() bool { f := fleet(); return f["browse"] == 3 && f["buy"] == 1 })
+	if err := c.Stop("test over"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRunTags: tags choose the classes that run; none left is refused before any load.
+func TestRunTags(t *testing.T) {
+	t.Parallel()
+	loader := classLoader(scenario.Class{Name: "browse", Weight: 3, Tags: []string{"read"}}, scenario.Class{Name: "buy", Weight: 1, Tags: []string{"write"}})
+	c, script := newCore(t, loader)
+	a, _ := join(t, c, "a")
+	wait := runInBackground(t, c, RunConfig{Script: script, Users: 3, Tags: []string{"write"}})
+	until(t, "every user a buyer", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.classes["buy"] == 3 && len(a.classes) == 1
+	})
+	if err := c.Stop("test over"); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = wait()
+	c.WaitIdle(t.Context())
+	_, err := c.Run(t.Context(), RunConfig{Script: script, Users: 3, ExcludeTags: []string{"read", "write"}})
+	wantErr(t, err, ErrBadSettings, "no user class is left to run")
 }

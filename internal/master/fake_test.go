@@ -88,6 +88,8 @@ type msg struct {
 	part  scenario.Part
 	data  json.RawMessage
 	users int64
+	// classes are a control's users per class.
+	classes map[string]int64
 }
 
 // fakeWorker is one worker's connection. Its goroutine answers the master's messages as a worker
@@ -113,7 +115,8 @@ type fakeWorker struct {
 	seq      uint64
 	runID    string
 	users    int64
-	requests uint64 // requests it reported
+	classes  map[string]int64 // the last control's users by class
+	requests uint64           // requests it reported
 }
 
 // join connects a fake worker; each option may change it first.
@@ -153,12 +156,12 @@ func (w *fakeWorker) RunSetup(runID string) error { return w.queue(msg{kind: "se
 func (w *fakeWorker) Start(runID string, data json.RawMessage) error {
 	return w.queue(msg{kind: "start", runID: runID, data: data})
 }
-func (w *fakeWorker) Control(runID string, _ uint64, users int64, _ float64, stop bool) error {
+func (w *fakeWorker) Control(c protocol.Control) error {
 	kind := "control"
-	if stop {
+	if c.Stop {
 		kind = "stop"
 	}
-	return w.queue(msg{kind: kind, runID: runID, users: users})
+	return w.queue(msg{kind: kind, runID: c.RunID, users: c.Users, classes: c.Classes})
 }
 func (w *fakeWorker) RunTeardown(runID string) error {
 	return w.queue(msg{kind: "teardown", runID: runID})
@@ -204,7 +207,7 @@ func (w *fakeWorker) answer(m msg) {
 		}
 	case "control":
 		w.mu.Lock()
-		w.users = m.users
+		w.users, w.classes = m.users, m.classes
 		w.mu.Unlock()
 		w.c.Heartbeat(w.id, protocol.Heartbeat{State: protocol.Running, Users: m.users})
 		w.report(w.perStep)

@@ -26,13 +26,13 @@ func (nopLoader) Inspect(context.Context, string, string, map[string]string) (*s
 // nopConn is a connected worker that takes every message.
 type nopConn struct{}
 
-func (nopConn) Assign(scenario.Part) error                         { return nil }
-func (nopConn) RunSetup(string) error                              { return nil }
-func (nopConn) Start(string, json.RawMessage) error                { return nil }
-func (nopConn) Control(string, uint64, int64, float64, bool) error { return nil }
-func (nopConn) RunTeardown(string) error                           { return nil }
-func (nopConn) Finish(string, string) error                        { return nil }
-func (nopConn) Close()                                             {}
+func (nopConn) Assign(scenario.Part) error          { return nil }
+func (nopConn) RunSetup(string) error               { return nil }
+func (nopConn) Start(string, json.RawMessage) error { return nil }
+func (nopConn) Control(protocol.Control) error      { return nil }
+func (nopConn) RunTeardown(string) error            { return nil }
+func (nopConn) Finish(string, string) error         { return nil }
+func (nopConn) Close()                              {}
 
 func newLimitCore(t *testing.T, workers int) *Coordinator {
 	t.Helper()

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -37,6 +38,9 @@ type RunConfig struct {
 	Workers int
 	// Thresholds are judged besides the script's own (from the command line).
 	Thresholds []*stats.Threshold
+	// Tags and ExcludeTags choose the script's user classes that run (Locust's --tags and
+	// --exclude-tags): with Tags, only those with one of them; never those with one of ExcludeTags.
+	Tags, ExcludeTags []string
 }
 
 // Timeouts of the run's phases. setup() and teardown() get the script's setupTimeout and
@@ -86,8 +90,9 @@ type run struct {
 	closedAt  int64              // the Unix second of the tick that last closed seconds
 	// membersChanged: a member joined, left or changed state since drive last looked.
 	membersChanged bool
-	shape          *shaped       // the script's load shape, when it drives the run (shape.go)
-	over           chan struct{} // closed once the run ended and its done callback returned
+	shape          *shaped          // the script's load shape, when it drives the run (shape.go)
+	classes        []scenario.Class // the swarm's user classes (classes.go; nil: none)
+	over           chan struct{}    // closed once the run ended and its done callback returned
 	points         []stats.Point
 	opts           *scenario.Options
 	names          nameCap
@@ -109,11 +114,12 @@ type member struct {
 	err      string
 	gone     bool
 	requests uint64
-	users    int64  // last share sent
-	from     int64  // users when the current ramp began
-	started  bool   // resumed with the run's setup data: it takes part in the dispatch
-	segment  string // script mode: the execution segment it runs
-	ended    bool   // it reported its test ended (Done): its share of the load ran
+	users    int64            // last share sent
+	classes  map[string]int64 // and how many of them each user class runs (nil: no classes)
+	from     int64            // users when the current ramp began
+	started  bool             // resumed with the run's setup data: it takes part in the dispatch
+	segment  string           // script mode: the execution segment it runs
+	ended    bool             // it reported its test ended (Done): its share of the load ran
 	// finishAsked: the master told it to end its part (Finish); a child that ends before that
 	// ended by itself.
 	finishAsked bool
@@ -382,6 +388,9 @@ func (c *Coordinator) prepareRun(ctx context.Context, r *run) error {
 	}
 	r.opts, r.judge = p.opts, j
 	r.useShape(p.opts)
+	if err := r.useClasses(p.opts); err != nil {
+		return err
+	}
 	if r.shape != nil {
 		var most int64
 		for _, st := range r.shape.stages {
@@ -475,6 +484,7 @@ func (c *Coordinator) assign(r *run, bundle *scenario.Bundle) error {
 func (r *run) part(n int) scenario.Part {
 	p := scenario.Part{RunID: r.id, Bundle: r.bundle, Mode: r.mode, Env: r.cfg.Env, Submetrics: r.judge.submetrics()}
 	if r.mode == scenario.Swarm {
+		p.Classes = r.classNames()
 		// A first guess at its share: the child raises its VU limit when it is given more.
 		p.MaxUsers = (r.target + int64(n) - 1) / int64(max(n, 1))
 		p.MaxDuration = 7 * 24 * time.Hour
@@ -629,7 +639,9 @@ func (c *Coordinator) stopLoad(r *run, why string) {
 	r.ctlSeq++
 	for _, m := range r.live() {
 		if !m.over() {
-			c.send(m.w, func(conn WorkerConn) error { return conn.Control(r.id, r.ctlSeq, 0, r.rate, true) })
+			c.send(m.w, func(conn WorkerConn) error {
+				return conn.Control(protocol.Control{RunID: r.id, Seq: r.ctlSeq, SpawnRate: r.rate, Stop: true})
+			})
 		}
 	}
 }
@@ -690,13 +702,15 @@ func (c *Coordinator) dispatch(r *run, now time.Time) {
 		from[i] = m.from
 	}
 	shares := Plan(from, r.target, r.rate, now.Sub(r.rampStart))
+	perClass := r.classShares(shares)
 	for i, m := range active {
-		if m.users == shares[i] {
+		if m.users == shares[i] && maps.Equal(m.classes, perClass[i]) {
 			continue
 		}
 		r.ctlSeq++
-		if c.send(m.w, func(conn WorkerConn) error { return conn.Control(r.id, r.ctlSeq, shares[i], r.rate, false) }) {
-			m.users = shares[i]
+		ctl := protocol.Control{RunID: r.id, Seq: r.ctlSeq, Users: shares[i], SpawnRate: r.rate, Classes: perClass[i]}
+		if c.send(m.w, func(conn WorkerConn) error { return conn.Control(ctl) }) {
+			m.users, m.classes = shares[i], perClass[i]
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/scenario"
 )
 
@@ -38,7 +39,7 @@ type WorkerConn interface {
 	Assign(p scenario.Part) error
 	RunSetup(runID string) error
 	Start(runID string, setupData json.RawMessage) error
-	Control(runID string, seq uint64, users int64, spawnRate float64, stop bool) error
+	Control(c protocol.Control) error
 	RunTeardown(runID string) error
 	Finish(runID, reason string) error
 	// Close drops the connection (the worker reconnects).

@@ -20,7 +20,7 @@ import (
 // archive (scenario.ArchiveName), which the worker edits for swarm mode.
 const (
 	Major = 2
-	Minor = 0
+	Minor = 1
 )
 
 // Hello introduces a worker when it connects.
@@ -118,6 +118,8 @@ type Control struct {
 	Users     int64
 	SpawnRate float64
 	Stop      bool
+	// Classes are how many of Users each user class runs (swarm mode with classes; minor 1).
+	Classes map[string]int64
 }
 
 // RunTeardown asks this worker to run the script's teardown() once for the whole fleet.

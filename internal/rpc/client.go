@@ -248,7 +248,7 @@ func commandFromPB(m *pb.MasterMessage) protocol.Command {
 		return protocol.Start{RunID: c.Start.RunId, SetupData: json.RawMessage(c.Start.SetupData)}
 	case *pb.MasterMessage_Control:
 		ct := c.Control
-		return protocol.Control{RunID: ct.RunId, Seq: ct.Seq, Users: ct.Users, SpawnRate: ct.SpawnRate, Stop: ct.Stop}
+		return protocol.Control{RunID: ct.RunId, Seq: ct.Seq, Users: ct.Users, SpawnRate: ct.SpawnRate, Stop: ct.Stop, Classes: ct.Classes}
 	case *pb.MasterMessage_RunTeardown:
 		return protocol.RunTeardown{RunID: c.RunTeardown.RunId}
 	case *pb.MasterMessage_Finish:

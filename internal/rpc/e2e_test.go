@@ -414,7 +414,7 @@ func TestProtocolVersion(t *testing.T) {
 		if !errors.Is(err, worker.ErrRejected) {
 			t.Fatalf("Dial: %v, want ErrRejected", err)
 		}
-		for _, want := range []string{fmt.Sprintf("speaks protocol %d.0", protocol.Major+1), fmt.Sprintf("this master speaks %d.%d", protocol.Major, protocol.Minor)} {
+		for _, want := range []string{fmt.Sprintf("speaks protocol %d.%d", protocol.Major+1, protocol.Minor), fmt.Sprintf("this master speaks %d.%d", protocol.Major, protocol.Minor)} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("Dial error %q does not say %q", err, want)
 			}

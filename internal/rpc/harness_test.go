@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -120,6 +121,7 @@ type fakeChild struct {
 	resumed, stopped, ended, terminated *event
 
 	mu            sync.Mutex
+	classes       map[string]int64 // the last SetClasses
 	state         int
 	vus           int64
 	setupCalls    int
@@ -216,6 +218,13 @@ func (c *fakeChild) SetVUs(_ context.Context, vus, _ int64) error {
 	defer c.mu.Unlock()
 	c.setVUs = append(c.setVUs, vus)
 	c.vus = vus
+	return nil
+}
+
+func (c *fakeChild) SetClasses(targets map[string]int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.classes = maps.Clone(targets)
 	return nil
 }
 

@@ -294,9 +294,9 @@ func (c *serverConn) Start(runID string, data json.RawMessage) error {
 	return c.enqueue(&pb.MasterMessage{Msg: &pb.MasterMessage_Start{Start: &pb.Start{RunId: runID, SetupData: data}}})
 }
 
-func (c *serverConn) Control(runID string, seq uint64, users int64, rate float64, stop bool) error {
+func (c *serverConn) Control(ct protocol.Control) error {
 	return c.enqueue(&pb.MasterMessage{Msg: &pb.MasterMessage_Control{Control: &pb.Control{
-		RunId: runID, Seq: seq, Users: users, SpawnRate: rate, Stop: stop}}})
+		RunId: ct.RunID, Seq: ct.Seq, Users: ct.Users, SpawnRate: ct.SpawnRate, Stop: ct.Stop, Classes: ct.Classes}}})
 }
 
 func (c *serverConn) RunTeardown(runID string) error {

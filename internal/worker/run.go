@@ -26,6 +26,7 @@ type Child interface {
 	SetSetupData(context.Context, json.RawMessage) error
 	Resume(context.Context) error
 	SetVUs(ctx context.Context, vus, vusMax int64) error
+	SetClasses(targets map[string]int64) error
 	Stop(context.Context) error
 	Status(context.Context) (k6run.Status, error)
 	Teardown(context.Context) error
@@ -173,7 +174,7 @@ func (r *run) launch(ctx context.Context) (Child, <-chan struct{}, error) {
 	if r.part.Mode == scenario.Swarm {
 		a, err := b.Archive()
 		if err == nil {
-			a, err = a.SwarmArchive(int(max(r.part.MaxUsers, 1)), r.part.MaxDuration)
+			a, err = a.SwarmArchive(int(max(r.part.MaxUsers, 1)), r.part.MaxDuration, r.part.Classes)
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("the run's archive: %w", err)
@@ -196,7 +197,7 @@ func (r *run) launch(ctx context.Context) (Child, <-chan struct{}, error) {
 	child, err := r.w.opts.Launch(ctx, k6run.RunOptions{
 		Exe: r.w.opts.Exe, Dir: dir, Entry: entry,
 		Segment: r.part.Segment, SegmentSequence: r.part.SegmentSequence,
-		Env: r.part.Env, Submetrics: r.part.Submetrics, Logs: r.w.logSink(r.part.RunID),
+		Env: r.part.Env, Submetrics: r.part.Submetrics, Logs: r.w.logSink(r.part.RunID), Classes: noUsers(r.part.Classes),
 		BlockedIPs: allowlist.Strings(blocked),
 		// While finish stops the child, the worker supervises it though its session loop may not
 		// turn (the session is gone): the stop stays graceful.
@@ -311,7 +312,12 @@ func (r *run) apply(ctx context.Context, child Child, c protocol.Command) {
 			r.mu.Unlock()
 			err = child.Stop(cctx)
 		} else if r.part.Mode == scenario.Swarm {
-			err = child.SetVUs(cctx, c.Users, max(c.Users, r.part.MaxUsers))
+			if len(c.Classes) > 0 { // the classes first: the VUs started next take theirs at once
+				err = child.SetClasses(c.Classes)
+			}
+			if err == nil {
+				err = child.SetVUs(cctx, c.Users, max(c.Users, r.part.MaxUsers))
+			}
 		}
 		if err != nil {
 			log.Warn("cannot apply control", "err", err)
@@ -348,4 +354,17 @@ func (r *run) finish(child Child, forwarded <-chan struct{}, stopNow bool) {
 	r.users = 0
 	r.mu.Unlock()
 	r.status(protocol.Finished, code, msg)
+}
+
+// noUsers are the user classes' first targets: none until the master gives the child users (nil
+// without classes).
+func noUsers(classes []string) map[string]int64 {
+	if len(classes) == 0 {
+		return nil
+	}
+	m := make(map[string]int64, len(classes))
+	for _, c := range classes {
+		m[c] = 0
+	}
+	return m
 }

@@ -943,7 +943,10 @@ type Assignment struct {
 	MaxDurationMs int64 `protobuf:"varint,8,opt,name=max_duration_ms,json=maxDurationMs,proto3" json:"max_duration_ms,omitempty"`
 	// Canonical sub-metric keys, e.g. "http_req_duration{name:login}": the worker reports every sample
 	// that matches one as a metric under that name.
-	Submetrics    []string `protobuf:"bytes,9,rep,name=submetrics,proto3" json:"submetrics,omitempty"`
+	Submetrics []string `protobuf:"bytes,9,rep,name=submetrics,proto3" json:"submetrics,omitempty"`
+	// Swarm mode: the user classes, the functions of the script that the users run (empty: its
+	// default function). Protocol 2.1.
+	Classes       []string `protobuf:"bytes,10,rep,name=classes,proto3" json:"classes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1037,6 +1040,13 @@ func (x *Assignment) GetMaxDurationMs() int64 {
 func (x *Assignment) GetSubmetrics() []string {
 	if x != nil {
 		return x.Submetrics
+	}
+	return nil
+}
+
+func (x *Assignment) GetClasses() []string {
+	if x != nil {
+		return x.Classes
 	}
 	return nil
 }
@@ -1146,8 +1156,10 @@ type Control struct {
 	Seq   uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
 	Users int64                  `protobuf:"varint,3,opt,name=users,proto3" json:"users,omitempty"`
 	// Informational: the fleet-wide spawn rate the master ramps at (users per second).
-	SpawnRate     float64 `protobuf:"fixed64,4,opt,name=spawn_rate,json=spawnRate,proto3" json:"spawn_rate,omitempty"`
-	Stop          bool    `protobuf:"varint,5,opt,name=stop,proto3" json:"stop,omitempty"`
+	SpawnRate float64 `protobuf:"fixed64,4,opt,name=spawn_rate,json=spawnRate,proto3" json:"spawn_rate,omitempty"`
+	Stop      bool    `protobuf:"varint,5,opt,name=stop,proto3" json:"stop,omitempty"`
+	// Swarm mode with user classes: how many of users each class runs. Protocol 2.1.
+	Classes       map[string]int64 `protobuf:"bytes,6,rep,name=classes,proto3" json:"classes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1215,6 +1227,13 @@ func (x *Control) GetStop() bool {
 		return x.Stop
 	}
 	return false
+}
+
+func (x *Control) GetClasses() map[string]int64 {
+	if x != nil {
+		return x.Classes
+	}
+	return nil
 }
 
 type RunTeardown struct {
@@ -2224,7 +2243,7 @@ const file_stampede_v1_stampede_proto_rawDesc = "" +
 	"\n" +
 	"FilesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\x8d\x03\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xa7\x03\n" +
 	"\n" +
 	"Assignment\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12+\n" +
@@ -2237,7 +2256,9 @@ const file_stampede_v1_stampede_proto_rawDesc = "" +
 	"\x0fmax_duration_ms\x18\b \x01(\x03R\rmaxDurationMs\x12\x1e\n" +
 	"\n" +
 	"submetrics\x18\t \x03(\tR\n" +
-	"submetrics\x1a6\n" +
+	"submetrics\x12\x18\n" +
+	"\aclasses\x18\n" +
+	" \x03(\tR\aclasses\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"!\n" +
@@ -2246,14 +2267,18 @@ const file_stampede_v1_stampede_proto_rawDesc = "" +
 	"\x05Start\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x1d\n" +
 	"\n" +
-	"setup_data\x18\x02 \x01(\fR\tsetupData\"{\n" +
+	"setup_data\x18\x02 \x01(\fR\tsetupData\"\xf4\x01\n" +
 	"\aControl\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x14\n" +
 	"\x05users\x18\x03 \x01(\x03R\x05users\x12\x1d\n" +
 	"\n" +
 	"spawn_rate\x18\x04 \x01(\x01R\tspawnRate\x12\x12\n" +
-	"\x04stop\x18\x05 \x01(\bR\x04stop\"$\n" +
+	"\x04stop\x18\x05 \x01(\bR\x04stop\x12;\n" +
+	"\aclasses\x18\x06 \x03(\v2!.stampede.v1.Control.ClassesEntryR\aclasses\x1a:\n" +
+	"\fClassesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"$\n" +
 	"\vRunTeardown\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\"7\n" +
 	"\x06Finish\x12\x15\n" +
@@ -2367,7 +2392,7 @@ func file_stampede_v1_stampede_proto_rawDescGZIP() []byte {
 }
 
 var file_stampede_v1_stampede_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_stampede_v1_stampede_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_stampede_v1_stampede_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_stampede_v1_stampede_proto_goTypes = []any{
 	(Mode)(0),             // 0: stampede.v1.Mode
 	(RunState)(0),         // 1: stampede.v1.RunState
@@ -2397,6 +2422,7 @@ var file_stampede_v1_stampede_proto_goTypes = []any{
 	(*LogLines)(nil),      // 25: stampede.v1.LogLines
 	nil,                   // 26: stampede.v1.Bundle.FilesEntry
 	nil,                   // 27: stampede.v1.Assignment.EnvEntry
+	nil,                   // 28: stampede.v1.Control.ClassesEntry
 }
 var file_stampede_v1_stampede_proto_depIdxs = []int32{
 	5,  // 0: stampede.v1.WorkerMessage.hello:type_name -> stampede.v1.Hello
@@ -2418,22 +2444,23 @@ var file_stampede_v1_stampede_proto_depIdxs = []int32{
 	9,  // 16: stampede.v1.Assignment.bundle:type_name -> stampede.v1.Bundle
 	0,  // 17: stampede.v1.Assignment.mode:type_name -> stampede.v1.Mode
 	27, // 18: stampede.v1.Assignment.env:type_name -> stampede.v1.Assignment.EnvEntry
-	1,  // 19: stampede.v1.RunStatus.state:type_name -> stampede.v1.RunState
-	2,  // 20: stampede.v1.PhaseResult.phase:type_name -> stampede.v1.Phase
-	18, // 21: stampede.v1.Entry.duration_ms:type_name -> stampede.v1.Histogram
-	18, // 22: stampede.v1.Metric.hist:type_name -> stampede.v1.Histogram
-	19, // 23: stampede.v1.StatsDelta.entries:type_name -> stampede.v1.Entry
-	20, // 24: stampede.v1.StatsDelta.errors:type_name -> stampede.v1.ErrorCount
-	21, // 25: stampede.v1.StatsDelta.checks:type_name -> stampede.v1.CheckCount
-	22, // 26: stampede.v1.StatsDelta.metrics:type_name -> stampede.v1.Metric
-	24, // 27: stampede.v1.LogLines.lines:type_name -> stampede.v1.LogLine
-	3,  // 28: stampede.v1.Coordinator.Connect:input_type -> stampede.v1.WorkerMessage
-	4,  // 29: stampede.v1.Coordinator.Connect:output_type -> stampede.v1.MasterMessage
-	29, // [29:30] is the sub-list for method output_type
-	28, // [28:29] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	28, // 19: stampede.v1.Control.classes:type_name -> stampede.v1.Control.ClassesEntry
+	1,  // 20: stampede.v1.RunStatus.state:type_name -> stampede.v1.RunState
+	2,  // 21: stampede.v1.PhaseResult.phase:type_name -> stampede.v1.Phase
+	18, // 22: stampede.v1.Entry.duration_ms:type_name -> stampede.v1.Histogram
+	18, // 23: stampede.v1.Metric.hist:type_name -> stampede.v1.Histogram
+	19, // 24: stampede.v1.StatsDelta.entries:type_name -> stampede.v1.Entry
+	20, // 25: stampede.v1.StatsDelta.errors:type_name -> stampede.v1.ErrorCount
+	21, // 26: stampede.v1.StatsDelta.checks:type_name -> stampede.v1.CheckCount
+	22, // 27: stampede.v1.StatsDelta.metrics:type_name -> stampede.v1.Metric
+	24, // 28: stampede.v1.LogLines.lines:type_name -> stampede.v1.LogLine
+	3,  // 29: stampede.v1.Coordinator.Connect:input_type -> stampede.v1.WorkerMessage
+	4,  // 30: stampede.v1.Coordinator.Connect:output_type -> stampede.v1.MasterMessage
+	30, // [30:31] is the sub-list for method output_type
+	29, // [29:30] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_stampede_v1_stampede_proto_init() }
@@ -2466,7 +2493,7 @@ func file_stampede_v1_stampede_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_stampede_v1_stampede_proto_rawDesc), len(file_stampede_v1_stampede_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
