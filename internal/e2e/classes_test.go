@@ -1,0 +1,53 @@
+package e2e
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestSwarmOfUserClasses (issue 19): a script's two user classes, weights 3 and 1, in a swarm of 8
+// users on 2 workers: each class's requests at the counting target are its weight's share of all,
+// within one user's share, and the master counts what the target counted.
+func TestSwarmOfUserClasses(t *testing.T) {
+	t.Parallel()
+	tg := startTarget(t)
+	script := filepath.Join(t.TempDir(), "classes.js")
+	src := `import http from 'k6/http';
+import { sleep } from 'k6';
+
+export const options = { ext: { stampede: { classes: { browse: { weight: 3 }, buy: { weight: 1 } } } } };
+
+export function browse() { http.get(__ENV.TARGET + '/'); sleep(0.2); }
+export function buy() { http.get(__ENV.TARGET + '/json'); sleep(0.2); }
+export default function () { throw new Error('a swarm of classes never runs the default function'); }
+`
+	if err := os.WriteFile(script, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	cmd, out, errb, sum := master(t, "-f", script, "--headless", "-u", "8", "-t", "8s",
+		"--expect-workers", "2", "--master-bind", addr, "-e", "TARGET="+tg.URL)
+	startWorker(t, addr)
+	startWorker(t, addr)
+	r := wait(t, cmd, out, errb, sum, 120*time.Second)
+	logOnFailure(t, r)
+	if r.code != 0 || r.summary == nil {
+		t.Fatalf("exit code %d, summary %v", r.code, r.summary != nil)
+	}
+	st := tg.stats(t)
+	browse, buy := st.ByPath["/"], st.ByPath["/json"]
+	if browse == 0 || buy == 0 || st.Total != browse+buy {
+		t.Fatalf("the target counted / %d, /json %d, %d in all: want both classes and nothing else", browse, buy, st.Total)
+	}
+	share := float64(browse) / float64(st.Total)
+	if math.Abs(share-0.75) > 1.0/8 {
+		t.Errorf("browse made %.3f of the requests (%d of %d); its weight is 3/4, within one user's share (1/8)", share, browse, st.Total)
+	}
+	if r.summary.Totals.Requests != st.Total {
+		t.Errorf("the master counted %d, the target %d", r.summary.Totals.Requests, st.Total)
+	}
+	t.Logf("browse %d, buy %d: browse's share %.3f", browse, buy, share)
+}
