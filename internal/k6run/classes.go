@@ -104,16 +104,18 @@ func readLive(r *bufio.Reader) (map[string]int64, error) {
 	return targets, nil
 }
 
-// classTable shares a child's active VUs among user classes. Each VU holds a seat per activation;
-// at the start of every iteration it asks pick which class to run, and its seat is released when
-// the activation ends.
+// classTable shares a child's active VUs among user classes. A VU holds a seat for each iteration:
+// at the iteration's start it asks pick which class to run, and the seat is released when the
+// iteration ends. The seat remembers the class the VU ran last.
 //
-// The rule, applied one VU at a time: a VU keeps its class unless that class has more active VUs
-// than its target and another class has fewer than its own; a VU without a class (just activated)
-// or leaving one joins the class furthest below its target (the first by name on a tie). So once
-// every active VU has started an iteration since the last change, no class is over target while
-// another is under: when the active VUs number the sum of the targets, every class has exactly
-// its target, and a change of targets moves only as many VUs as it must.
+// The rule, applied one VU at a time: a VU keeps its class (the seat's, or else the last one)
+// unless that class would be over its target while another class is under its own; a VU without a
+// class (just activated) or leaving one joins the class furthest below its target (the first by
+// name on a tie). With the active VUs numbering the sum of the targets, nobody takes another's
+// class once each class's VUs are its target: so, once every active VU has started an iteration
+// since the last change, every class has exactly its target, the VUs keep their classes from
+// then on, and a change of targets moves only as many VUs as it must. A count here is of the VUs
+// inside an iteration, so it dips for the moment between a VU's iterations.
 //
 // A classTable is safe for concurrent use.
 type classTable struct {
@@ -123,9 +125,10 @@ type classTable struct {
 	active map[string]int64 // seats held, by class; a class without a target may still have some
 }
 
-// seat is one VU's place in one activation; guarded by its table's mu.
+// seat is one VU's place in one iteration; guarded by its table's mu.
 type seat struct {
 	class    string // "" until the first pick
+	last     string // the class of the VU's previous iteration ("" for its first)
 	released bool
 }
 
@@ -142,8 +145,8 @@ func (t *classTable) set(targets map[string]int64) {
 }
 
 // pick returns the class the VU on s runs next, moving s if the rule says so. It returns "" when
-// there are no classes. A released seat (its activation ended while the VU was still running)
-// keeps its last class and counts for nothing.
+// there are no classes. A released seat (its iteration ended while the VU was still running)
+// keeps its class and counts for nothing.
 func (t *classTable) pick(s *seat) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -153,6 +156,14 @@ func (t *classTable) pick(s *seat) string {
 	best := t.mostWanting()
 	if best == "" {
 		return s.class
+	}
+	if s.class == "" && s.last != "" {
+		// A new iteration: the VU's last class, unless it is full and another is not.
+		if _, wanted := t.target[s.last]; wanted && (t.active[s.last] < t.target[s.last] || t.target[best] <= t.active[best]) {
+			s.class = s.last
+			t.active[s.class]++
+			return s.class
+		}
 	}
 	if s.class != "" {
 		_, wanted := t.target[s.class]

@@ -9,14 +9,16 @@ import (
 	"testing"
 )
 
-// The table's rule, one step at a time: each case runs a sequence of steps on fresh VUs (numbered
-// seats) and checks every pick and the final counts.
+// The table's rule, one step at a time: each case runs a sequence of steps on VUs (numbered) and
+// checks every pick and the final counts. A pick begins an iteration of the VU, as the module
+// does: the VU's previous seat is released and a new one remembers its class.
 func TestClassTable(t *testing.T) {
 	t.Parallel()
 	type step struct {
 		set     map[string]int64 // non-nil: new targets first
 		pick    []int            // VUs that begin an iteration, in this order
-		release []int            // VUs deactivated after the picks
+		again   []int            // VUs that ask again inside their iteration, after the picks
+		release []int            // VUs whose iteration ends (a deactivation), after those
 		want    []string         // classes the picks return
 	}
 	cases := []struct {
@@ -51,7 +53,7 @@ func TestClassTable(t *testing.T) {
 		}, map[string]int64{"new": 2}},
 		{"a seat released mid-iteration keeps its class and counts for nothing", []step{
 			{set: map[string]int64{"a": 1}, pick: []int{0}, release: []int{0, 0}, want: []string{"a"}},
-			{pick: []int{0}, want: []string{"a"}},
+			{again: []int{0}, want: []string{"a"}},
 		}, map[string]int64{"a": 0}},
 		{"no classes, no class", []step{
 			{pick: []int{0}, want: []string{""}},
@@ -68,9 +70,15 @@ func TestClassTable(t *testing.T) {
 				}
 				var got []string
 				for _, vu := range st.pick {
-					if seats[vu] == nil {
-						seats[vu] = &seat{}
+					s := &seat{}
+					if old := seats[vu]; old != nil {
+						tbl.release(old)
+						s.last = old.class
 					}
+					seats[vu] = s
+					got = append(got, tbl.pick(s))
+				}
+				for _, vu := range st.again {
 					got = append(got, tbl.pick(seats[vu]))
 				}
 				for _, vu := range st.release {

@@ -3,7 +3,6 @@ package k6run
 import (
 	"context"
 	"errors"
-	"reflect"
 
 	"go.k6.io/k6/js/modules"
 )
@@ -51,7 +50,7 @@ func (m classModule) NewModuleInstance(vu modules.VU) modules.Instance {
 type classInstance struct {
 	vu    modules.VU
 	table *classTable
-	ctx   context.Context // the activation that seat belongs to
+	ctx   context.Context // the iteration that seat belongs to
 	seat  *seat
 }
 
@@ -62,16 +61,24 @@ func (mi *classInstance) Exports() modules.Exports {
 	}}
 }
 
-// userClass returns the class this VU runs now. The VU holds a seat per activation, released when
-// k6 ends the activation (the externally-controlled executor's hardStop on fewer VUs, a pause, the
-// end of the test), which frees its class for the VUs that remain.
+// userClass returns the class this VU runs now. The VU holds a seat for the iteration, released
+// when k6 ends the iteration (its context, vu.Context(), is the iteration's in k6 v1.8.1: ActiveVU.RunOnce
+// cancels it on return, also when a deactivation or the end of the test interrupts the iteration).
+// The next iteration asks for the class the VU ran last, so a VU keeps its class while the
+// targets allow it, and a VU that k6 deactivated holds nothing: its last iteration ended.
 func (mi *classInstance) userClass() (string, error) {
 	if mi.vu.State() == nil {
 		return "", errInitContext
 	}
-	ctx := activationContext(mi.vu.Context())
-	if mi.seat == nil || mi.ctx != ctx {
-		s := &seat{}
+	if ctx := mi.vu.Context(); mi.seat == nil || mi.ctx != ctx {
+		last := ""
+		if mi.seat != nil {
+			// The last iteration has ended, but AfterFunc's release runs on a goroutine of
+			// its own and may not have yet: release here, so the VU never holds two seats.
+			mi.table.release(mi.seat)
+			last = mi.seat.class
+		}
+		s := &seat{last: last}
 		mi.seat, mi.ctx = s, ctx
 		context.AfterFunc(ctx, func() { mi.table.release(s) })
 	}
@@ -80,31 +87,6 @@ func (mi *classInstance) userClass() (string, error) {
 		return "", errNoClasses
 	}
 	return class, nil
-}
-
-// activationContext returns the context of the VU's activation, given the context of its current
-// iteration (vu.Context()), or iter itself if that cannot be found.
-//
-// k6 v1.8.1 gives the VU a context per activation (the VU handle's, cancelled on deactivation) but
-// shows modules only the iteration's, which ActiveVU.RunOnce derives from it with
-// context.WithCancel and cancels when the iteration ends (internal/js/runner.go). The parent is the
-// Context field of the standard library's cancelCtx; reflection reads it, as no API gives it.
-// TestChildUserClasses fails if either side changes. With iter as a fallback, a seat would last one
-// iteration: counts stay exact while VUs run, but VUs would swap classes.
-func activationContext(iter context.Context) context.Context {
-	v := reflect.ValueOf(iter)
-	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
-		return iter
-	}
-	f := v.Elem().FieldByName("Context")
-	if !f.IsValid() || !f.CanInterface() {
-		return iter
-	}
-	parent, ok := f.Interface().(context.Context)
-	if !ok || parent == nil {
-		return iter
-	}
-	return parent
 }
 
 // classCounts returns the active VUs per class in this child, as the module sees them.

@@ -3,7 +3,9 @@ package master
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 
 	"github.com/stampede-load/stampede/scenario"
 )
@@ -99,12 +101,34 @@ func SplitClasses(shares []int64, weights []int64) [][]int64 {
 }
 
 // useClasses gives a swarm run the script's user classes (options.ext.stampede.classes), those its
-// tags choose (RunConfig.Tags, ExcludeTags). Call it once the script is inspected.
+// tags choose (RunConfig.Tags, ExcludeTags), at the run's weights (RunConfig.ClassWeights over the
+// script's). Call it once the script is inspected.
 func (r *run) useClasses(opts *scenario.Options) error {
-	if r.mode != scenario.Swarm || opts == nil || opts.Swarm == nil || len(opts.Swarm.Classes) == 0 {
+	var declared []scenario.Class
+	if opts != nil && opts.Swarm != nil {
+		declared = opts.Swarm.Classes
+	}
+	asked := len(r.cfg.Tags) > 0 || len(r.cfg.ExcludeTags) > 0 || len(r.cfg.ClassWeights) > 0
+	if len(declared) == 0 {
+		if asked {
+			return fmt.Errorf("%w: tags and class weights choose among user classes, and the script declares none "+
+				"(options.ext.stampede.classes; see docs/locust.md)", ErrBadSettings)
+		}
 		return nil
 	}
-	classes, err := scenario.Select(opts.Swarm.Classes, r.cfg.Tags, r.cfg.ExcludeTags)
+	if r.mode != scenario.Swarm {
+		if asked {
+			return fmt.Errorf("%w: user classes run in swarm mode: give users (--users) or a load shape", ErrBadSettings)
+		}
+		return nil
+	}
+	classes, err := reweigh(declared, r.cfg.ClassWeights)
+	if err == nil {
+		classes, err = scenario.Select(classes, r.cfg.Tags, r.cfg.ExcludeTags)
+	}
+	if err == nil && !slices.ContainsFunc(classes, func(c scenario.Class) bool { return c.Weight > 0 }) {
+		err = fmt.Errorf("every chosen class (%s) has weight 0: no user would run", strings.Join(names(classes), ", "))
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadSettings, err)
 	}
@@ -112,11 +136,39 @@ func (r *run) useClasses(opts *scenario.Options) error {
 	return nil
 }
 
-// classNames are the run's user classes by name (nil: none).
-func (r *run) classNames() []string {
+// reweigh returns classes with the weights of over in place of their own.
+func reweigh(classes []scenario.Class, over map[string]int64) ([]scenario.Class, error) {
+	out := slices.Clone(classes)
+	for _, name := range slices.Sorted(maps.Keys(over)) {
+		i := slices.IndexFunc(out, func(c scenario.Class) bool { return c.Name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("class weights name %q, and the script's classes are %s", name, strings.Join(names(classes), ", "))
+		}
+		out[i].Weight = over[name]
+	}
+	return out, nil
+}
+
+func names(classes []scenario.Class) []string {
 	var out []string
-	for _, c := range r.classes {
+	for _, c := range classes {
 		out = append(out, c.Name)
+	}
+	return out
+}
+
+// classNames are the run's user classes by name (nil: none).
+func (r *run) classNames() []string { return names(r.classes) }
+
+// classInfos are the run's user classes with the users the live members were asked to run.
+func (r *run) classInfos() []ClassInfo {
+	var out []ClassInfo
+	for _, c := range r.classes {
+		info := ClassInfo{Name: c.Name, Weight: c.Weight, Tags: slices.Clone(c.Tags)}
+		for _, m := range r.live() {
+			info.Users += m.classes[c.Name]
+		}
+		out = append(out, info)
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package master
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -170,6 +171,10 @@ func TestRunSplitsClasses(t *testing.T) {
 		t.Fatal(err)
 	}
 	until(t, "4 users as 3 browse, 1 buy", func() bool { f := fleet(); return f["browse"] == 3 && f["buy"] == 1 })
+	want := []ClassInfo{{Name: "browse", Weight: 3, Users: 3}, {Name: "buy", Weight: 1, Users: 1}}
+	if got := c.Snapshot().Run.Classes; !reflect.DeepEqual(got, want) {
+		t.Errorf("the snapshot's classes %+v, want %+v", got, want)
+	}
 	if err := c.Stop("test over"); err != nil {
 		t.Fatal(err)
 	}
@@ -197,4 +202,41 @@ func TestRunTags(t *testing.T) {
 	c.WaitIdle(t.Context())
 	_, err := c.Run(t.Context(), RunConfig{Script: script, Users: 3, ExcludeTags: []string{"read", "write"}})
 	wantErr(t, err, ErrBadSettings, "no user class is left to run")
+}
+
+// TestRunClassWeights: the run's weights replace the script's; naming a class the script lacks, all
+// weights 0, or classes for a script without any are refused before any load.
+func TestRunClassWeights(t *testing.T) {
+	t.Parallel()
+	c, script := newCore(t, classLoader(scenario.Class{Name: "browse", Weight: 3}, scenario.Class{Name: "buy", Weight: 1}))
+	a, _ := join(t, c, "a")
+	wait := runInBackground(t, c, RunConfig{Script: script, Users: 4, ClassWeights: map[string]int64{"browse": 1, "buy": 3}})
+	until(t, "4 users as 1 browse, 3 buy", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.classes["browse"] == 1 && a.classes["buy"] == 3
+	})
+	if got := c.Snapshot().Run.Classes; len(got) != 2 || got[1].Weight != 3 || got[1].Users != 3 {
+		t.Errorf("the snapshot's classes %+v, want buy at weight 3 with 3 users", got)
+	}
+	if err := c.Stop("test over"); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = wait()
+	c.WaitIdle(t.Context())
+	for _, tc := range []struct {
+		cfg  RunConfig
+		want string
+	}{
+		{RunConfig{Script: script, Users: 4, ClassWeights: map[string]int64{"sell": 1}}, `class weights name "sell", and the script's classes are browse, buy`},
+		{RunConfig{Script: script, Users: 4, ClassWeights: map[string]int64{"browse": 0, "buy": 0}}, "has weight 0"},
+		{RunConfig{Script: script, Users: 4, ClassWeights: map[string]int64{"buy": -1}}, "weight of 0 or more"},
+	} {
+		_, err := c.Run(t.Context(), tc.cfg)
+		wantErr(t, err, ErrBadSettings, tc.want)
+	}
+	plain, plainScript := newCore(t, classLoader())
+	join(t, plain, "p")
+	_, err := plain.Run(t.Context(), RunConfig{Script: plainScript, Users: 2, Tags: []string{"read"}})
+	wantErr(t, err, ErrBadSettings, "the script declares none")
 }

@@ -71,7 +71,8 @@ func (c *Coordinator) prepare(ctx context.Context, cfg RunConfig) (*scenario.Arc
 	if err != nil {
 		return nil, nil, k6Err(err)
 	}
-	if cfg.Users <= 0 && !opts.HasScenarios {
+	shaped := opts.Swarm != nil && len(opts.Swarm.Shape) > 0
+	if cfg.Users <= 0 && !opts.HasScenarios && !shaped {
 		c.log.Warn("the script declares no scenarios, so k6 runs 1 user for 1 iteration; pass --users for a swarm run")
 	}
 	return archive, opts, nil

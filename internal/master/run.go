@@ -41,6 +41,9 @@ type RunConfig struct {
 	// Tags and ExcludeTags choose the script's user classes that run (Locust's --tags and
 	// --exclude-tags): with Tags, only those with one of them; never those with one of ExcludeTags.
 	Tags, ExcludeTags []string
+	// ClassWeights replace the weights the script gives its user classes, by class name (nil: the
+	// script's). Every name must be one of the script's classes.
+	ClassWeights map[string]int64
 }
 
 // Timeouts of the run's phases. setup() and teardown() get the script's setupTimeout and

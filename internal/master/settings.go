@@ -53,6 +53,12 @@ func (cfg RunConfig) Validate() error {
 			return &SettingError{Field: "env", Value: fmt.Sprintf("%q", k), Problem: "a key must be non-empty and without \"=\""}
 		}
 	}
+	for _, k := range slices.Sorted(maps.Keys(cfg.ClassWeights)) {
+		if w := cfg.ClassWeights[k]; k == "" || w < 0 {
+			return &SettingError{Field: "class_weights", Value: fmt.Sprintf("%s=%d", k, w),
+				Problem: "a class needs a name and a weight of 0 or more"}
+		}
+	}
 	return checkEnv(cfg.Env)
 }
 

@@ -2,6 +2,7 @@ package master
 
 import (
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/stats"
@@ -63,6 +64,20 @@ type RunInfo struct {
 	WorkersAsked int
 	// Shape is the load shape driving the run (nil: none).
 	Shape *ShapeInfo
+	// Classes are the user classes the run runs (nil: none), and Tags and ExcludeTags the tags
+	// that chose them (RunConfig's).
+	Classes           []ClassInfo
+	Tags, ExcludeTags []string
+}
+
+// ClassInfo is one user class of a run.
+type ClassInfo struct {
+	Name   string
+	Weight int64 // the run's (RunConfig.ClassWeights, else the script's)
+	Tags   []string
+	// Users is what the workers taking part are asked to run of this class now: the fleet's users
+	// split by the weights, with largest remainders.
+	Users int64
 }
 
 // ShapeInfo is where a run's load shape stands.
@@ -152,6 +167,8 @@ func (c *Coordinator) snapshot() *Snapshot {
 			info.Shape.Stage = len(sh.stages)
 		}
 	}
+	info.Classes = r.classInfos()
+	info.Tags, info.ExcludeTags = slices.Clone(r.cfg.Tags), slices.Clone(r.cfg.ExcludeTags)
 	s.Run = info
 	s.Stats = r.agg.Clone()
 	s.Points = append([]stats.Point(nil), r.points...)
