@@ -41,6 +41,9 @@ type RunConfig struct {
 	// Tags and ExcludeTags choose the script's user classes that run (Locust's --tags and
 	// --exclude-tags): with Tags, only those with one of them; never those with one of ExcludeTags.
 	Tags, ExcludeTags []string
+	// Shaped asks for a run driven by the script's load shape (Users must be 0); a script without
+	// one is refused. Without it, Users == 0 still plays a shape the script declares.
+	Shaped bool
 	// ClassWeights replace the weights the script gives its user classes, by class name (nil: the
 	// script's). Every name must be one of the script's classes.
 	ClassWeights map[string]int64
@@ -390,7 +393,9 @@ func (c *Coordinator) prepareRun(ctx context.Context, r *run) error {
 		return err
 	}
 	r.opts, r.judge = p.opts, j
-	r.useShape(p.opts)
+	if err := r.useShape(p.opts); err != nil {
+		return err
+	}
 	if err := r.useClasses(p.opts); err != nil {
 		return err
 	}

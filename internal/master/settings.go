@@ -44,6 +44,8 @@ func (cfg RunConfig) Validate() error {
 		return bad("expect_workers", cfg.ExpectWorkers, "must not be negative")
 	case cfg.ExpectTimeout < 0:
 		return bad("expect_timeout", cfg.ExpectTimeout, "must not be negative")
+	case cfg.Shaped && cfg.Users != 0:
+		return bad("users", cfg.Users, "a run driven by the script's load shape takes its users from the shape; leave users out")
 	case cfg.Workers < 0:
 		return bad("workers", cfg.Workers, "must not be negative (0 runs on the workers connected)")
 	}

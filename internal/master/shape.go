@@ -1,6 +1,7 @@
 package master
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/stampede-load/stampede/scenario"
@@ -22,14 +23,19 @@ type shaped struct {
 
 // useShape makes r a shape-driven swarm run when its script declares a shape and the run asks for
 // no users of its own. Call it once the script is inspected.
-func (r *run) useShape(opts *scenario.Options) {
+func (r *run) useShape(opts *scenario.Options) error {
 	if r.cfg.Users > 0 || opts == nil || opts.Swarm == nil || len(opts.Swarm.Shape) == 0 {
-		return
+		if r.cfg.Shaped {
+			return fmt.Errorf("%w: the run asks for the script's load shape, and %s declares none "+
+				"(options.ext.stampede.shape; see docs/locust.md)", ErrBadSettings, r.cfg.Script)
+		}
+		return nil
 	}
 	r.mode = scenario.Swarm
 	r.shape = &shaped{stages: opts.Swarm.Shape, stage: -1}
 	first := opts.Swarm.Shape[0]
 	r.target, r.rate = first.Users, first.SpawnRate
+	return nil
 }
 
 // steerShape moves the run to the stage the shape is at now, on the loop's tick.

@@ -1,6 +1,7 @@
 package master
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -78,4 +79,18 @@ func TestShapeOverTheLimits(t *testing.T) {
 	join(t, c, "a")
 	_, err := c.Run(t.Context(), RunConfig{Script: script})
 	wantErr(t, err, ErrBadSettings, "users 5000", "--max-users")
+}
+
+// TestShapeAskedFor: a run that asks for the script's shape is refused when the script has none,
+// and must not give users of its own.
+func TestShapeAskedFor(t *testing.T) {
+	t.Parallel()
+	c, script := newCore(t, fakeLoader{opts: &scenario.Options{}})
+	join(t, c, "a")
+	_, err := c.Run(t.Context(), RunConfig{Script: script, Shaped: true})
+	wantErr(t, err, ErrBadSettings, "declares none")
+	err = RunConfig{Script: script, Shaped: true, Users: 3}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "leave users out") {
+		t.Errorf("a shaped run with users: %v", err)
+	}
 }
