@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/api"
@@ -35,6 +37,9 @@ type config struct {
 	html          string
 	summaryMD     string
 	thresholds    cli.Strings
+	tags          cli.List
+	excludeTags   cli.List
+	classWeights  string
 	baseline      string
 	maxRegression string
 	// Kubernetes: the worker Deployment the master scales, and the HPAs it watches.
@@ -88,6 +93,9 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.spawnRate, "spawn-rate", 0, "users started per second across all workers (0: all at once)")
 	fs.DurationVar(&c.runTime, "t", 0, "run time (shorthand)")
 	fs.DurationVar(&c.runTime, "run-time", 0, "stop after this long (e.g. 30s, 5m); swarm mode runs until interrupted without it")
+	fs.Var(&c.tags, "tags", "run only the user classes with one of these tags (comma-separated or repeatable, as Locust's --tags; docs/locust.md)")
+	fs.Var(&c.excludeTags, "exclude-tags", "never run the user classes with one of these tags (comma-separated or repeatable)")
+	fs.StringVar(&c.classWeights, "class-weights", "", "user-class weights in place of the script's, e.g. 'browse=3,buy=1'")
 	fs.IntVar(&c.localWorkers, "local-workers", 0, "start this many workers inside the master process")
 	fs.IntVar(&c.expectWorkers, "expect-workers", 0, "wait for this many workers before starting (default: --local-workers, at least 1)")
 	fs.DurationVar(&c.expectTimeout, "expect-workers-timeout", time.Minute, "give up when the workers have not connected after this long")
@@ -130,7 +138,12 @@ func (c *config) validate() error {
 	if c.version {
 		return nil
 	}
+	weights, err := parseWeights(c.classWeights)
+	if err != nil {
+		return err
+	}
 	c.run = c.runConfig()
+	c.run.ClassWeights = weights
 	if err := c.run.Validate(); err != nil {
 		return flagError(err)
 	}
@@ -154,13 +167,35 @@ func (c *config) runConfig() master.RunConfig {
 		expect = max(c.localWorkers, 1)
 	}
 	return master.RunConfig{Script: c.script, Users: c.users, SpawnRate: c.spawnRate, RunTime: c.runTime, Env: c.env,
-		ExpectWorkers: expect, ExpectTimeout: c.expectTimeout, Workers: c.kubeWorkers}
+		ExpectWorkers: expect, ExpectTimeout: c.expectTimeout, Workers: c.kubeWorkers,
+		Tags: c.tags, ExcludeTags: c.excludeTags}
+}
+
+// parseWeights reads --class-weights: NAME=WEIGHT pairs, comma-separated (nil when empty).
+func parseWeights(s string) (map[string]int64, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	out := map[string]int64{}
+	for _, pair := range strings.Split(s, ",") {
+		name, w, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		n, err := strconv.ParseInt(strings.TrimSpace(w), 10, 64)
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || err != nil || n < 0 {
+			return nil, fmt.Errorf("--class-weights %q: want CLASS=WEIGHT pairs, comma-separated, each weight a whole number 0 or more (e.g. browse=3,buy=1)", s)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("--class-weights %q: class %q is given twice", s, name)
+		}
+		out[name] = n
+	}
+	return out, nil
 }
 
 // settingFlags names the flag of each run setting (master.SettingError's Field).
 var settingFlags = map[string]string{
 	"script": "-f", "users": "--users", "spawn_rate": "--spawn-rate", "run_time": "--run-time", "env": "--env",
-	"expect_workers": "--expect-workers", "expect_timeout": "--expect-workers-timeout", "workers": "--kube-workers",
+	"class_weights": "--class-weights", "expect_workers": "--expect-workers", "expect_timeout": "--expect-workers-timeout", "workers": "--kube-workers",
 }
 
 // flagError restates a refused run setting with its flag: "--spawn-rate -1: must be ...".

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -97,6 +98,18 @@ func TestParseFlagsAndEnv(t *testing.T) {
 		{"the workers waited for: as asked", []string{"-f", "s.js", "--local-workers", "3", "--expect-workers", "5"}, nil, func(c *config) string {
 			return clitest.Want(c.run.ExpectWorkers == 5, "expect workers %d, want 5", c.run.ExpectWorkers)
 		}},
+		{"user classes: tags, comma-separated or repeated, and weights", []string{"-f", "s.js", "-u", "4", "--tags", "read,write",
+			"--tags", "admin", "--exclude-tags", "slow", "--class-weights", "browse=3, buy=1"}, nil, func(c *config) string {
+			r := c.run
+			return clitest.Want(slices.Equal(r.Tags, []string{"read", "write", "admin"}) && slices.Equal(r.ExcludeTags, []string{"slow"}) &&
+				maps.Equal(r.ClassWeights, map[string]int64{"browse": 3, "buy": 1}), "tags %q, exclude %q, weights %v", r.Tags, r.ExcludeTags, r.ClassWeights)
+		}},
+		{"user classes from the environment", []string{"-f", "s.js"}, []string{"STAMPEDE_TAGS=read,write", "STAMPEDE_CLASS_WEIGHTS=a=1"},
+			func(c *config) string {
+				r := c.run
+				return clitest.Want(slices.Equal(r.Tags, []string{"read", "write"}) && maps.Equal(r.ClassWeights, map[string]int64{"a": 1}),
+					"tags %q, weights %v", r.Tags, r.ClassWeights)
+			}},
 		{"kube workers", []string{"-f", "s.js", "--kube-deployment", "w", "--kube-workers", "4", "--kube-idle-workers", "0"}, nil,
 			func(c *config) string {
 				return clitest.Want(c.run.Workers == 4 && c.kubeIdleWorkers == 0, "workers %d, idle %d", c.run.Workers, c.kubeIdleWorkers)
@@ -149,6 +162,10 @@ func TestBadCommandLines(t *testing.T) {
 		{"no worker connections", []string{"-f", "s.js", "--max-worker-connections", "0"}, nil, "--max-worker-connections 0: must be at least 1"},
 		{"an environment too large for k6", []string{"-f", "s.js", "-e", "BIG=" + strings.Repeat("x", master.MaxEnvEntryBytes)}, nil,
 			"invalid run settings: env BIG: KEY=VALUE is "},
+		{"class weights not pairs", []string{"-f", "s.js", "--class-weights", "browse"}, nil,
+			`--class-weights "browse": want CLASS=WEIGHT pairs, comma-separated, each weight a whole number 0 or more (e.g. browse=3,buy=1)`},
+		{"a negative class weight", []string{"-f", "s.js", "--class-weights", "browse=-1"}, nil, `--class-weights "browse=-1": want CLASS=WEIGHT pairs`},
+		{"a class weighed twice", []string{"-f", "s.js", "--class-weights", "a=1,a=2"}, nil, `--class-weights "a=1,a=2": class "a" is given twice`},
 		{"no kube workers allowed", []string{"-f", "s.js", "--kube-max-workers", "0"}, nil, "--kube-max-workers 0: must be at least 1"},
 		{"negative kube workers", []string{"-f", "s.js", "--kube-workers", "-1"}, nil,
 			"--kube-workers -1: must not be negative (0 runs on the workers connected)"},

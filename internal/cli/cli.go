@@ -86,6 +86,22 @@ func (s *Strings) Set(v string) error {
 	return nil
 }
 
+// List is a repeatable flag whose values may also be comma-separated (or, from the environment,
+// one per line): --tags read,write is --tags read --tags write.
+type List []string
+
+func (l *List) String() string { return strings.Join(*l, ",") }
+
+// Set adds the comma- or newline-separated values of v; empty ones are dropped.
+func (l *List) Set(v string) error {
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '\n' }) {
+		if f = strings.TrimSpace(f); f != "" {
+			*l = append(*l, f)
+		}
+	}
+	return nil
+}
+
 // NewLogger returns a text logger on w at the named level (debug, info, warn, error).
 func NewLogger(w io.Writer, level string) (*slog.Logger, error) {
 	var l slog.Level

@@ -115,8 +115,10 @@ func (tg *target) stats(t *testing.T) targetStats {
 
 // summary is the part of the JSON summary the tests read.
 type summary struct {
-	Schema  string `json:"schema"`
-	Mode    string `json:"mode"`
+	Schema  string    `json:"schema"`
+	Mode    string    `json:"mode"`
+	Started time.Time `json:"started"`
+	Ended   time.Time `json:"ended"`
 	Outcome struct {
 		OK    bool   `json:"ok"`
 		Error string `json:"error"`
