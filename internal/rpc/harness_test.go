@@ -317,7 +317,8 @@ func (f *fleet) child(t *testing.T, host string) *fakeChild {
 
 // fakeLoader archives a script as k6 would lay it out (the script alone, no options) and inspects
 // nothing: the tests' children are fakes.
-type fakeLoader struct{}
+// fakeLoader archives the script as it is; Inspect answers opts (nil: a script with no options).
+type fakeLoader struct{ opts *scenario.Options }
 
 func (fakeLoader) Archive(_ context.Context, script, out string, _ map[string]string) error {
 	src, err := os.ReadFile(script)
@@ -327,7 +328,10 @@ func (fakeLoader) Archive(_ context.Context, script, out string, _ map[string]st
 	return os.WriteFile(out, testArchive(src), 0o644)
 }
 
-func (fakeLoader) Inspect(context.Context, string, string, map[string]string) (*scenario.Options, error) {
+func (l fakeLoader) Inspect(context.Context, string, string, map[string]string) (*scenario.Options, error) {
+	if l.opts != nil {
+		return l.opts, nil
+	}
 	return &scenario.Options{}, nil
 }
 

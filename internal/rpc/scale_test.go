@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/protocol"
+	"github.com/stampede-load/stampede/scenario"
 )
 
 // This file checks user dispatch at fleet scale: a real Coordinator behind a real gRPC server with
@@ -36,18 +39,22 @@ type scaleWorker struct {
 type userLedger struct {
 	mu      sync.Mutex
 	users   map[string]int64
-	ceiling int64 // the most users any worker may be raised to in this phase
+	classes map[string]map[string]int64 // the users of each class the master asked of each worker
+	ceiling int64                       // the most users any worker may be raised to in this phase
 	rate    float64
 	since   time.Time // the phase's start, taken before the change that causes it
 	started int64     // users started (increases summed over workers) since then
 	errs    []string
 }
 
-func (l *userLedger) control(id string, users int64) {
+func (l *userLedger) control(id string, users int64, classes map[string]int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	prev := l.users[id]
 	l.users[id] = users
+	if l.classes != nil {
+		l.classes[id] = classes
+	}
 	if users <= prev {
 		return
 	}
@@ -69,6 +76,7 @@ func (l *userLedger) phase(live map[string]bool, ceiling int64, rate float64) {
 	for id := range l.users {
 		if !live[id] {
 			delete(l.users, id)
+			delete(l.classes, id)
 		}
 	}
 	l.ceiling, l.rate, l.since, l.started = ceiling, rate, time.Now(), 0
@@ -83,6 +91,34 @@ func (l *userLedger) snapshot(live map[string]bool) map[string]int64 {
 		out[id] = l.users[id]
 	}
 	return out
+}
+
+// classSnapshot returns the users of each class the workers in live were asked for, summed, and
+// the problems with the single workers: classes that do not add up to the worker's users, or a
+// class more than 2 away from the worker's share of it (users*weight/total).
+func (l *userLedger) classSnapshot(live map[string]bool, weights map[string]int64) (map[string]int64, []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var total int64
+	for _, w := range weights {
+		total += w
+	}
+	fleet := map[string]int64{}
+	var bad []string
+	for id := range live {
+		var sum int64
+		for name, n := range l.classes[id] {
+			fleet[name] += n
+			sum += n
+			if share := float64(l.users[id]) * float64(weights[name]) / float64(total); math.Abs(float64(n)-share) > 2 {
+				bad = append(bad, fmt.Sprintf("%s runs %d of class %s; its share is %.2f", id, n, name, share))
+			}
+		}
+		if sum != l.users[id] {
+			bad = append(bad, fmt.Sprintf("%s: classes %v add up to %d, its users are %d", id, l.classes[id], sum, l.users[id]))
+		}
+	}
+	return fleet, bad
 }
 
 func (l *userLedger) problems() []string {
@@ -144,7 +180,7 @@ func (w *scaleWorker) serve() {
 				w.status(ctl.GetRunId(), pb.RunState_RUN_STATE_DONE)
 				continue
 			}
-			w.ledger.control(w.id, ctl.GetUsers())
+			w.ledger.control(w.id, ctl.GetUsers(), ctl.GetClasses())
 		case m.GetRunTeardown() != nil:
 			w.phaseResult(m.GetRunTeardown().GetRunId(), pb.Phase_PHASE_TEARDOWN)
 		case m.GetFinish() != nil:
@@ -173,17 +209,35 @@ func TestDispatchAtScale(t *testing.T) {
 		target  = 3000
 		rate    = 600.0 // users/s during the rebalancing phases: 300 moves take ~0.5 s, several dispatch ticks
 	)
+	// User classes (issue 19): every worker's users split over three classes whose fleet-wide
+	// counts must be Apportion's exactly in every steady state.
+	classes := []scenario.Class{{Name: "browse", Weight: 3}, {Name: "buy", Weight: 1}, {Name: "cart", Weight: 2}}
+	weights, fleetClasses := map[string]int64{}, map[string]int64{}
+	var ws []int64
+	for _, c := range classes {
+		weights[c.Name] = c.Weight
+		ws = append(ws, c.Weight)
+	}
+	for i, n := range master.Apportion(target, ws) {
+		fleetClasses[classes[i].Name] = n
+	}
 	cases := []struct {
 		name       string
 		leaveFirst bool // the leavers are the first indexes (0 runs setup) rather than the last
+		classes    []scenario.Class
 	}{
 		{name: "last 100 leave and rejoin"},
 		{name: "first 100 leave and rejoin", leaveFirst: true},
+		{name: "user classes, first 100 leave and rejoin", leaveFirst: true, classes: classes},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newCluster(t, func(o *master.Options) { o.WorkerTimeout = 10 * time.Minute })
+			loader := fakeLoader{opts: &scenario.Options{Swarm: &scenario.SwarmOptions{Classes: tc.classes}}}
+			c := newCluster(t, func(o *master.Options) { o.WorkerTimeout = 10 * time.Minute; o.Loader = loader })
 			l := &userLedger{users: map[string]int64{}}
+			if tc.classes != nil {
+				l.classes = map[string]map[string]int64{}
+			}
 			ids := make([]string, workers)
 			live := make(map[string]bool, workers)
 			ws := make(map[string]*scaleWorker, workers)
@@ -212,6 +266,10 @@ func TestDispatchAtScale(t *testing.T) {
 						}
 						sum += u
 					}
+					if tc.classes != nil { // the workers' last Controls agree on the classes too
+						fleet, _ := l.classSnapshot(live, weights)
+						return sum == target && maps.Equal(fleet, fleetClasses)
+					}
 					return sum == target
 				})
 				got := l.snapshot(live)
@@ -227,6 +285,16 @@ func TestDispatchAtScale(t *testing.T) {
 				}
 				if sum != target {
 					t.Errorf("%s: users add up to %d, want %d", what, sum, target)
+				}
+				if tc.classes == nil {
+					return
+				}
+				fleet, bad := l.classSnapshot(live, weights)
+				if !maps.Equal(fleet, fleetClasses) {
+					t.Errorf("%s: the classes add up to %v fleet-wide, want %v", what, fleet, fleetClasses)
+				}
+				if len(bad) > 0 {
+					t.Errorf("%s: %d workers' classes are off, first: %s", what, len(bad), bad[0])
 				}
 			}
 
