@@ -56,3 +56,27 @@ export default function () { throw new Error('a swarm of classes never runs the 
 	}
 	t.Logf("browse %d, buy %d: browse's share %.3f", browse, buy, share)
 }
+
+// TestShopExample: examples/shop.js, the Locust-style example, with --tags write: only its buyers
+// run (login and checkout at the target, never the browsers' pages), every check passes and its
+// thresholds hold.
+func TestShopExample(t *testing.T) {
+	t.Parallel()
+	tg := startTarget(t)
+	r := runMaster(t, 120*time.Second, "-f", "examples/shop.js", "--headless", "--local-workers", "2", "-u", "4", "-t", "5s",
+		"--tags", "write", "-e", "TARGET="+tg.URL)
+	logOnFailure(t, r)
+	if r.code != 0 || r.summary == nil {
+		t.Fatalf("exit code %d, summary %v", r.code, r.summary != nil)
+	}
+	st := tg.stats(t)
+	logins, checkouts := st.ByPath["/login"], st.ByPath["/slow"]
+	if logins == 0 || logins != checkouts || st.Total != logins+checkouts {
+		t.Fatalf("the target counted %v; want only buyers: as many logins as checkouts, and nothing else", st.ByPath)
+	}
+	for _, c := range r.summary.Checks {
+		if c.Fails != 0 || c.Passes == 0 {
+			t.Errorf("check %q: %d passes, %d fails", c.Name, c.Passes, c.Fails)
+		}
+	}
+}
