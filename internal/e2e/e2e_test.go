@@ -186,6 +186,17 @@ func TestBadInputFailsBeforeAnyLoad(t *testing.T) {
 		{"workers do not connect", []string{"-f", "examples/quickstart.js", "--expect-workers", "1",
 			"--expect-workers-timeout", "1s", "-u", "1", "-t", "5s"}, 7, `0 of 1 connected`},
 		{"bad flag value", []string{"-f", "examples/quickstart.js", "-u", "-5"}, 2, `--users -5`},
+		{"a user class the script does not export", []string{"-f", "examples/bad/unknown-class.js", "-u", "4", "-t", "5s"}, 4,
+			`exports no function named checkout`},
+		{"user classes without a default function", []string{"-f", "examples/bad/no-default.js", "-u", "2", "-t", "5s"}, 6,
+			"a swarm of user classes never runs it, so `export default function \\(\\) \\{\\}` will do"},
+		{"a bad load shape", []string{"-f", "examples/bad/bad-shape.js"}, 6, `shape\[1\]\.users "-3": want a whole number`},
+		{"tags that leave no user class", []string{"-f", "examples/shop.js", "-u", "4", "-t", "5s", "--tags", "admin"}, 2,
+			`no user class is left to run`},
+		{"weights for a class the script lacks", []string{"-f", "examples/shop.js", "-u", "4", "-t", "5s", "--class-weights", "admin=1"}, 2,
+			`class weights name "admin", and the script's classes are browser, buyer`},
+		{"tags for a script without classes", []string{"-f", "examples/quickstart.js", "-u", "4", "-t", "5s", "--tags", "read"}, 2,
+			`the script declares none`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

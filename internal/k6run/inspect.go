@@ -127,6 +127,10 @@ func classify(code int, msg string) error {
 	if msg == "" {
 		msg = fmt.Sprintf("k6 inspect exited with code %d", code)
 	}
+	if strings.Contains(msg, "function 'default' not found in exports") {
+		msg += " (k6 needs a default function in a script without scenarios; a swarm of user classes never runs it, " +
+			"so `export default function () {}` will do: docs/locust.md)"
+	}
 	kind := ErrScriptSyntax
 	switch {
 	case strings.Contains(msg, "couldn't be found on local disk") || strings.Contains(msg, "no such file or directory"):
