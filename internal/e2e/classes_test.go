@@ -3,7 +3,9 @@ package e2e
 import (
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -59,7 +61,7 @@ export default function () { throw new Error('a swarm of classes never runs the 
 
 // TestShopExample: examples/shop.js, the Locust-style example, with --tags write: only its buyers
 // run (login and checkout at the target, never the browsers' pages), every check passes and its
-// thresholds hold.
+// thresholds hold. Plain k6 runs the same file without a warning: options.ext is k6's own.
 func TestShopExample(t *testing.T) {
 	t.Parallel()
 	tg := startTarget(t)
@@ -78,5 +80,13 @@ func TestShopExample(t *testing.T) {
 		if c.Fails != 0 || c.Passes == 0 {
 			t.Errorf("check %q: %d passes, %d fails", c.Name, c.Passes, c.Fails)
 		}
+	}
+
+	k6 := exec.Command(filepath.Join(bin, "stampede-master"), "k6", "run", "--iterations", "2", "--no-summary",
+		"--log-format", "json", "-e", "TARGET="+tg.URL, "examples/shop.js")
+	k6.Dir = root
+	out, err := k6.CombinedOutput()
+	if err != nil || strings.Contains(string(out), `"level":"warning"`) || strings.Contains(string(out), `"level":"error"`) {
+		t.Errorf("plain k6 run of examples/shop.js: %v\n%s", err, out)
 	}
 }
