@@ -163,6 +163,22 @@ The master container, the same in the Deployment (ui) and the Job (headless).
     - name: STAMPEDE_RUN_TIME
       value: {{ . | quote }}
     {{- end }}
+    {{- with .Values.run.tags }}
+    - name: STAMPEDE_TAGS
+      value: {{ join "," . | quote }}
+    {{- end }}
+    {{- with .Values.run.excludeTags }}
+    - name: STAMPEDE_EXCLUDE_TAGS
+      value: {{ join "," . | quote }}
+    {{- end }}
+    {{- with .Values.run.classWeights }}
+    - name: STAMPEDE_CLASS_WEIGHTS
+      {{- $pairs := list }}
+      {{- range $name, $weight := . }}
+      {{- $pairs = append $pairs (printf "%s=%d" $name (int64 $weight)) }}
+      {{- end }}
+      value: {{ join "," $pairs | quote }}
+    {{- end }}
     # A run waits for the workers it runs on: run.workers when the master scales up for each run.
     - name: STAMPEDE_EXPECT_WORKERS
       value: {{ ternary .Values.run.workers .Values.workers.replicas (gt (int .Values.run.workers) 0) | int64 | quote }}
