@@ -8,7 +8,7 @@ import { StatsTable } from './stats-table.js';
 import * as fmt from './format.js';
 import { formatEnv, parseEnv } from './env.js';
 import { hpaRows } from './autoscaling.js';
-import { formatTags, parseTags, parseWeights, shapeStatus } from './swarm.js';
+import { formatTags, parseTags, parseWeights, shapeStatus, stageLabel } from './swarm.js';
 
 const logLimit = 500;     // log lines kept in the DOM
 const failureLimit = 500; // failure groups shown, most frequent first
@@ -373,7 +373,7 @@ function renderSwarm(run) {
     li.dataset.testid = 'shape-stage';
     li.dataset.state = i < shape.stage ? 'done' : i === shape.stage ? 'current' : 'next';
     if (i === shape.stage) li.setAttribute('aria-current', 'step');
-    li.textContent = `${i + 1}. ${st.duration}: ${fmt.count(st.users)} users at ${st.spawn_rate === 0 ? 'once' : `${st.spawn_rate}/s`}`;
+    li.textContent = `${i + 1}. ${stageLabel(st)}`;
     return li;
   }));
 }

@@ -44,3 +44,9 @@ export function shapeStatus(shape) {
       : `stage ${shape.stage + 1} of ${n}`;
   return shape.taken_over ? `taken over at ${where}` : where;
 }
+
+/** A shape's stage in words: "20s: 4 users at 10/s", "1m0s: 1 user at once". */
+export function stageLabel(st) {
+  const users = `${st.users.toLocaleString('en-US')} user${st.users === 1 ? '' : 's'}`;
+  return `${st.duration}: ${users} at ${st.spawn_rate === 0 ? 'once' : `${st.spawn_rate}/s`}`;
+}

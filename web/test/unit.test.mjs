@@ -6,7 +6,7 @@ import { formatEnv, parseEnv } from '../static/env.js';
 import * as fmt from '../static/format.js';
 import { Series } from '../static/series.js';
 import { groupKeys, hpaRows, parseKey } from '../static/autoscaling.js';
-import { formatTags, formatWeights, parseTags, parseWeights, shapeStatus } from '../static/swarm.js';
+import { formatTags, formatWeights, parseTags, parseWeights, shapeStatus, stageLabel } from '../static/swarm.js';
 
 const point = (time, requests) => ({ time, requests, failures: 0, p50_ms: 1, p95_ms: 2, p99_ms: 3, users: 1, workers: 1 });
 
@@ -213,5 +213,11 @@ describe('the start form\'s user classes', () => {
     assert.equal(shapeStatus({ stages, stage: 1, taken_over: false }), 'stage 2 of 3');
     assert.equal(shapeStatus({ stages, stage: 3, taken_over: false }), 'ended after 3 stages');
     assert.equal(shapeStatus({ stages, stage: 0, taken_over: true }), 'taken over at stage 1 of 3');
+  });
+
+  test('a stage says its users and rate', () => {
+    assert.equal(stageLabel({ duration: '20s', users: 4, spawn_rate: 10 }), '20s: 4 users at 10/s');
+    assert.equal(stageLabel({ duration: '1m0s', users: 1, spawn_rate: 0 }), '1m0s: 1 user at once');
+    assert.equal(stageLabel({ duration: '5s', users: 1500, spawn_rate: 2.5 }), '5s: 1,500 users at 2.5/s');
   });
 });
