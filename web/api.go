@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/api"
@@ -109,19 +110,41 @@ func (s *Server) runConfig(req api.StartRequest) (master.RunConfig, error) {
 	if req.Workers != nil { // the master checks it against its worker Deployment and limit
 		cfg.Workers = *req.Workers
 	}
+	// The master checks the classes against the script: names it declares, tags that leave one.
+	cfg.Tags, cfg.ExcludeTags, cfg.ClassWeights = req.Tags, req.ExcludeTags, req.ClassWeights
+	for _, name := range slices.Sorted(maps.Keys(req.ClassWeights)) {
+		switch w := req.ClassWeights[name]; {
+		case name == "":
+			return cfg, errors.New("class_weights: a class name is empty; name a class the script declares")
+		case w < 0:
+			return cfg, fmt.Errorf("class_weights %q: weight %d: want a whole number, 0 or more (0: the class runs no user)", name, w)
+		}
+	}
+	if i := slices.Index(req.Tags, ""); i >= 0 {
+		return cfg, fmt.Errorf("tags[%d] is empty: give tags the script's classes declare", i)
+	}
+	if i := slices.Index(req.ExcludeTags, ""); i >= 0 {
+		return cfg, fmt.Errorf("exclude_tags[%d] is empty: give tags the script's classes declare", i)
+	}
 	switch req.Mode {
 	case "", "swarm":
 		if req.Users == nil || *req.Users < 1 {
-			return cfg, errors.New("users: give at least 1 user (or \"mode\": \"script\" to run the script's own scenarios)")
+			return cfg, errors.New("users: give at least 1 user (or \"mode\": \"shape\" for the script's load shape, " +
+				"\"mode\": \"script\" for its own scenarios)")
 		}
 		cfg.Users = *req.Users
+	case "shape":
+		if req.Users != nil {
+			return cfg, errors.New("users: the script's load shape gives the users of a shape run; leave users out")
+		}
+		cfg.Users, cfg.Shaped = 0, true
 	case "script":
 		if req.Users != nil && *req.Users != 0 {
 			return cfg, errors.New("users: script mode runs the script's own scenarios; leave users out")
 		}
 		cfg.Users, cfg.SpawnRate = 0, 0
 	default:
-		return cfg, fmt.Errorf("mode %q: want \"swarm\" or \"script\"", req.Mode)
+		return cfg, fmt.Errorf("mode %q: want \"swarm\", \"shape\" or \"script\"", req.Mode)
 	}
 	return cfg, cfg.Validate()
 }
@@ -253,7 +276,7 @@ func resultOf(s *master.Snapshot) *master.Result {
 	}
 	res := &master.Result{RunID: r.ID, Mode: r.Mode, Script: r.Script, Users: r.Users, SpawnRate: r.SpawnRate,
 		Started: r.Started, Ended: r.Ended, Aggregate: s.Stats, Points: s.Points, Workers: r.Workers,
-		Thresholds: r.Thresholds}
+		Thresholds: r.Thresholds, Classes: r.Classes, Shape: r.Shape}
 	if !r.StatsReset.IsZero() && r.StatsReset.After(res.Started) {
 		res.Started = r.StatsReset
 	}

@@ -34,7 +34,8 @@ func runView(s *master.Snapshot) *api.RunView {
 		SpawnRate: r.SpawnRate, RunTime: durationString(r.RunTime), Env: r.Env, Started: timePtr(r.Started),
 		Ended: timePtr(r.Ended), ElapsedSeconds: r.Elapsed(s.Time).Seconds(), UsersRunning: r.UsersRunning,
 		Error: r.Err, NameCap: r.NameCap, NamesFolded: r.NamesFolded, StatsReset: timePtr(r.StatsReset),
-		Workers: report.WorkerResults(r.Workers), Thresholds: report.ThresholdResults(r.Thresholds), WorkersAsked: r.WorkersAsked}
+		Workers: report.WorkerResults(r.Workers), Thresholds: report.ThresholdResults(r.Thresholds), WorkersAsked: r.WorkersAsked,
+		Classes: report.UserClasses(r.Classes), Tags: r.Tags, ExcludeTags: r.ExcludeTags, Shape: report.Shape(r.Shape)}
 }
 
 // statsView builds the tables; rates per second are over the time the statistics cover.

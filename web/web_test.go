@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -172,7 +173,16 @@ func TestBadInput(t *testing.T) {
 		{"bad run time", "POST", "/api/v1/runs", `{"users": 1, "run_time": "soon"}`, false, 400, "run_time"},
 		{"run time as a number", "POST", "/api/v1/runs", `{"users": 1, "run_time": 30}`, false, 400, "run_time"},
 		{"unknown field", "POST", "/api/v1/runs", `{"users": 1, "vus": 5}`, false, 400, `"vus"`},
-		{"unknown mode", "POST", "/api/v1/runs", `{"mode": "turbo", "users": 1}`, false, 400, "mode"},
+		{"unknown mode", "POST", "/api/v1/runs", `{"mode": "turbo", "users": 1}`, false, 400, `mode "turbo": want "swarm", "shape" or "script"`},
+		{"users with a shape", "POST", "/api/v1/runs", `{"mode": "shape", "users": 5}`, false, 400, "load shape gives the users"},
+		{"zero users with a shape", "POST", "/api/v1/runs", `{"mode": "shape", "users": 0}`, false, 400, "leave users out"},
+		{"negative class weight", "POST", "/api/v1/runs", `{"users": 4, "class_weights": {"buy": -1}}`, false, 400, `class_weights "buy": weight -1`},
+		{"empty class name", "POST", "/api/v1/runs", `{"users": 4, "class_weights": {"": 2}}`, false, 400, "class_weights: a class name is empty"},
+		{"fractional class weight", "POST", "/api/v1/runs", `{"users": 4, "class_weights": {"buy": 1.5}}`, false, 400, `"class_weights": want int64`},
+		{"class weights as a list", "POST", "/api/v1/runs", `{"users": 4, "class_weights": ["buy"]}`, false, 400, `"class_weights"`},
+		{"empty tag", "POST", "/api/v1/runs", `{"users": 4, "tags": ["read", ""]}`, false, 400, "tags[1] is empty"},
+		{"empty excluded tag", "POST", "/api/v1/runs", `{"users": 4, "exclude_tags": [""]}`, false, 400, "exclude_tags[0] is empty"},
+		{"tags as a string", "POST", "/api/v1/runs", `{"users": 4, "tags": "read"}`, false, 400, `"tags"`},
 		{"negative workers", "POST", "/api/v1/runs", `{"users": 1, "workers": -2}`, false, 400, "workers -2"},
 		{"workers as a string", "POST", "/api/v1/runs", `{"users": 1, "workers": "3"}`, false, 400, `"workers"`},
 		{"empty env key", "POST", "/api/v1/runs", `{"users": 1, "env": {"": "x"}}`, false, 400, "env"},
@@ -227,6 +237,40 @@ func TestBadInput(t *testing.T) {
 			}
 			if after := runOf(core); after != before {
 				t.Fatalf("run changed: %+v -> %+v", before, after)
+			}
+		})
+	}
+}
+
+// TestStartClassesAndShape: tags, class weights and the shape mode reach the master's run configuration.
+func TestStartClassesAndShape(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, body string
+		want       master.RunConfig
+	}{
+		{"classes", `{"users": 8, "spawn_rate": 4, "tags": ["read", "write"], "exclude_tags": ["slow"], "class_weights": {"browse": 3, "buy": 0}}`,
+			master.RunConfig{Script: "test.js", Users: 8, SpawnRate: 4, Tags: []string{"read", "write"}, ExcludeTags: []string{"slow"},
+				ClassWeights: map[string]int64{"browse": 3, "buy": 0}}},
+		{"shape", `{"mode": "shape", "tags": ["read"]}`,
+			master.RunConfig{Script: "test.js", Shaped: true, Tags: []string{"read"}}},
+		{"shape with a run time", `{"mode": "shape", "run_time": "1m"}`,
+			master.RunConfig{Script: "test.js", Shaped: true, RunTime: time.Minute}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			core := newFakeCore()
+			_, ts := newTestServer(t, core)
+			if code, body := do(t, "POST", ts.URL+"/api/v1/runs", tt.body); code != http.StatusCreated {
+				t.Fatalf("start: %d %v", code, body)
+			}
+			core.mu.Lock()
+			got := core.starts[0]
+			core.mu.Unlock()
+			got.Env = nil
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("run config:\ngot  %+v\nwant %+v", got, tt.want)
 			}
 		})
 	}

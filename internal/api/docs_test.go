@@ -22,14 +22,14 @@ type docSection struct {
 var docSections = []docSection{
 	{"api.md", "# The master's HTTP API", ErrorResponse{}, []any{ErrorResponse{}}},
 	{"api.md", "### `POST /api/v1/runs`", StartRequest{}, []any{StartRequest{}}},
-	{"api.md", "### `GET /api/v1/runs/current`", RunView{}, []any{RunView{}}},
+	{"api.md", "### `GET /api/v1/runs/current`", RunView{}, []any{RunView{}, UserClass{}, Shape{}, Stage{}}},
 	{"api.md", "### `PATCH /api/v1/runs/current`", UpdateRequest{}, []any{UpdateRequest{}}},
 	{"api.md", "### `GET /api/v1/stats`", StatsResponse{}, []any{StatsResponse{}, StatsView{}, Row{}, Stat{}, Distribution{}, Error{}, Check{}}},
 	{"api.md", "### `GET /api/v1/workers`", WorkersResponse{}, []any{WorkersResponse{}, WorkerInfo{}}},
 	{"api.md", "### `GET /api/v1/config`", Defaults{}, []any{Defaults{}}},
 	{"api.md", "## The live feed", Frame{}, []any{Frame{}, Point{}, LogEntry{}, FleetStatus{}}},
 	{"summary-json.md", "# The JSON summary", Summary{}, []any{Summary{}, Outcome{}, ThresholdResult{}, Stat{},
-		Distribution{}, Error{}, Check{}, Metric{}, WorkerResult{}, Point{}}},
+		Distribution{}, Error{}, Check{}, Metric{}, WorkerResult{}, Point{}, UserClass{}, Shape{}, Stage{}}},
 }
 
 // TestDocsDescribeEveryField checks docs/api.md and docs/summary-json.md against the types: every

@@ -50,6 +50,14 @@ func point() Point {
 		Extra: map[string]float64{"hpa_replicas{hpa:web}": 3}}
 }
 
+func userClasses() []UserClass {
+	return []UserClass{{Name: "browse", Weight: 3, Tags: []string{"read"}, Users: 23}}
+}
+
+func shape() *Shape {
+	return &Shape{Stages: []Stage{{Duration: "1m0s", Users: 30, SpawnRate: 5}}, Stage: 1, TakenOver: true}
+}
+
 func statsView() *StatsView {
 	row := Row{Stat: stat(), CurrentRPS: 9572.4, CurrentFailuresPerS: 0.1}
 	return &StatsView{Totals: row, Rows: []Row{row},
@@ -75,7 +83,8 @@ var goldens = []struct {
 			SpawnRate: 30, RunTime: "5m0s", Env: map[string]string{"TARGET": "http://127.0.0.1:8080"}, Started: &t0,
 			Ended: &t1, ElapsedSeconds: 10, UsersRunning: 29, Error: "every worker was lost", NameCap: 2000,
 			NamesFolded: 3, StatsReset: &t2, Workers: []WorkerResult{workerResult()},
-			Thresholds: []ThresholdResult{thresholdResult()}, WorkersAsked: 3},
+			Thresholds: []ThresholdResult{thresholdResult()}, WorkersAsked: 3, Classes: userClasses(),
+			Tags: []string{"read"}, ExcludeTags: []string{"slow"}, Shape: shape()},
 		Stats: statsView(), Workers: []WorkerInfo{workerInfo()}, Series: []Point{point()},
 		Logs: []LogEntry{{Seq: 17, Time: t2, Worker: 1, Level: "info", Source: "console", Message: "logged in"}},
 		Fleet: &FleetStatus{Name: "deployment lt/lt-stampede-worker", Desired: 3, Spec: 3, Ready: 2,
@@ -84,13 +93,14 @@ var goldens = []struct {
 	{"stats", StatsResponse{RunID: "25f8014d2cfd", StatsView: statsView()}},
 	{"workers", WorkersResponse{Workers: []WorkerInfo{workerInfo()}}},
 	{"start", StartRequest{Mode: "swarm", Users: &users, SpawnRate: &rate, RunTime: "5m",
-		Env: map[string]string{"TARGET": "http://127.0.0.1:8080"}, Workers: &nWorks}},
+		Env: map[string]string{"TARGET": "http://127.0.0.1:8080"}, Workers: &nWorks, Tags: []string{"read"},
+		ExcludeTags: []string{"slow"}, ClassWeights: map[string]int64{"browse": 3, "buy": 1}}},
 	{"update", UpdateRequest{Users: &users, SpawnRate: &rate}},
 	{"error", ErrorResponse{Error: "no run yet: start one with POST /api/v1/runs"}},
 	{"summary", Summary{Schema: SchemaVersion, RunID: "25f8014d2cfd", Mode: "swarm", Script: "quickstart.js",
 		Started: t0, Ended: t1, DurationSeconds: 10,
 		Outcome: Outcome{OK: true, Error: "worker w1 lost at 2s", Notes: []string{"worker w0 delivered its stats late"}},
-		Users:   30, SpawnRate: 2.5, Thresholds: []ThresholdResult{thresholdResult()}, Totals: stat(),
+		Users:   30, SpawnRate: 2.5, Classes: userClasses(), Shape: shape(), Thresholds: []ThresholdResult{thresholdResult()}, Totals: stat(),
 		Requests: []Stat{stat()}, Errors: []Error{{Name: "login", Method: "POST", Error: "HTTP 503", Count: 12}},
 		Checks: []Check{{Group: "::login", Name: "status is 200", Passes: 100, Fails: 2, Rate: 0.98}},
 		Metrics: map[string]Metric{

@@ -58,6 +58,35 @@ type RunView struct {
 	Workers        []WorkerResult    `json:"workers"`
 	Thresholds     []ThresholdResult `json:"thresholds"`
 	WorkersAsked   int               `json:"workers_asked"` // the Deployment was scaled to this many for the run (0: not scaled)
+	// Classes are the user classes the run runs (null: none); Tags and ExcludeTags chose them.
+	Classes     []UserClass `json:"classes"`
+	Tags        []string    `json:"tags"`
+	ExcludeTags []string    `json:"exclude_tags"`
+	Shape       *Shape      `json:"shape"` // the load shape driving the run (null: none)
+}
+
+// UserClass is one user class of a run (Locust's User class): the script's function its users run.
+type UserClass struct {
+	Name   string   `json:"name"`
+	Weight int64    `json:"weight"`
+	Tags   []string `json:"tags"`
+	Users  int64    `json:"users"` // asked of the workers now, fleet-wide: the users split by the weights
+}
+
+// Shape is a run's load shape (Locust's LoadTestShape) and where it stands.
+type Shape struct {
+	Stages []Stage `json:"stages"`
+	// Stage is the stage playing: 0-based, -1 before the load starts, len(stages) once every stage has run.
+	Stage int `json:"stage"`
+	// TakenOver: a live change of users or spawn rate stopped the shape; the run goes on at what was asked.
+	TakenOver bool `json:"taken_over"`
+}
+
+// Stage is one step of a load shape: for Duration, the swarm heads for Users at SpawnRate users per second.
+type Stage struct {
+	Duration  string  `json:"duration"` // a Go duration: "1m0s"
+	Users     int64   `json:"users"`
+	SpawnRate float64 `json:"spawn_rate"` // 0: all at once
 }
 
 // StatsView is the request table, errors and checks of the current or last run.
@@ -123,7 +152,8 @@ type FleetStatus struct {
 
 // StartRequest is the body of POST /api/v1/runs.
 type StartRequest struct {
-	// Mode is "swarm" (default: the script's default function with Users users) or "script" (the
+	// Mode is "swarm" (default: Users users run the script's default function, or its user
+	// classes), "shape" (the script's load shape drives the users; Users left out) or "script" (the
 	// script's own scenarios, split over the workers).
 	Mode      string            `json:"mode"`
 	Users     *int64            `json:"users"`
@@ -133,6 +163,11 @@ type StartRequest struct {
 	// Workers scales the worker Deployment to this many for the run and waits for them (a master
 	// started with --kube-deployment); absent or 0 runs on the workers connected.
 	Workers *int `json:"workers"`
+	// Tags and ExcludeTags choose the script's user classes (Locust's --tags and --exclude-tags);
+	// ClassWeights replace the script's weights, by class name.
+	Tags         []string         `json:"tags"`
+	ExcludeTags  []string         `json:"exclude_tags"`
+	ClassWeights map[string]int64 `json:"class_weights"`
 }
 
 // UpdateRequest is the body of PATCH /api/v1/runs/current; an absent field stays as it is.

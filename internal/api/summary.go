@@ -7,24 +7,28 @@ const SchemaVersion = "stampede.summary/v1"
 
 // Summary is the JSON summary (--summary-json and GET /api/v1/reports/summary.json).
 type Summary struct {
-	Schema          string            `json:"schema"`
-	RunID           string            `json:"run_id"`
-	Mode            string            `json:"mode"`
-	Script          string            `json:"script"`
-	Started         time.Time         `json:"started"`
-	Ended           time.Time         `json:"ended"`
-	DurationSeconds float64           `json:"duration_seconds"`
-	Outcome         Outcome           `json:"outcome"`
-	Users           int64             `json:"users,omitempty"`
-	SpawnRate       float64           `json:"spawn_rate,omitempty"`
-	Thresholds      []ThresholdResult `json:"thresholds"`
-	Totals          Stat              `json:"totals"`
-	Requests        []Stat            `json:"requests"`
-	Errors          []Error           `json:"errors"`
-	Checks          []Check           `json:"checks"`
-	Metrics         map[string]Metric `json:"metrics"`
-	Workers         []WorkerResult    `json:"workers"`
-	Series          []Point           `json:"series"`
+	Schema          string    `json:"schema"`
+	RunID           string    `json:"run_id"`
+	Mode            string    `json:"mode"`
+	Script          string    `json:"script"`
+	Started         time.Time `json:"started"`
+	Ended           time.Time `json:"ended"`
+	DurationSeconds float64   `json:"duration_seconds"`
+	Outcome         Outcome   `json:"outcome"`
+	Users           int64     `json:"users,omitempty"`
+	SpawnRate       float64   `json:"spawn_rate,omitempty"`
+	// Classes are the run's user classes with the users asked of each at the end, and Shape its
+	// load shape and the stage it got to; absent when the run had none.
+	Classes    []UserClass       `json:"classes,omitempty"`
+	Shape      *Shape            `json:"shape,omitempty"`
+	Thresholds []ThresholdResult `json:"thresholds"`
+	Totals     Stat              `json:"totals"`
+	Requests   []Stat            `json:"requests"`
+	Errors     []Error           `json:"errors"`
+	Checks     []Check           `json:"checks"`
+	Metrics    map[string]Metric `json:"metrics"`
+	Workers    []WorkerResult    `json:"workers"`
+	Series     []Point           `json:"series"`
 }
 
 // Outcome says how the run ended.

@@ -61,6 +61,38 @@ func TestUIManyNames(t *testing.T) {
 	runBrowserScript(t, node, chromium, "names.test.mjs", m.URL, tg.URL, "ui-names")
 }
 
+// swarmScript declares two user classes and a load shape (issue 19).
+const swarmScript = `import http from 'k6/http';
+import { sleep } from 'k6';
+
+export const options = { ext: { stampede: {
+  classes: { browse: { weight: 3, tags: ['read'] }, buy: { weight: 1, tags: ['write'] } },
+  shape: [ { duration: '20s', users: 2, spawnRate: 10 }, { duration: '20s', users: 4, spawnRate: 10 },
+           { duration: '20s', users: 1, spawnRate: 10 } ],
+} } };
+
+export function browse() { http.get(__ENV.TARGET + '/'); sleep(0.1); }
+export function buy() { http.get(__ENV.TARGET + '/json'); sleep(0.1); }
+// The master's check of the script (k6's default scenario) wants a default function; a swarm of
+// classes never runs it.
+export default function () { throw new Error('a swarm of classes never runs the default function'); }
+`
+
+// TestUIClassesAndShape starts a swarm of user classes from the form with weights and tags and
+// checks each class's users on the page, then starts the script's load shape, sees the stage
+// playing, and changes the users from the page, which takes over from the shape.
+func TestUIClassesAndShape(t *testing.T) {
+	node, chromium := browserDeps(t)
+	script := filepath.Join(t.TempDir(), "swarm.js")
+	if err := os.WriteFile(script, []byte(swarmScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tg := startTarget(t)
+	m := startUIMaster(t, "-f", script, "--local-workers", "1")
+	eventually(t, 20*time.Second, "the local worker to connect", func() bool { return len(m.workers(t)) == 1 })
+	runBrowserScript(t, node, chromium, "swarm.test.mjs", m.URL, tg.URL, "ui-swarm")
+}
+
 // runBrowserScript runs web/test/<script> against the UI at uiURL and fails with its output.
 func runBrowserScript(t *testing.T, node, chromium, script, uiURL, targetURL, artifactsName string, env ...string) {
 	t.Helper()

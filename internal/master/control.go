@@ -35,7 +35,10 @@ func (c *Coordinator) update(users *int64, spawnRate *float64) error {
 	case r.mode != scenario.Swarm:
 		return ErrNotSwarm
 	}
-	next := r.cfg // the run's settings as they would be: checked as a new run's are
+	// The run's settings as they would be, checked as a new run's are. Not shaped: the change takes
+	// over from a load shape, and users of its own are its point.
+	next := r.cfg
+	next.Shaped = false
 	if users != nil {
 		next.Users = *users
 	}

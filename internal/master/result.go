@@ -23,6 +23,10 @@ type Result struct {
 	// Thresholds are the verdicts on the run's thresholds (the script's and --threshold's), in
 	// the order they were declared.
 	Thresholds []ThresholdResult
+	// Classes are the run's user classes with the users asked of each at the end (nil: none); Shape
+	// is where its load shape got to (nil: none). As in RunInfo.
+	Classes []ClassInfo
+	Shape   *ShapeInfo
 	// Err is how the run ended (nil: as planned).
 	Err error
 	// Notes are things the reader of a sound result should know: a worker cut off mid-run whose
@@ -81,6 +85,7 @@ func (c *Coordinator) result(r *run, err error) *Result {
 	if r.judge != nil {
 		res.Thresholds = r.judge.results()
 	}
+	res.Classes, res.Shape = r.classInfos(), r.shapeInfo()
 	r.final = true // later stats for this run are dropped: the result is what was reported
 	return res
 }

@@ -64,3 +64,16 @@ func (c *Coordinator) takeOver(r *run) {
 		c.log.Info("a live change took over from the load shape", "at_stage", r.shape.stage+1)
 	}
 }
+
+// shapeInfo is where r's load shape stands (nil: r has none).
+func (r *run) shapeInfo() *ShapeInfo {
+	sh := r.shape
+	if sh == nil {
+		return nil
+	}
+	info := &ShapeInfo{Stages: sh.stages, Stage: sh.stage, TakenOver: sh.off}
+	if sh.ended {
+		info.Stage = len(sh.stages)
+	}
+	return info
+}

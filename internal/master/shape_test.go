@@ -43,13 +43,23 @@ func TestShapeDrivesTheSwarm(t *testing.T) {
 }
 
 // TestShapeTakenOver: a live change of users takes over from the shape, as in Locust: its later
-// stages never run, and the run goes on until stopped.
+// stages never run, and the run goes on until stopped. So too when the run asked for the shape
+// (RunConfig.Shaped, the API's "mode": "shape").
 func TestShapeTakenOver(t *testing.T) {
 	t.Parallel()
+	for _, shaped := range []bool{false, true} {
+		t.Run(map[bool]string{false: "users left out", true: "shape asked for"}[shaped], func(t *testing.T) {
+			t.Parallel()
+			testShapeTakenOver(t, shaped)
+		})
+	}
+}
+
+func testShapeTakenOver(t *testing.T, shaped bool) {
 	c, script := newCore(t, shapeLoader(
 		scenario.Stage{Duration: 300 * time.Millisecond, Users: 2}, scenario.Stage{Duration: time.Hour, Users: 9}))
 	a, _ := join(t, c, "a")
-	wait := runInBackground(t, c, RunConfig{Script: script})
+	wait := runInBackground(t, c, RunConfig{Script: script, Shaped: shaped})
 	until(t, "the first stage", func() bool { return a.currentUsers() == 2 })
 	users := int64(5)
 	if err := c.Update(&users, nil); err != nil {

@@ -161,12 +161,7 @@ func (c *Coordinator) snapshot() *Snapshot {
 	if r.judge != nil {
 		info.Thresholds = r.judge.results()
 	}
-	if sh := r.shape; sh != nil {
-		info.Shape = &ShapeInfo{Stages: sh.stages, Stage: sh.stage, TakenOver: sh.off}
-		if sh.ended {
-			info.Shape.Stage = len(sh.stages)
-		}
-	}
+	info.Shape = r.shapeInfo()
 	info.Classes = r.classInfos()
 	info.Tags, info.ExcludeTags = slices.Clone(r.cfg.Tags), slices.Clone(r.cfg.ExcludeTags)
 	s.Run = info

@@ -61,6 +61,7 @@ type Collector struct {
 	users, usersTarget, workers                          *prometheus.Desc
 	runState, runInfo, runElapsed, namesFolded, logLines *prometheus.Desc
 	thresholdOK, thresholdObserved                       *prometheus.Desc
+	classUsers, shapeStage, shapeStages, shapeTakenOver  *prometheus.Desc
 	fleet                                                *prometheus.Desc
 	// hpa maps the master's gauge names (cmd/master records internal/kube's Extras) to their metrics.
 	hpa map[string]*prometheus.Desc
@@ -96,6 +97,12 @@ func New(src Source) *Collector {
 			"1 while a threshold of the current or last run holds on the fleet's merged data, 0 when it fails.", "metric", "threshold"),
 		thresholdObserved: d("threshold_observed_value",
 			"The value a threshold judges (e.g. the p95 in ms), while its metric has samples.", "metric", "threshold"),
+		classUsers: d("class_users_target",
+			"Users of each user class asked of the workers now (a swarm of classes): the users split by the classes' weights.", "class"),
+		shapeStage: d("shape_stage",
+			"The load shape's stage playing, from 1; 0 before the load starts, the number of stages + 1 once every stage has run."),
+		shapeStages:    d("shape_stages", "The stages of the run's load shape."),
+		shapeTakenOver: d("shape_taken_over", "1 once a live change of users or spawn rate took over from the load shape, else 0."),
 		fleet: d("worker_deployment_replicas",
 			"The worker Deployment the master scales: replicas it asks for (desired), in its spec and ready.", "deployment", "kind"),
 		hpa: map[string]*prometheus.Desc{
@@ -115,7 +122,8 @@ func Register(reg prometheus.Registerer, src Source) error {
 // Describe sends every metric's description.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.requests, c.failures, c.duration, c.checks, c.users, c.usersTarget,
-		c.workers, c.runState, c.runInfo, c.runElapsed, c.namesFolded, c.logLines, c.thresholdOK, c.thresholdObserved, c.fleet} {
+		c.workers, c.runState, c.runInfo, c.runElapsed, c.namesFolded, c.logLines, c.thresholdOK, c.thresholdObserved, c.fleet,
+		c.classUsers, c.shapeStage, c.shapeStages, c.shapeTakenOver} {
 		ch <- d
 	}
 	for _, d := range c.hpa {
@@ -177,6 +185,14 @@ func (c *Collector) collectRun(e emitter, s *master.Snapshot) {
 		e.value(c.runInfo, prometheus.GaugeValue, 1, label(r.ID), r.Mode.String(), label(r.Script))
 		e.value(c.runElapsed, prometheus.GaugeValue, r.Elapsed(s.Time).Seconds())
 		e.value(c.namesFolded, prometheus.GaugeValue, float64(r.NamesFolded))
+		for _, cl := range r.Classes {
+			e.value(c.classUsers, prometheus.GaugeValue, float64(cl.Users), label(cl.Name))
+		}
+		if sh := r.Shape; sh != nil {
+			e.value(c.shapeStage, prometheus.GaugeValue, float64(sh.Stage+1))
+			e.value(c.shapeStages, prometheus.GaugeValue, float64(len(sh.Stages)))
+			e.value(c.shapeTakenOver, prometheus.GaugeValue, boolValue(sh.TakenOver))
+		}
 	}
 	e.value(c.users, prometheus.GaugeValue, float64(users))
 	e.value(c.usersTarget, prometheus.GaugeValue, float64(target))

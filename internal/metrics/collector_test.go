@@ -450,6 +450,76 @@ stampede_threshold_observed_value{metric="http_req_duration",threshold="p(95)<30
 	}
 }
 
+// TestCollectorClassesAndShape: users per class, and where a load shape stands; absent for a run
+// without them.
+func TestCollectorClassesAndShape(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		shape *master.ShapeInfo
+		want  string
+	}{
+		{"playing", &master.ShapeInfo{Stages: make(scenario.Shape, 3), Stage: 1}, `
+stampede_shape_stage 2
+stampede_shape_stages 3
+stampede_shape_taken_over 0
+`},
+		{"before the load", &master.ShapeInfo{Stages: make(scenario.Shape, 3), Stage: -1}, `
+stampede_shape_stage 0
+stampede_shape_stages 3
+stampede_shape_taken_over 0
+`},
+		{"ended", &master.ShapeInfo{Stages: make(scenario.Shape, 3), Stage: 3}, `
+stampede_shape_stage 4
+stampede_shape_stages 3
+stampede_shape_taken_over 0
+`},
+		{"taken over", &master.ShapeInfo{Stages: make(scenario.Shape, 2), Stage: 0, TakenOver: true}, `
+stampede_shape_stage 1
+stampede_shape_stages 2
+stampede_shape_taken_over 1
+`},
+		{"no shape", nil, ""},
+	}
+	header := `
+# HELP stampede_class_users_target Users of each user class asked of the workers now (a swarm of classes): the users split by the classes' weights.
+# TYPE stampede_class_users_target gauge
+stampede_class_users_target{class="browse"} 15
+stampede_class_users_target{class="buy"} 5
+`
+	shapeHelp := `
+# HELP stampede_shape_stage The load shape's stage playing, from 1; 0 before the load starts, the number of stages + 1 once every stage has run.
+# TYPE stampede_shape_stage gauge
+# HELP stampede_shape_stages The stages of the run's load shape.
+# TYPE stampede_shape_stages gauge
+# HELP stampede_shape_taken_over 1 once a live change of users or spawn rate took over from the load shape, else 0.
+# TYPE stampede_shape_taken_over gauge
+`
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			snap := runSnapshot()
+			snap.Run.Classes = []master.ClassInfo{{Name: "browse", Weight: 3, Users: 15}, {Name: "buy", Weight: 1, Users: 5}}
+			snap.Run.Shape = tt.shape
+			want := header
+			if tt.want != "" {
+				want += shapeHelp + tt.want
+			}
+			if err := testutil.CollectAndCompare(New(fixed{snap}), strings.NewReader(want), "stampede_class_users_target",
+				"stampede_shape_stage", "stampede_shape_stages", "stampede_shape_taken_over"); err != nil {
+				t.Fatal(err)
+			}
+			if problems, err := testutil.CollectAndLint(New(fixed{snap})); err != nil || len(problems) > 0 {
+				t.Fatalf("lint: %v %v", err, problems)
+			}
+		})
+	}
+	// A run without classes has no class series.
+	if n := testutil.CollectAndCount(New(fixed{runSnapshot()}), "stampede_class_users_target"); n != 0 {
+		t.Errorf("a run without classes: %d class series", n)
+	}
+}
+
 // TestCollectorKubernetes: the worker Deployment's counts and the watched HPAs, between runs too;
 // a gauge the collector does not know is left out rather than exported under a guessed name.
 func hpa(metric, tag, value string) stats.GaugeKey {

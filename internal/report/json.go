@@ -8,6 +8,7 @@ import (
 	"github.com/stampede-load/stampede/internal/api"
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/stats"
+	"github.com/stampede-load/stampede/scenario"
 )
 
 func dist(h *stats.Histogram) api.Distribution {
@@ -75,7 +76,7 @@ func NewSummary(res *master.Result) *api.Summary {
 		Started: res.Started, Ended: res.Ended, DurationSeconds: secs, Users: res.Users, SpawnRate: res.SpawnRate,
 		Outcome: api.Outcome{OK: res.Err == nil, Notes: res.Notes}, Requests: []api.Stat{}, Errors: []api.Error{}, Checks: []api.Check{},
 		Metrics: map[string]api.Metric{}, Workers: WorkerResults(res.Workers), Series: []api.Point{},
-		Thresholds: ThresholdResults(res.Thresholds)}
+		Thresholds: ThresholdResults(res.Thresholds), Classes: UserClasses(res.Classes), Shape: Shape(res.Shape)}
 	if s.Thresholds == nil {
 		s.Thresholds = []api.ThresholdResult{}
 	}
@@ -115,6 +116,23 @@ func ThresholdResults(ts []master.ThresholdResult) []api.ThresholdResult {
 		return api.ThresholdResult{Metric: t.Metric, Source: t.Source, Observed: t.Observed, HasData: t.HasData,
 			OK: t.OK, AbortOnFail: t.AbortOnFail, Aborted: t.Aborted, Error: t.Error}
 	})
+}
+
+// UserClasses publishes a run's user classes; nil stays nil (null in JSON).
+func UserClasses(cs []master.ClassInfo) []api.UserClass {
+	return api.List(cs, func(c master.ClassInfo) api.UserClass {
+		return api.UserClass{Name: c.Name, Weight: c.Weight, Tags: c.Tags, Users: c.Users}
+	})
+}
+
+// Shape publishes where a run's load shape stands (nil: the run has none).
+func Shape(s *master.ShapeInfo) *api.Shape {
+	if s == nil {
+		return nil
+	}
+	return &api.Shape{Stage: s.Stage, TakenOver: s.TakenOver, Stages: api.List(s.Stages, func(st scenario.Stage) api.Stage {
+		return api.Stage{Duration: st.Duration.String(), Users: st.Users, SpawnRate: st.SpawnRate}
+	})}
 }
 
 func ptr(v float64) *float64 { return &v }

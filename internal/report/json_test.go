@@ -29,6 +29,10 @@ func fullRun() *master.Result {
 		{Index: 0, ID: "w0", Host: "host-a", Requests: 40, Segment: "0:1/2"},
 		{Index: 1, ID: "w1", Host: "host-b", Requests: 20, ExitCode: 107, Error: "k6 exited 107", Lost: true, Segment: "1/2:1"},
 	}
+	res.Classes = []master.ClassInfo{{Name: "browse", Weight: 3, Tags: []string{"read"}, Users: 23},
+		{Name: "buy", Weight: 1, Tags: []string{"write"}, Users: 7}}
+	res.Shape = &master.ShapeInfo{Stages: scenario.Shape{{Duration: time.Minute, Users: 10, SpawnRate: 2},
+		{Duration: 90 * time.Second, Users: 30}}, Stage: 2}
 	return res
 }
 

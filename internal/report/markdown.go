@@ -24,7 +24,7 @@ const (
 func WriteMarkdown(w io.Writer, res *master.Result) error {
 	var b strings.Builder
 	for _, section := range []func(*strings.Builder, *master.Result){
-		mdVerdict, mdThresholds, mdRequests, mdErrors, mdChecks,
+		mdVerdict, mdThresholds, mdSwarm, mdRequests, mdErrors, mdChecks,
 	} {
 		section(&b, res)
 	}
@@ -49,6 +49,31 @@ func mdVerdict(b *strings.Builder, res *master.Result) {
 		fmt.Fprintf(b, " · %d users", res.Users)
 	}
 	b.WriteString("\n")
+}
+
+// mdSwarm is a table of the run's user classes and a list of its load shape's stages; nothing for a
+// run without them.
+func mdSwarm(b *strings.Builder, res *master.Result) {
+	if len(res.Classes) > 0 {
+		b.WriteString("\n### User classes\n\n| Class | Weight | Users at the end | Tags |\n|---|---:|---:|---|\n")
+		for _, c := range res.Classes {
+			tags := make([]string, len(c.Tags))
+			for i, t := range c.Tags {
+				tags[i] = mdEscape(t)
+			}
+			fmt.Fprintf(b, "| %s | %d | %d | %s |\n", mdEscape(c.Name), c.Weight, c.Users, strings.Join(tags, ", "))
+		}
+	}
+	if sh := res.Shape; sh != nil {
+		fmt.Fprintf(b, "\n### Load shape: %s\n\n", shapeWhere(sh))
+		for i, st := range sh.Stages {
+			line := fmt.Sprintf("%s: %s", st.Duration, stageLoad(st))
+			if i == sh.Stage {
+				line = "**" + line + "**"
+			}
+			fmt.Fprintf(b, "%d. %s\n", i+1, line)
+		}
+	}
 }
 
 // mdThresholds is a table of every threshold in the script's order; nothing when it has none.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stampede-load/stampede/internal/master"
 	"github.com/stampede-load/stampede/internal/stats"
+	"github.com/stampede-load/stampede/scenario"
 )
 
 // Quantiles every report shows, in order.
@@ -22,7 +23,7 @@ var quantiles = []float64{0.5, 0.9, 0.95, 0.99, 0.999}
 func WriteText(w io.Writer, res *master.Result) error {
 	var b strings.Builder
 	for _, section := range []func(*strings.Builder, *master.Result) error{
-		textHeader, textRequests, textErrors, textThresholds, textChecks, textMetrics, textWorkers, textEnding,
+		textHeader, textSwarm, textRequests, textErrors, textThresholds, textChecks, textMetrics, textWorkers, textEnding,
 	} {
 		if err := section(&b, res); err != nil {
 			return err
@@ -36,6 +37,70 @@ func WriteText(w io.Writer, res *master.Result) error {
 func textHeader(b *strings.Builder, res *master.Result) error {
 	fmt.Fprintf(b, "\nRun %s (%s mode) of %s: %s\n\n", res.RunID, res.Mode, res.Script, runLength(res))
 	return nil
+}
+
+// textSwarm lists the run's user classes and its load shape's stages; nothing for a run without them.
+func textSwarm(b *strings.Builder, res *master.Result) error {
+	if len(res.Classes) > 0 {
+		b.WriteString("User classes (users asked of each at the end):\n")
+		tw := textTable(b, 0)
+		fmt.Fprintln(tw, "  Class\tWeight\tUsers\tTags")
+		for _, c := range res.Classes {
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\n", c.Name, c.Weight, c.Users, strings.Join(c.Tags, ", "))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		b.WriteString("\n")
+	}
+	if sh := res.Shape; sh != nil {
+		fmt.Fprintf(b, "Load shape (%s):\n", shapeWhere(sh))
+		for i, st := range sh.Stages {
+			fmt.Fprintf(b, "  %s %d. %s: %s\n", stageMark(sh, i), i+1, st.Duration, stageLoad(st))
+		}
+		b.WriteString("\n")
+	}
+	return nil
+}
+
+// shapeWhere says where a load shape got to: "stage 2 of 3", "ended after 3 stages", "taken over
+// at stage 2 of 3".
+func shapeWhere(sh *master.ShapeInfo) string {
+	n := len(sh.Stages)
+	where := fmt.Sprintf("stage %d of %d", sh.Stage+1, n)
+	switch {
+	case sh.Stage < 0:
+		where = "before the first stage"
+	case sh.Stage >= n:
+		where = fmt.Sprintf("ended after %d stages", n)
+	}
+	if sh.TakenOver {
+		return "taken over at " + where
+	}
+	return where
+}
+
+// stageMark marks the stage a shape got to with "▶", the stages it ran with "✓".
+func stageMark(sh *master.ShapeInfo, i int) string {
+	switch {
+	case i < sh.Stage:
+		return "✓"
+	case i == sh.Stage:
+		return "▶"
+	}
+	return " "
+}
+
+// stageLoad is a stage's users and spawn rate: "4 users at 10/s", "1 user at once".
+func stageLoad(st scenario.Stage) string {
+	users := fmt.Sprintf("%d users", st.Users)
+	if st.Users == 1 {
+		users = "1 user"
+	}
+	if st.SpawnRate == 0 {
+		return users + " at once"
+	}
+	return fmt.Sprintf("%s at %g/s", users, st.SpawnRate)
 }
 
 // textRequests is Locust's request table: a row per name and method, in stats.Aggregate.ByName's

@@ -8,6 +8,7 @@ import { StatsTable } from './stats-table.js';
 import * as fmt from './format.js';
 import { formatEnv, parseEnv } from './env.js';
 import { hpaRows } from './autoscaling.js';
+import { formatTags, parseTags, parseWeights, shapeStatus, stageLabel } from './swarm.js';
 
 const logLimit = 500;     // log lines kept in the DOM
 const failureLimit = 500; // failure groups shown, most frequent first
@@ -38,12 +39,22 @@ const el = {
   startWorkersLabel: $('start-workers-label'),
   startWorkers: $('start-workers'),
   startEnv: $('start-env'),
+  startTags: $('start-tags'),
+  startExcludeTags: $('start-exclude-tags'),
+  startClassWeights: $('start-class-weights'),
   editForm: $('edit-form'),
   editUsers: $('edit-users'),
   editSpawnRate: $('edit-spawn-rate'),
   stopButton: $('stop-button'),
   resetButton: $('reset-button'),
   formError: $('form-error'),
+  runSwarm: $('run-swarm'),
+  classesSection: $('classes-section'),
+  classesTags: $('classes-tags'),
+  classes: $('classes-table').tBodies[0],
+  shapeSection: $('shape-section'),
+  shapeStatus: $('shape-status'),
+  shapeStages: $('shape-stages'),
   statsFilter: $('stats-filter'),
   statsCount: $('stats-count'),
   namesFolded: $('names-folded'),
@@ -112,6 +123,7 @@ function onFrame(frame) {
   view.frame = frame;
   renderHeader(frame);
   renderControls(frame);
+  renderSwarm(frame.run);
   renderPanel();
 }
 
@@ -209,8 +221,11 @@ function fillStartForm(frame) {
   const run = frame.run;
   const d = frame.defaults ?? {};
   const src = run ?? d;
-  el.startMode.value = run?.mode === 'script' ? 'script' : 'swarm';
-  el.startUsers.value = (run?.mode === 'swarm' ? run.users : d.users) || 1;
+  el.startMode.value = run?.shape ? 'shape' : run?.mode === 'script' ? 'script' : 'swarm';
+  el.startUsers.value = (run?.mode === 'swarm' && !run.shape ? run.users : d.users) || 1;
+  // The class weights stay as typed: the run shows the weights in effect, not those asked for.
+  el.startTags.value = formatTags(run?.tags);
+  el.startExcludeTags.value = formatTags(run?.exclude_tags);
   el.startSpawnRate.value = src.spawn_rate ?? 0;
   el.startRunTime.value = src.run_time ?? '';
   el.startEnv.value = formatEnv(src.env);
@@ -236,9 +251,11 @@ function followRun(run) {
 }
 
 function syncMode() {
-  const script = el.startMode.value === 'script';
-  el.startUsers.disabled = script;
-  el.startSpawnRate.disabled = script;
+  const mode = el.startMode.value;
+  el.startUsers.disabled = mode !== 'swarm';
+  el.startSpawnRate.disabled = mode !== 'swarm';
+  // User classes run in a swarm, whether users or a shape drive it.
+  for (const input of [el.startTags, el.startExcludeTags, el.startClassWeights]) input.disabled = mode === 'script';
 }
 
 async function api(method, path, body) {
@@ -294,11 +311,17 @@ el.startForm.addEventListener('submit', (ev) => {
   ev.preventDefault();
   act(() => {
     const body = { env: parseEnv(el.startEnv.value), run_time: el.startRunTime.value.trim() };
-    if (el.startMode.value === 'script') {
-      body.mode = 'script';
-    } else {
+    const mode = el.startMode.value;
+    if (mode === 'swarm') {
       body.users = Number(el.startUsers.value);
       body.spawn_rate = Number(el.startSpawnRate.value || 0);
+    } else {
+      body.mode = mode;
+    }
+    if (mode !== 'script') {
+      body.tags = parseTags(el.startTags.value);
+      body.exclude_tags = parseTags(el.startExcludeTags.value);
+      body.class_weights = parseWeights(el.startClassWeights.value);
     }
     if (!el.startWorkersLabel.hidden) body.workers = Number(el.startWorkers.value || 0);
     return api('POST', 'api/v1/runs', body);
@@ -320,6 +343,40 @@ el.editForm.addEventListener('submit', (ev) => {
 el.stopButton.addEventListener('click', () => act(() => api('POST', 'api/v1/runs/current/stop')));
 el.resetButton.addEventListener('click', () => act(() => api('POST', 'api/v1/stats/reset')));
 el.thresholdsSummary.addEventListener('click', () => selectTab($('tab-thresholds')));
+
+// ---- User classes and load shape ----
+
+// The run's user classes with the users asked of each now, and its load shape's stages with the
+// one playing marked; hidden for a run without them.
+function renderSwarm(run) {
+  const classes = run?.classes ?? [];
+  const shape = run?.shape ?? null;
+  el.runSwarm.hidden = classes.length === 0 && !shape;
+  el.classesSection.hidden = classes.length === 0;
+  const chosen = [run?.tags?.length ? `tags ${run.tags.join(', ')}` : '',
+    run?.exclude_tags?.length ? `excluding ${run.exclude_tags.join(', ')}` : ''].filter(Boolean).join('; ');
+  el.classesTags.textContent = chosen;
+  el.classes.replaceChildren(...classes.map((c) => {
+    const tr = row('class-row', [
+      cell(c.name, { col: 'name', cls: 'mono' }), cell((c.tags ?? []).join(', '), { col: 'tags', cls: 'muted' }),
+      cell(fmt.count(c.weight), { num: true, col: 'weight' }), cell(fmt.count(c.users), { num: true, col: 'users' }),
+    ]);
+    tr.dataset.name = c.name;
+    return tr;
+  }));
+  el.shapeSection.hidden = !shape;
+  if (!shape) return;
+  el.shapeStatus.textContent = shapeStatus(shape);
+  el.shapeStatus.dataset.takenOver = String(shape.taken_over);
+  el.shapeStages.replaceChildren(...shape.stages.map((st, i) => {
+    const li = document.createElement('li');
+    li.dataset.testid = 'shape-stage';
+    li.dataset.state = i < shape.stage ? 'done' : i === shape.stage ? 'current' : 'next';
+    if (i === shape.stage) li.setAttribute('aria-current', 'step');
+    li.textContent = `${i + 1}. ${stageLabel(st)}`;
+    return li;
+  }));
+}
 
 // ---- Tabs ----
 

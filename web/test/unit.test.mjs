@@ -6,6 +6,7 @@ import { formatEnv, parseEnv } from '../static/env.js';
 import * as fmt from '../static/format.js';
 import { Series } from '../static/series.js';
 import { groupKeys, hpaRows, parseKey } from '../static/autoscaling.js';
+import { formatTags, formatWeights, parseTags, parseWeights, shapeStatus, stageLabel } from '../static/swarm.js';
 
 const point = (time, requests) => ({ time, requests, failures: 0, p50_ms: 1, p95_ms: 2, p99_ms: 3, users: 1, workers: 1 });
 
@@ -185,5 +186,38 @@ describe('thresholds', () => {
   }
   test('summary counts the passing ones', () => {
     assert.equal(fmt.thresholdSummary([{ ok: true }, { ok: false }, { ok: true }]), '2/3 passing');
+  });
+});
+
+describe('the start form\'s user classes', () => {
+  test('tags split on commas and spaces', () => {
+    assert.deepEqual(parseTags(' read, write  slow,'), ['read', 'write', 'slow']);
+    assert.equal(parseTags('  '), undefined);
+    assert.equal(formatTags(['read', 'write']), 'read, write');
+  });
+
+  test('weights read CLASS=WEIGHT pairs', () => {
+    assert.deepEqual(parseWeights('browse=3, buy = 1\nadmin=0'), { browse: 3, buy: 1, admin: 0 });
+    assert.equal(parseWeights(' '), undefined);
+    assert.equal(formatWeights([{ name: 'browse', weight: 3 }, { name: 'buy', weight: 1 }]), 'browse=3, buy=1');
+    assert.deepEqual(parseWeights(formatWeights({ browse: 3, buy: 1 })), { browse: 3, buy: 1 });
+  });
+
+  for (const bad of ['browse', 'browse=-1', 'browse=1.5', '=2', 'browse=three']) {
+    test(`"${bad}" is refused`, () => assert.throws(() => parseWeights(bad), /Class weights: ".*" is not CLASS=WEIGHT/));
+  }
+
+  test('a shape says where it stands', () => {
+    const stages = [{}, {}, {}];
+    assert.equal(shapeStatus({ stages, stage: -1, taken_over: false }), 'before the first stage');
+    assert.equal(shapeStatus({ stages, stage: 1, taken_over: false }), 'stage 2 of 3');
+    assert.equal(shapeStatus({ stages, stage: 3, taken_over: false }), 'ended after 3 stages');
+    assert.equal(shapeStatus({ stages, stage: 0, taken_over: true }), 'taken over at stage 1 of 3');
+  });
+
+  test('a stage says its users and rate', () => {
+    assert.equal(stageLabel({ duration: '20s', users: 4, spawn_rate: 10 }), '20s: 4 users at 10/s');
+    assert.equal(stageLabel({ duration: '1m0s', users: 1, spawn_rate: 0 }), '1m0s: 1 user at once');
+    assert.equal(stageLabel({ duration: '5s', users: 1500, spawn_rate: 2.5 }), '5s: 1,500 users at 2.5/s');
   });
 });
