@@ -8,7 +8,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/stampede-load/stampede/internal/api"
@@ -110,22 +109,8 @@ func (s *Server) runConfig(req api.StartRequest) (master.RunConfig, error) {
 	if req.Workers != nil { // the master checks it against its worker Deployment and limit
 		cfg.Workers = *req.Workers
 	}
-	// The master checks the classes against the script: names it declares, tags that leave one.
+	// RunConfig.Validate checks them alone; the master checks them against the script.
 	cfg.Tags, cfg.ExcludeTags, cfg.ClassWeights = req.Tags, req.ExcludeTags, req.ClassWeights
-	for _, name := range slices.Sorted(maps.Keys(req.ClassWeights)) {
-		switch w := req.ClassWeights[name]; {
-		case name == "":
-			return cfg, errors.New("class_weights: a class name is empty; name a class the script declares")
-		case w < 0:
-			return cfg, fmt.Errorf("class_weights %q: weight %d: want a whole number, 0 or more (0: the class runs no user)", name, w)
-		}
-	}
-	if i := slices.Index(req.Tags, ""); i >= 0 {
-		return cfg, fmt.Errorf("tags[%d] is empty: give tags the script's classes declare", i)
-	}
-	if i := slices.Index(req.ExcludeTags, ""); i >= 0 {
-		return cfg, fmt.Errorf("exclude_tags[%d] is empty: give tags the script's classes declare", i)
-	}
 	switch req.Mode {
 	case "", "swarm":
 		if req.Users == nil || *req.Users < 1 {

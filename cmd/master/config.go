@@ -195,7 +195,7 @@ func parseWeights(s string) (map[string]int64, error) {
 // settingFlags names the flag of each run setting (master.SettingError's Field).
 var settingFlags = map[string]string{
 	"script": "-f", "users": "--users", "spawn_rate": "--spawn-rate", "run_time": "--run-time", "env": "--env",
-	"class_weights": "--class-weights", "expect_workers": "--expect-workers", "expect_timeout": "--expect-workers-timeout", "workers": "--kube-workers",
+	"class_weights": "--class-weights", "tags": "--tags", "exclude_tags": "--exclude-tags", "expect_workers": "--expect-workers", "expect_timeout": "--expect-workers-timeout", "workers": "--kube-workers",
 }
 
 // flagError restates a refused run setting with its flag: "--spawn-rate -1: must be ...".

@@ -230,7 +230,7 @@ func TestRunClassWeights(t *testing.T) {
 	}{
 		{RunConfig{Script: script, Users: 4, ClassWeights: map[string]int64{"sell": 1}}, `class weights name "sell", and the script's classes are browse, buy`},
 		{RunConfig{Script: script, Users: 4, ClassWeights: map[string]int64{"browse": 0, "buy": 0}}, "has weight 0"},
-		{RunConfig{Script: script, Users: 4, ClassWeights: map[string]int64{"buy": -1}}, "weight of 0 or more"},
+		{RunConfig{Script: script, Users: 4, ClassWeights: map[string]int64{"buy": -1}}, "a weight is a whole number, 0 or more"},
 	} {
 		_, err := c.Run(t.Context(), tc.cfg)
 		wantErr(t, err, ErrBadSettings, tc.want)

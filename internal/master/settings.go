@@ -56,9 +56,17 @@ func (cfg RunConfig) Validate() error {
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(cfg.ClassWeights)) {
-		if w := cfg.ClassWeights[k]; k == "" || w < 0 {
+		switch w := cfg.ClassWeights[k]; {
+		case k == "":
+			return &SettingError{Field: "class_weights", Value: fmt.Sprintf("=%d", w), Problem: "a class name is empty; name a class the script declares"}
+		case w < 0:
 			return &SettingError{Field: "class_weights", Value: fmt.Sprintf("%s=%d", k, w),
-				Problem: "a class needs a name and a weight of 0 or more"}
+				Problem: "a weight is a whole number, 0 or more (0: the class runs no user)"}
+		}
+	}
+	for field, tags := range map[string][]string{"tags": cfg.Tags, "exclude_tags": cfg.ExcludeTags} {
+		if i := slices.Index(tags, ""); i >= 0 {
+			return &SettingError{Field: field, Value: fmt.Sprintf("%q", tags), Problem: fmt.Sprintf("tag %d is empty", i+1)}
 		}
 	}
 	return checkEnv(cfg.Env)
