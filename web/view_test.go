@@ -72,7 +72,8 @@ func fullSnapshot() *master.Snapshot {
 }
 
 var fullDefaults = api.Defaults{Script: "quickstart.js", Users: 10, SpawnRate: 2, RunTime: "30s",
-	Env: map[string]string{"TARGET": "http://127.0.0.1:8080"}, Scaling: true, Workers: 3, MaxWorkers: 20}
+	Env: map[string]string{"TARGET": "http://127.0.0.1:8080"}, Scaling: true, Workers: 3, MaxWorkers: 20,
+	Tags: []string{"read"}, ExcludeTags: []string{"slow"}, ClassWeights: map[string]int64{"browse": 3, "buy": 1}}
 
 // TestViewsGolden compares what the API and the websocket serve for a full snapshot with testdata/.
 func TestViewsGolden(t *testing.T) {

@@ -30,7 +30,8 @@ func serveWeb(webCtx, runCtx context.Context, cfg *config, core *master.Coordina
 	if err := metrics.Register(reg, core); err != nil {
 		return nil, err
 	}
-	defaults := api.Defaults{Script: cfg.script, Users: cfg.users, SpawnRate: cfg.spawnRate, Env: cfg.env}
+	defaults := api.Defaults{Script: cfg.script, Users: cfg.users, SpawnRate: cfg.spawnRate, Env: cfg.env,
+		Tags: cfg.run.Tags, ExcludeTags: cfg.run.ExcludeTags, ClassWeights: cfg.run.ClassWeights}
 	if cfg.kubeDeployment != "" {
 		defaults.Scaling, defaults.Workers, defaults.MaxWorkers = true, cfg.kubeWorkers, cfg.kubeMaxWorkers
 	}

@@ -78,7 +78,8 @@ var goldens = []struct {
 }{
 	{"frame", Frame{Type: "update", Time: t1,
 		Defaults: Defaults{Script: "quickstart.js", Users: 10, SpawnRate: 2, RunTime: "30s",
-			Env: map[string]string{"TARGET": "http://127.0.0.1:8080"}, Scaling: true, Workers: 3, MaxWorkers: 20},
+			Env: map[string]string{"TARGET": "http://127.0.0.1:8080"}, Scaling: true, Workers: 3, MaxWorkers: 20,
+			Tags: []string{"read"}, ExcludeTags: []string{"slow"}, ClassWeights: map[string]int64{"browse": 3, "buy": 1}},
 		Run: &RunView{ID: "25f8014d2cfd", State: "stopped", Mode: "swarm", Script: "quickstart.js", Users: 30,
 			SpawnRate: 30, RunTime: "5m0s", Env: map[string]string{"TARGET": "http://127.0.0.1:8080"}, Started: &t0,
 			Ended: &t1, ElapsedSeconds: 10, UsersRunning: 29, Error: "every worker was lost", NameCap: 2000,

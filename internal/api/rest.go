@@ -32,6 +32,10 @@ type Defaults struct {
 	Scaling    bool `json:"scaling"`
 	Workers    int  `json:"workers"`
 	MaxWorkers int  `json:"max_workers"`
+	// Tags, ExcludeTags and ClassWeights prefill the user-class fields (null: none given).
+	Tags         []string         `json:"tags"`
+	ExcludeTags  []string         `json:"exclude_tags"`
+	ClassWeights map[string]int64 `json:"class_weights"`
 }
 
 // State is a run's state: preparing, running, stopping or stopped.

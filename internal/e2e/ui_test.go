@@ -88,7 +88,7 @@ func TestUIClassesAndShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	tg := startTarget(t)
-	m := startUIMaster(t, "-f", script, "--local-workers", "1")
+	m := startUIMaster(t, "-f", script, "--local-workers", "1", "--tags", "read,write", "--class-weights", "browse=1,buy=3")
 	eventually(t, 20*time.Second, "the local worker to connect", func() bool { return len(m.workers(t)) == 1 })
 	runBrowserScript(t, node, chromium, "swarm.test.mjs", m.URL, tg.URL, "ui-swarm")
 }

@@ -8,7 +8,7 @@ import { StatsTable } from './stats-table.js';
 import * as fmt from './format.js';
 import { formatEnv, parseEnv } from './env.js';
 import { hpaRows } from './autoscaling.js';
-import { formatTags, parseTags, parseWeights, shapeStatus, stageLabel } from './swarm.js';
+import { formatTags, formatWeights, parseTags, parseWeights, shapeStatus, stageLabel } from './swarm.js';
 
 const logLimit = 500;     // log lines kept in the DOM
 const failureLimit = 500; // failure groups shown, most frequent first
@@ -223,9 +223,11 @@ function fillStartForm(frame) {
   const src = run ?? d;
   el.startMode.value = run?.shape ? 'shape' : run?.mode === 'script' ? 'script' : 'swarm';
   el.startUsers.value = (run?.mode === 'swarm' && !run.shape ? run.users : d.users) || 1;
-  // The class weights stay as typed: the run shows the weights in effect, not those asked for.
-  el.startTags.value = formatTags(run?.tags);
-  el.startExcludeTags.value = formatTags(run?.exclude_tags);
+  // After a run the class weights stay as typed: the run shows the weights in effect, not those
+  // asked for. Before the first, the master's flags fill them.
+  el.startTags.value = formatTags(run ? run.tags : d.tags);
+  el.startExcludeTags.value = formatTags(run ? run.exclude_tags : d.exclude_tags);
+  if (!run && d.class_weights) el.startClassWeights.value = formatWeights(d.class_weights);
   el.startSpawnRate.value = src.spawn_rate ?? 0;
   el.startRunTime.value = src.run_time ?? '';
   el.startEnv.value = formatEnv(src.env);

@@ -6,7 +6,8 @@
 //
 // UI_URL is the master's web UI, running a script with the classes browse (weight 3, tag read) and
 // buy (weight 1, tag write) and a shape of three 20 s stages of 2, 4 and 1 users, with one idle
-// worker and no run yet; TARGET_URL the counting target the script loads. Exits 0 when every step
+// worker and no run yet, started with --tags read,write --class-weights browse=1,buy=3; TARGET_URL
+// the counting target the script loads. Exits 0 when every step
 // passed; otherwise prints what failed and exits 1.
 
 import { getJSON, number, openUI, startBrowserTest, stopRun, waitFor } from './browser.mjs';
@@ -51,6 +52,14 @@ async function start({ mode, users, spawnRate, tags = '', weights = '' }) {
 }
 
 await step('open the UI', () => openUI(page, uiURL));
+
+await step("the master's --tags and --class-weights fill the start form", async () => {
+  const tags = await testid('start-tags').inputValue();
+  const weights = await testid('start-class-weights').inputValue();
+  if (tags !== 'read, write' || weights !== 'browse=1, buy=3') {
+    throw new Error(`the form shows tags "${tags}" and weights "${weights}"; want "read, write" and "browse=1, buy=3"`);
+  }
+});
 
 await step('a malformed class weight is refused on the page', async () => {
   await testid('start-class-weights').fill('browse=lots');
