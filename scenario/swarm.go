@@ -30,6 +30,10 @@ type SwarmOptions struct {
 	Shape   Shape
 }
 
+// MaxClassWeight is the largest weight a user class may have: enough for any ratio, small enough
+// that the split's arithmetic cannot overflow.
+const MaxClassWeight = 1_000_000
+
 // Class is one user class.
 type Class struct {
 	Name   string // the exported function the class's users run
@@ -77,8 +81,8 @@ func ParseSwarmOptions(raw json.RawMessage) (*SwarmOptions, error) {
 		w := int64(1)
 		if c.Weight != nil {
 			v, err := c.Weight.Int64()
-			if err != nil || v < 0 {
-				return nil, fmt.Errorf("%w: %s.weight %s: want a whole number, 0 or more", ErrSwarmOptions, path, c.Weight)
+			if err != nil || v < 0 || v > MaxClassWeight {
+				return nil, fmt.Errorf("%w: %s.weight %s: want a whole number from 0 to %d", ErrSwarmOptions, path, c.Weight, MaxClassWeight)
 			}
 			w = v
 		}

@@ -34,6 +34,7 @@ func TestParseSwarmOptionsErrors(t *testing.T) {
 		`{"clases": {}}`:                                               `unknown field "clases"`,
 		`{"classes": {"a": {"weight": -1}}}`:                           "classes.a.weight -1: want a whole number",
 		`{"classes": {"a": {"weight": 1.5}}}`:                          "classes.a.weight 1.5",
+		`{"classes": {"a": {"weight": 1000001}}}`:                      "classes.a.weight 1000001: want a whole number from 0 to 1000000",
 		`{"classes": {"a": {"weight": 0}}}`:                            "every weight is 0",
 		`{"classes": {"a": {"tags": ["x,y"]}}}`:                        `classes.a.tags: "x,y" is not a tag`,
 		`{"classes": {"a": {"wieght": 2}}}`:                            `unknown field "wieght"`,

@@ -176,7 +176,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown mode", "POST", "/api/v1/runs", `{"mode": "turbo", "users": 1}`, false, 400, `mode "turbo": want "swarm", "shape" or "script"`},
 		{"users with a shape", "POST", "/api/v1/runs", `{"mode": "shape", "users": 5}`, false, 400, "load shape gives the users"},
 		{"zero users with a shape", "POST", "/api/v1/runs", `{"mode": "shape", "users": 0}`, false, 400, "leave users out"},
-		{"negative class weight", "POST", "/api/v1/runs", `{"users": 4, "class_weights": {"buy": -1}}`, false, 400, `class_weights buy=-1: a weight is a whole number, 0 or more`},
+		{"negative class weight", "POST", "/api/v1/runs", `{"users": 4, "class_weights": {"buy": -1}}`, false, 400, `class_weights buy=-1: a weight is a whole number from 0 to 1000000`},
 		{"empty class name", "POST", "/api/v1/runs", `{"users": 4, "class_weights": {"": 2}}`, false, 400, "class_weights =2: a class name is empty"},
 		{"fractional class weight", "POST", "/api/v1/runs", `{"users": 4, "class_weights": {"buy": 1.5}}`, false, 400, `"class_weights": want int64`},
 		{"class weights as a list", "POST", "/api/v1/runs", `{"users": 4, "class_weights": ["buy"]}`, false, 400, `"class_weights"`},

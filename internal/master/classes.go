@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/scenario"
 )
 
@@ -173,12 +174,17 @@ func (r *run) classInfos() []ClassInfo {
 	return out
 }
 
-// classShares is each worker's users by class, for shares by worker (nil rows: no classes).
+// classShares is each worker's users by class, for shares by worker (nil rows: no classes). The
+// split costs O(users × classes), so the last one is kept for as long as the shares stay: a run at
+// steady state dispatches every tick.
 func (r *run) classShares(shares []int64) []map[string]int64 {
-	out := make([]map[string]int64, len(shares))
 	if len(r.classes) == 0 {
-		return out
+		return make([]map[string]int64, len(shares))
 	}
+	if r.split != nil && slices.Equal(shares, r.splitFor) {
+		return r.split
+	}
+	out := make([]map[string]int64, len(shares))
 	weights := make([]int64, len(r.classes))
 	for i, c := range r.classes {
 		weights[i] = c.Weight
@@ -189,5 +195,19 @@ func (r *run) classShares(shares []int64) []map[string]int64 {
 			out[i][r.classes[c].Name] = n
 		}
 	}
+	r.splitFor, r.split = slices.Clone(shares), out
 	return out
 }
+
+// classesRefused says why w cannot run r's user classes ("" if it can): a worker older than
+// protocol 2.1 would run the script's default function instead, and the split would be wrong.
+func (r *run) classesRefused(w *workerRec) string {
+	if len(r.classes) == 0 || w.minor >= classesMinor {
+		return ""
+	}
+	return fmt.Sprintf("worker %s (index %d) speaks protocol %d.%d, and user classes need %d.%d or later: run the same version of stampede-worker as of stampede-master",
+		w.id, w.index, protocol.Major, w.minor, protocol.Major, classesMinor)
+}
+
+// classesMinor is the protocol minor version that brought user classes.
+const classesMinor uint32 = 1

@@ -1,11 +1,13 @@
 package master
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stampede-load/stampede/scenario"
 )
@@ -230,7 +232,7 @@ func TestRunClassWeights(t *testing.T) {
 	}{
 		{RunConfig{Script: script, Users: 4, ClassWeights: map[string]int64{"sell": 1}}, `class weights name "sell", and the script's classes are browse, buy`},
 		{RunConfig{Script: script, Users: 4, ClassWeights: map[string]int64{"browse": 0, "buy": 0}}, "has weight 0"},
-		{RunConfig{Script: script, Users: 4, ClassWeights: map[string]int64{"buy": -1}}, "a weight is a whole number, 0 or more"},
+		{RunConfig{Script: script, Users: 4, ClassWeights: map[string]int64{"buy": -1}}, "a weight is a whole number from 0 to 1000000"},
 	} {
 		_, err := c.Run(t.Context(), tc.cfg)
 		wantErr(t, err, ErrBadSettings, tc.want)
@@ -239,4 +241,38 @@ func TestRunClassWeights(t *testing.T) {
 	join(t, plain, "p")
 	_, err := plain.Run(t.Context(), RunConfig{Script: plainScript, Users: 2, Tags: []string{"read"}})
 	wantErr(t, err, ErrBadSettings, "the script declares none")
+}
+
+// TestClassesNeedProtocol21: a worker older than protocol 2.1 would run the script's default
+// function instead of its classes. A class run refuses to start on one, before any load; one that
+// joins a class run sits it out, and the users stay with the others.
+func TestClassesNeedProtocol21(t *testing.T) {
+	t.Parallel()
+	old := func(w *fakeWorker) { w.minor = 0 }
+	c, script := newCore(t, classLoader(scenario.Class{Name: "browse", Weight: 3}, scenario.Class{Name: "buy", Weight: 1}))
+	join(t, c, "old", old)
+	_, err := c.Run(t.Context(), RunConfig{Script: script, Users: 4})
+	wantErr(t, err, ErrProtocolVersion, "worker old (index 0) speaks protocol 2.0, and user classes need 2.1")
+	if !errors.Is(err, ErrBadSettings) {
+		t.Errorf("%v: want it refused before any load (ErrBadSettings)", err)
+	}
+
+	c2, script2 := newCore(t, classLoader(scenario.Class{Name: "browse", Weight: 3}, scenario.Class{Name: "buy", Weight: 1}))
+	a, _ := join(t, c2, "a")
+	wait := runInBackground(t, c2, RunConfig{Script: script2, Users: 4})
+	until(t, "4 users on a", func() bool { return a.currentUsers() == 4 })
+	late, _ := join(t, c2, "late", old)
+	time.Sleep(500 * time.Millisecond) // several dispatch ticks
+	if m, ok := late.message("assign"); ok {
+		t.Errorf("the old worker was assigned %+v", m.part)
+	}
+	if got := a.currentUsers(); got != 4 {
+		t.Errorf("a runs %d users after the old worker joined, want all 4", got)
+	}
+	if err := c2.Stop("test over"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wait(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -91,6 +91,7 @@ type Coordinator struct {
 // reconnecting worker keeps its index and its stats are never merged twice.
 type workerRec struct {
 	id, host, version string
+	minor             uint32 // the protocol minor version it speaks
 	cpus              int
 	allowHosts        []string
 	index             int
@@ -209,7 +210,7 @@ func (c *Coordinator) join(h protocol.Hello, conn WorkerConn) (protocol.Welcome,
 		// its part of any run with that session.
 		c.disconnect(w, "replaced by a new connection", nil)
 	}
-	w.host, w.version, w.cpus, w.allowHosts = h.Host, h.Version, h.CPUs, h.AllowHosts
+	w.host, w.version, w.cpus, w.allowHosts, w.minor = h.Host, h.Version, h.CPUs, h.AllowHosts, h.ProtocolMinor
 	w.conn, w.joined, w.lastSeen = conn, now, now
 	w.hb = protocol.Heartbeat{State: protocol.Idle}
 	if r := c.activeRun(); r != nil {

@@ -107,6 +107,7 @@ type fakeWorker struct {
 	perStep   int             // swarm mode: requests per control message it answers
 	setupData string
 	failSends bool // every message after the first Start fails to queue: the connection is gone
+	minor     uint32 // the protocol minor version its Hello gives
 
 	mu       sync.Mutex
 	got      []msg
@@ -122,11 +123,12 @@ type fakeWorker struct {
 // join connects a fake worker; each option may change it first.
 func join(t *testing.T, c *Coordinator, id string, with ...func(*fakeWorker)) (*fakeWorker, protocol.Welcome) {
 	t.Helper()
-	w := &fakeWorker{t: t, c: c, id: id, in: make(chan msg, 1024), done: make(chan struct{}), silent: map[string]bool{}, perStep: 1}
+	w := &fakeWorker{t: t, c: c, id: id, in: make(chan msg, 1024), done: make(chan struct{}), silent: map[string]bool{}, perStep: 1,
+		minor: protocol.Minor}
 	for _, f := range with {
 		f(w)
 	}
-	wel, err := c.Join(protocol.Hello{ProtocolMajor: protocol.Major, WorkerID: id, Host: "host-" + id, CPUs: 1}, w)
+	wel, err := c.Join(protocol.Hello{ProtocolMajor: protocol.Major, ProtocolMinor: w.minor, WorkerID: id, Host: "host-" + id, CPUs: 1}, w)
 	if err != nil {
 		t.Fatalf("join %s: %v", id, err)
 	}

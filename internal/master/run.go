@@ -96,9 +96,12 @@ type run struct {
 	closedAt  int64              // the Unix second of the tick that last closed seconds
 	// membersChanged: a member joined, left or changed state since drive last looked.
 	membersChanged bool
-	shape          *shaped          // the script's load shape, when it drives the run (shape.go)
-	classes        []scenario.Class // the swarm's user classes (classes.go; nil: none)
-	over           chan struct{}    // closed once the run ended and its done callback returned
+	shape          *shaped            // the script's load shape, when it drives the run (shape.go)
+	classes        []scenario.Class   // the swarm's user classes (classes.go; nil: none)
+	splitFor       []int64            // the shares the last class split was for,
+	split          []map[string]int64 // and the split (classShares)
+	satOut         map[string]bool    // workers that joined and cannot run it (classesRefused), by id
+	over           chan struct{}      // closed once the run ended and its done callback returned
 	points         []stats.Point
 	opts           *scenario.Options
 	names          nameCap
@@ -309,7 +312,7 @@ func (c *Coordinator) claim(e startRun) (string, error) {
 	if cfg.Users > 0 {
 		mode = scenario.Swarm
 	}
-	r := &run{id: newRunID(), cfg: cfg, mode: mode, state: Preparing, members: map[string]*member{},
+	r := &run{id: newRunID(), cfg: cfg, mode: mode, state: Preparing, members: map[string]*member{}, satOut: map[string]bool{},
 		target: cfg.Users, rate: cfg.SpawnRate, names: newNameCap(c.opts.NameCap), over: make(chan struct{})}
 	c.run = r
 	c.starting = &starting{run: r, ctx: e.ctx, done: e.done}
@@ -474,6 +477,11 @@ func (c *Coordinator) assign(r *run, bundle *scenario.Bundle) error {
 	n := len(ws)
 	if n == 0 {
 		return ErrWorkersLost
+	}
+	for _, w := range ws {
+		if why := r.classesRefused(w); why != "" {
+			return fmt.Errorf("%w: %w: %s", ErrBadSettings, ErrProtocolVersion, why)
+		}
 	}
 	r.bundle = bundle
 	seq := scenario.SegmentSequence(n)
@@ -693,6 +701,13 @@ func (r *run) testEnded() bool {
 func (c *Coordinator) dispatch(r *run, now time.Time) {
 	for _, w := range c.connected() {
 		if m := r.members[w.id]; m == nil || m.gone {
+			if why := r.classesRefused(w); why != "" {
+				if !r.satOut[w.id] {
+					c.log.Warn("a worker sits this run out", "why", why)
+					r.satOut[w.id] = true
+				}
+				continue
+			}
 			c.log.Info("worker joined the run", "index", w.index)
 			c.enlist(r, w, r.part(len(r.active())+1))
 		}

@@ -2,6 +2,7 @@ package master
 
 import (
 	"fmt"
+	"github.com/stampede-load/stampede/scenario"
 	"maps"
 	"math"
 	"slices"
@@ -59,9 +60,9 @@ func (cfg RunConfig) Validate() error {
 		switch w := cfg.ClassWeights[k]; {
 		case k == "":
 			return &SettingError{Field: "class_weights", Value: fmt.Sprintf("=%d", w), Problem: "a class name is empty; name a class the script declares"}
-		case w < 0:
+		case w < 0 || w > scenario.MaxClassWeight:
 			return &SettingError{Field: "class_weights", Value: fmt.Sprintf("%s=%d", k, w),
-				Problem: "a weight is a whole number, 0 or more (0: the class runs no user)"}
+				Problem: fmt.Sprintf("a weight is a whole number from 0 to %d (0: the class runs no user)", scenario.MaxClassWeight)}
 		}
 	}
 	for field, tags := range map[string][]string{"tags": cfg.Tags, "exclude_tags": cfg.ExcludeTags} {
