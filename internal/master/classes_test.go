@@ -276,3 +276,16 @@ func TestClassesNeedProtocol21(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkSplitClasses: the class split for a fleet of 1,000 workers at 100,000 users over three
+// classes, the work of a dispatch tick whose shares changed (a ramp step, a rebalance).
+func BenchmarkSplitClasses(b *testing.B) {
+	shares := make([]int64, 1000)
+	for i := range shares {
+		shares[i] = 100
+	}
+	weights := []int64{3, 1, 2}
+	for b.Loop() {
+		SplitClasses(shares, weights)
+	}
+}
