@@ -106,7 +106,7 @@ type fakeWorker struct {
 	scriptRun int             // script mode: requests its test makes before it reports Done; 0 waits for a stop
 	perStep   int             // swarm mode: requests per control message it answers
 	setupData string
-	failSends bool // every message after the first Start fails to queue: the connection is gone
+	failSends bool   // every message after the first Start fails to queue: the connection is gone
 	minor     uint32 // the protocol minor version its Hello gives
 
 	mu       sync.Mutex
