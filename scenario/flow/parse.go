@@ -1071,7 +1071,9 @@ func (p *parser) class(n *yaml.Node, path, name string) *Class {
 	}
 	c := &Class{Name: name, Weight: 1, Line: n.Line}
 	if v := f["weight"]; v != nil {
-		c.Weight, _ = p.integer(v, path+".weight", 0, scenario.MaxClassWeight)
+		if w, ok := p.integer(v, path+".weight", 0, scenario.MaxClassWeight); ok {
+			c.Weight = w
+		}
 	}
 	if v := f["tags"]; v != nil {
 		items, _ := p.sequence(v, path+".tags")
@@ -1129,7 +1131,9 @@ func (p *parser) tasks(n *yaml.Node, path string, sc *scope) []*Task {
 		}
 		t := &Task{Weight: 1, Line: it.Line}
 		if v := f["weight"]; v != nil {
-			t.Weight, _ = p.integer(v, tp+".weight", 0, scenario.MaxClassWeight)
+			if w, ok := p.integer(v, tp+".weight", 0, scenario.MaxClassWeight); ok {
+				t.Weight = w
+			}
 		}
 		anyWeight = anyWeight || t.Weight > 0
 		if v := f["steps"]; v == nil {
