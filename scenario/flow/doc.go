@@ -6,7 +6,7 @@
 // step defines, k6 executors' missing options, bad durations and thresholds are all errors
 // with the file's line and column and the option's path,
 //
-//	shop.yaml:31:22: classes.buyer.steps[0].steps[1].headers.X-Csrf: ${csrf} is not defined here: ...
+//	shop.yaml:9:32: classes.buyer.steps[0].steps[0].headers.X-CSRF: ${csrf} is not defined here: ...
 //
 // so the master refuses a scenario before any load, as it does a script. Strings with ${...}
 // are compiled once into Templates (literal parts and references); the engine expands them

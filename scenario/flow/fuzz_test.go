@@ -24,6 +24,7 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		head + "classes: {a: {steps: [{get: /${x}, capture: {x: {regex: '(a)'}}}]}}",
 		head + "vars: {a: &x 1, b: *x}\n",
+		head + "x: &u /\nclasses: {a: {steps: [{get: *u}, {group: *u}, {think: *u}, {get: /, check: *u}]}}\n",
 		head + "classes: {a: {tasks: [{weight: 0, steps: [{group: g, steps: [{think: {uniform: [1s, 2s]}}]}]}]}}",
 		"kind: stampede/flow/v1\n<<: {a: 1}\n",
 		"kind: stampede/flow/v1\nclasses: !!binary aGVsbG8=\n",

@@ -666,18 +666,22 @@ func (p *parser) step(n *yaml.Node, path string, sc *scope, depth int) *Step {
 	if p.nsteps == MaxSteps+1 {
 		p.errf(n, path, "more than %d steps in the file (MaxSteps)", MaxSteps)
 	}
-	pairs, ok := p.mapping(n, path)
-	if !ok {
+	if n.Kind != yaml.MappingNode {
+		p.mapping(n, path) // reports it
 		return nil
 	}
+	// The keys say which kind of step this is; fields then reports what else is wrong, once.
 	st := &Step{Line: n.Line, Col: n.Column, Path: path}
 	var methods []string
 	has := map[string]bool{}
-	for _, kv := range pairs {
-		has[kv.key] = true
-		if _, ok := Methods[kv.key]; ok {
-			methods = append(methods, kv.key)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i].Value
+		if !has[k] {
+			if _, ok := Methods[k]; ok {
+				methods = append(methods, k)
+			}
 		}
+		has[k] = true
 	}
 	switch {
 	case len(methods) > 1:
@@ -686,6 +690,9 @@ func (p *parser) step(n *yaml.Node, path string, sc *scope, depth int) *Step {
 		st.Request = p.request(n, path, methods[0], sc)
 	case has["group"]:
 		f, _, _ := p.fields(n, path, "group")
+		if f["group"] == nil {
+			return nil // an alias, reported
+		}
 		name, ok := p.name(f["group"], path+".group")
 		if ok && strings.Contains(name, "::") {
 			p.errf(f["group"], path+".group", "%q: k6 group names may not contain ::", name)
@@ -702,6 +709,9 @@ func (p *parser) step(n *yaml.Node, path string, sc *scope, depth int) *Step {
 		}
 	case has["think"]:
 		f, _, _ := p.fields(n, path, "thinkStep")
+		if f["think"] == nil {
+			return nil // an alias, reported
+		}
 		st.Think = p.think(f["think"], path+".think")
 	default:
 		p.errf(n, path, "a step is a request (a key get, post, put, patch, delete, head or options), a group (group: name, steps: [...]) or a pause (think: 1s)")
@@ -712,6 +722,9 @@ func (p *parser) step(n *yaml.Node, path string, sc *scope, depth int) *Step {
 
 func (p *parser) request(n *yaml.Node, path, method string, sc *scope) *Request {
 	f, pairs, _ := p.fields(n, path, "request")
+	if f[method] == nil {
+		return nil // an alias, reported
+	}
 	r := &Request{Method: Methods[method]}
 	up := path + "." + method
 	if r.URL = p.template(f[method], up, sc); r.URL != nil {
