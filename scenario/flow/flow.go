@@ -173,8 +173,8 @@ type Step struct {
 	Think     *Think
 }
 
-// Methods are the step keys that make a request, and the method each sends.
-var Methods = map[string]string{
+// methodOf maps each step key that makes a request to the method it sends.
+var methodOf = map[string]string{
 	"get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH",
 	"delete": "DELETE", "head": "HEAD", "options": "OPTIONS",
 }
@@ -274,8 +274,8 @@ type RampStage struct {
 	Target   int64
 }
 
-// Executors are the executor types, as k6 names them.
-var Executors = []string{
+// executors are the executor types, as k6 names them.
+var executors = []string{
 	"constant-vus", "ramping-vus", "per-vu-iterations", "shared-iterations",
 	"constant-arrival-rate", "ramping-arrival-rate",
 }

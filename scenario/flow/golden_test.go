@@ -48,3 +48,35 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestExamples: every example is told from a script, parses, and its data files load.
+func TestExamples(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob("../../examples/flow/*.yaml")
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !IsFlow(src) {
+			t.Errorf("IsFlow(%s) is false", f)
+		}
+		s, err := Parse(filepath.Base(f), src)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		if _, err := s.LoadData(os.DirFS(filepath.Dir(f))); err != nil {
+			t.Errorf("%v", err)
+		}
+	}
+	for _, js := range []string{"../../examples/shop.js", "../../examples/arrival-rate.js"} {
+		src, err := os.ReadFile(js)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if IsFlow(src) {
+			t.Errorf("IsFlow(%s) is true for a k6 script", js)
+		}
+	}
+}
