@@ -2,6 +2,8 @@ package flow
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -244,4 +246,61 @@ func TestIsFlow(t *testing.T) {
 			t.Errorf("IsFlow(%q) = %v, want %v", src, got, want)
 		}
 	}
+}
+
+func TestParseGood(t *testing.T) {
+	t.Parallel()
+	issue, err := os.ReadFile("testdata/issue-example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, src string
+		check     func(*Scenario) string // "" when right
+	}{
+		{"the issue's sketch", string(issue), func(s *Scenario) string {
+			checks := s.Classes[1].Steps[0].Steps[1].Request.Checks
+			var names []string
+			for _, c := range checks {
+				names = append(names, c.Name)
+			}
+			return want(strings.Join(names, "|"), `checkout: status is one of 200, 201|checkout: duration < 500ms|checkout: body contains "ok"`)
+		}},
+		{"absolute URLs need no baseUrl", "kind: stampede/flow/v1\nclasses: {a: {steps: [{get: 'https://x/y?q=1'}, {get: '${U:-http://h}/p'}]}}", func(s *Scenario) string {
+			return want(s.Classes[0].Steps[0].Request.Name, "https://x/y")
+		}},
+		{"escapes and zero think", head + "classes: {a: {think: 0, steps: [{get: '/a$${b}', query: {n: 1, t: true}}]}}", func(s *Scenario) string {
+			lit, _ := s.Classes[0].Steps[0].Request.URL.Literal()
+			return want(lit+" "+s.Classes[0].Steps[0].Request.Query[1].Value.Source, "/a${b} true")
+		}},
+		{"header names are canonical and merge case-insensitively", head + "headers: {x-api-key: k}\nclasses: {a: {headers: {X-API-KEY: c}, steps: [{get: /, headers: {x-Api-Key: r}}]}}", func(s *Scenario) string {
+			return want(s.Headers[0].Name+" "+s.Classes[0].Headers[0].Name+" "+s.Classes[0].Steps[0].Request.Headers[0].Name, "X-Api-Key X-Api-Key X-Api-Key")
+		}},
+		{"onStart captures reach every task", head + "classes:\n  a:\n    onStart: [{post: /login, capture: {t: {json: $.token}}}]\n    tasks:\n      - steps: [{get: '/a/${t}'}]\n      - steps:\n          - get: /b/${t}\n", func(s *Scenario) string {
+			return want(s.Classes[0].Tasks[1].Steps[0].Request.URL.Parts[1].Ref.Kind.String(), "capture")
+		}},
+		{"threshold objects", head + "classes: {a: {steps: [{think: 1s}]}}\nthresholds: {checks: [{threshold: rate>0.9, abortOnFail: true, delayAbortEval: 5s}]}", func(s *Scenario) string {
+			th := s.Thresholds[0]
+			return want(fmt.Sprint(th.Agg, th.Op, th.Limit, th.AbortOnFail, th.DelayAbortEval), "rate>0.9 true 5s")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := Parse("t.yaml", []byte(tt.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg := tt.check(s); msg != "" {
+				t.Error(msg)
+			}
+		})
+	}
+}
+
+func want(got, want string) string {
+	if got == want {
+		return ""
+	}
+	return fmt.Sprintf("got %q, want %q", got, want)
 }

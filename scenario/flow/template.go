@@ -165,3 +165,13 @@ func parseRef(body string) (*Ref, error) {
 	}
 	return &Ref{Name: name, Field: field}, nil
 }
+
+var refKindNames = [...]string{RefEnv: "env", RefVar: "var", RefSetup: "setup", RefCapture: "capture", RefData: "data",
+	RefIteration: "iteration", RefVU: "vu", RefUUID: "uuid", RefRandomInt: "randomInt"}
+
+func (k RefKind) String() string {
+	if k > 0 && int(k) < len(refKindNames) {
+		return refKindNames[k]
+	}
+	return "unresolved"
+}
