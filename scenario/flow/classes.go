@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -358,6 +359,16 @@ func (p *parser) thresholdsOf(n *yaml.Node) {
 			}
 			t, err := stats.ParseThreshold(kv.key, s)
 			if err != nil {
+				p.errf(src, ip, "%v", err)
+				continue
+			}
+			typ, known := metricTypes[t.Selector.Metric]
+			if !known {
+				p.errf(kv.k, path, "%q is not a metric a flow scenario records; it records k6's built-in metrics: %s",
+					t.Selector.Metric, strings.Join(slices.Sorted(maps.Keys(metricTypes)), ", "))
+				break
+			}
+			if err := t.CheckType(typ); err != nil {
 				p.errf(src, ip, "%v", err)
 				continue
 			}

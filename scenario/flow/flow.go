@@ -279,3 +279,15 @@ var executors = []string{
 	"constant-vus", "ramping-vus", "per-vu-iterations", "shared-iterations",
 	"constant-arrival-rate", "ramping-arrival-rate",
 }
+
+// metricTypes are the metrics a flow scenario records, k6's built-in ones for HTTP, by name,
+// with their types: thresholds may name only these, with aggregations their types have.
+var metricTypes = map[string]stats.MetricType{
+	"http_reqs": stats.Counter, "iterations": stats.Counter, "data_sent": stats.Counter,
+	"data_received": stats.Counter, "dropped_iterations": stats.Counter,
+	"http_req_duration": stats.Trend, "http_req_blocked": stats.Trend, "http_req_connecting": stats.Trend,
+	"http_req_tls_handshaking": stats.Trend, "http_req_sending": stats.Trend, "http_req_waiting": stats.Trend,
+	"http_req_receiving": stats.Trend, "iteration_duration": stats.Trend, "group_duration": stats.Trend,
+	"http_req_failed": stats.Rate, "checks": stats.Rate,
+	"vus": stats.Gauge, "vus_max": stats.Gauge,
+}

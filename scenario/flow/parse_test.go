@@ -124,6 +124,9 @@ func TestParseErrors(t *testing.T) {
 			"t.yaml:5:23: thresholds.http_req_duration[0]: invalid threshold \"p95<300\" on http_req_duration: unknown aggregation \"p95\": did you mean p(95)?\n" +
 				"t.yaml:5:68: thresholds.http_req_duration[1].abortOnFail: want true or false, not the string \"yes please\"\n" +
 				"t.yaml:6:11: thresholds.checks: want a list, not the string \"rate>0.9\""},
+		{"threshold metrics", head + "classes: {a: {steps: [{think: 1s}]}}\nthresholds:\n  http_req_duraton: [\"p(95)<300\", \"avg<1\"]\n  http_req_failed{name:x}: [\"avg<0.1\"]\n",
+			"t.yaml:5:3: thresholds.http_req_duraton: \"http_req_duraton\" is not a metric a flow scenario records; it records k6's built-in metrics: checks, data_received, data_sent, dropped_iterations, group_duration, http_req_blocked, http_req_connecting, http_req_duration, http_req_failed, http_req_receiving, http_req_sending, http_req_tls_handshaking, http_req_waiting, http_reqs, iteration_duration, iterations, vus, vus_max\n" +
+				"t.yaml:6:29: thresholds[\"http_req_failed{name:x}\"][0]: threshold does not apply to the metric's type: threshold \"avg<0.1\" on http_req_failed{name:x}: avg does not apply to http_req_failed, a rate metric; use rate"},
 		{"duplicate keys and headers", head + "headers: {Accept: a, accept: b}\nclasses: {a: {steps: [{think: 1s}]}}\nclasses: {}\n",
 			"t.yaml:3:22: headers.accept: header Accept is set twice (names are case-insensitive)\n" +
 				"t.yaml:5:1: classes: duplicate key"},
