@@ -3,7 +3,6 @@ package h1
 import (
 	"bytes"
 	"context"
-	"io"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -66,6 +65,10 @@ func readRequest(c net.Conn, buf []byte, pending *int) bool {
 // replies answers every request on a connection with the next of resps,
 // then closes (or, with keep, answers the last one forever).
 func replies(keep bool, resps ...string) func(net.Conn) {
+	bs := make([][]byte, len(resps))
+	for i, r := range resps {
+		bs[i] = []byte(r) // io.WriteString would allocate a copy each time
+	}
 	return func(c net.Conn) {
 		buf := make([]byte, 8<<10)
 		pending := 0
@@ -73,8 +76,7 @@ func replies(keep bool, resps ...string) func(net.Conn) {
 			if !readRequest(c, buf, &pending) {
 				return
 			}
-			r := resps[min(i, len(resps)-1)]
-			if _, err := io.WriteString(c, r); err != nil {
+			if _, err := c.Write(bs[min(i, len(bs)-1)]); err != nil {
 				return
 			}
 			if i == len(resps)-1 && !keep {
