@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,6 +39,7 @@ type config struct {
 	idle      int
 	child     string
 	url       string
+	profile   string
 }
 
 func main() {
@@ -53,6 +55,7 @@ func main() {
 	flag.IntVar(&c.idle, "idle", 0, "instead: hold this many idle h1 users and report memory per user")
 	flag.StringVar(&c.child, "child", "", "internal: run one generator (h1 or nethttp)")
 	flag.StringVar(&c.url, "url", "", "internal: the target URL for -child")
+	flag.StringVar(&c.profile, "cpuprofile", "", "with -child: write a CPU profile to this file")
 	flag.Parse()
 	var err error
 	switch {
@@ -262,6 +265,17 @@ func runChild(c config) error {
 	u, err := url.Parse(c.url)
 	if err != nil {
 		return err
+	}
+	if c.profile != "" {
+		f, err := os.Create(c.profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var stop atomic.Bool
 	time.AfterFunc(c.dur, func() { stop.Store(true) })
