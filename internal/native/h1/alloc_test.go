@@ -120,7 +120,7 @@ func BenchmarkClock(b *testing.B) {
 		}
 		_ = d
 	})
-	b.Run("runtime.nanotime", func(b *testing.B) {
+	b.Run("h1.nanotime", func(b *testing.B) {
 		var n int64
 		for b.Loop() {
 			n = nanotime()
