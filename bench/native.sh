@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the demo target and bench/native, then compares the CPU per request
+# of the h1 client, a net/http loop and wrk (see bench/native/README.md).
+# Environment: CONNS (50), DURATION (10s), REPEATS (3), TOOLS (h1,nethttp,wrk),
+# IDLE (0; N > 0 also reports the memory of N idle h1 users).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-tmp/bench}
+mkdir -p "$out"
+go build -o "$out/stampede-target" ./examples/target
+go build -o "$out/native" ./bench/native
+if ! command -v wrk >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+	apt-get install -y wrk >/dev/null 2>&1 || echo "could not install wrk; running without it"
+fi
+# The harness itself sits on the target's CPU, away from the generators.
+taskset -c "${TARGET_CPU:-1}" "$out/native" -target "$out/stampede-target" \
+	-c "${CONNS:-50}" -d "${DURATION:-10s}" -n "${REPEATS:-3}" -tools "${TOOLS:-h1,nethttp,wrk}" \
+	-gen-cpu "${GEN_CPU:-0}" -target-cpu "${TARGET_CPU:-1}"
+if [ "${IDLE:-0}" -gt 0 ]; then
+	"$out/native" -target "$out/stampede-target" -idle "$IDLE"
+fi
