@@ -68,7 +68,8 @@ type (
 	// prepared: the Loader finished with a run's script (prepare, on its own goroutine).
 	prepared struct {
 		run     *run
-		archive *scenario.Archive
+		bundle  *scenario.Bundle
+		archive *scenario.Archive // nil for a flow
 		opts    *scenario.Options
 		err     error
 	}

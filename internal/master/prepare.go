@@ -24,9 +24,26 @@ type Loader interface {
 	Inspect(ctx context.Context, dir, path string, env map[string]string) (*scenario.Options, error)
 }
 
-// prepare makes the run's archive (or takes the one the user gave) and validates it with k6,
-// before any load.
-func (c *Coordinator) prepare(ctx context.Context, cfg RunConfig) (*scenario.Archive, *scenario.Options, error) {
+// prepare makes the run's bundle and options before any load: for a flow, from the file itself
+// (flow.go); for a k6 script, an archive it makes (or the one the user gave) and validates with k6.
+// A flow has no archive.
+func (c *Coordinator) prepare(ctx context.Context, cfg RunConfig) (*scenario.Bundle, *scenario.Archive, *scenario.Options, error) {
+	if ok, err := isFlow(cfg.Script); err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrScriptNotFound, err)
+	} else if ok {
+		b, opts, err := c.prepareFlow(cfg)
+		return b, nil, opts, err
+	}
+	archive, opts, err := c.prepareScript(ctx, cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return archive.Bundle(), archive, opts, nil
+}
+
+// prepareScript makes the run's k6 archive (or takes the one the user gave) and validates it with
+// k6.
+func (c *Coordinator) prepareScript(ctx context.Context, cfg RunConfig) (*scenario.Archive, *scenario.Options, error) {
 	if _, err := os.Stat(cfg.Script); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrScriptNotFound, err)
 	}

@@ -81,7 +81,7 @@ type run struct {
 	err      error // how the run ended, once it has
 	ctlSeq   uint64
 	bundle   *scenario.Bundle
-	archive  *scenario.Archive // the run's k6 archive, whose Bundle the workers run
+	archive  *scenario.Archive // the run's k6 archive, whose Bundle the workers run (nil: a flow)
 	data     json.RawMessage   // setup()'s result, for every worker that starts
 	// Swarm mode: the ramp in progress began at rampStart from each active member's users then
 	// (member.from), towards target at rate.
@@ -377,8 +377,8 @@ func (c *Coordinator) runClaimed(ctx context.Context, r *run) (res *Result, err 
 // loop goes on handling events, and sets up the run's thresholds.
 func (c *Coordinator) prepareRun(ctx context.Context, r *run) error {
 	go func() {
-		archive, opts, err := c.prepare(ctx, r.cfg)
-		c.post(prepared{run: r, archive: archive, opts: opts, err: err})
+		bundle, archive, opts, err := c.prepare(ctx, r.cfg)
+		c.post(prepared{run: r, bundle: bundle, archive: archive, opts: opts, err: err})
 	}()
 	if err := c.await(ctx, 24*time.Hour, func() bool { return r.prep != nil }); err != nil {
 		return ErrInterrupted // the Loader is stopped by ctx too; its late event is ignored
@@ -441,7 +441,7 @@ func (c *Coordinator) waitForWorkers(ctx context.Context, cfg RunConfig) error {
 
 // executeLoad assigns, sets up, starts, drives and ends the run on the connected workers.
 func (c *Coordinator) executeLoad(ctx context.Context, r *run) error {
-	if err := c.assign(r, r.archive.Bundle()); err != nil {
+	if err := c.assign(r, r.prep.bundle); err != nil {
 		return err
 	}
 	err := c.waitPhase(ctx, r, readyTimeout, "initialise", func(m *member) bool { return m.state >= protocol.Ready })
