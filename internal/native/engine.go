@@ -380,6 +380,7 @@ func (e *Engine) runOnce(ctx context.Context, p *program, caps []string, phase i
 	u := e.newUser(ctx, nil, 0, 0)
 	defer u.close()
 	u.v.caps = caps
+	u.v.setup = *e.setupVals.Load()
 	if phase == statusSetup {
 		u.v.setup = caps // setup's later steps read its earlier captures
 	}
