@@ -38,20 +38,20 @@ var metricDefs = [nMetrics]struct {
 	typ      stats.MetricType
 	contains string
 }{
-	mReqs:         {"http_reqs", stats.Counter, "default"},
-	mDuration:     {"http_req_duration", stats.Trend, "time"},
-	mBlocked:      {"http_req_blocked", stats.Trend, "time"},
-	mConnecting:   {"http_req_connecting", stats.Trend, "time"},
-	mTLS:          {"http_req_tls_handshaking", stats.Trend, "time"},
-	mSending:      {"http_req_sending", stats.Trend, "time"},
-	mWaiting:      {"http_req_waiting", stats.Trend, "time"},
-	mReceiving:    {"http_req_receiving", stats.Trend, "time"},
-	mFailed:       {"http_req_failed", stats.Rate, "default"},
-	mIterations:   {"iterations", stats.Counter, "default"},
-	mIterDuration: {"iteration_duration", stats.Trend, "time"},
-	mDataSent:     {"data_sent", stats.Counter, "data"},
-	mDataReceived: {"data_received", stats.Counter, "data"},
-	mChecks:       {"checks", stats.Rate, "default"},
+	mReqs:          {"http_reqs", stats.Counter, "default"},
+	mDuration:      {"http_req_duration", stats.Trend, "time"},
+	mBlocked:       {"http_req_blocked", stats.Trend, "time"},
+	mConnecting:    {"http_req_connecting", stats.Trend, "time"},
+	mTLS:           {"http_req_tls_handshaking", stats.Trend, "time"},
+	mSending:       {"http_req_sending", stats.Trend, "time"},
+	mWaiting:       {"http_req_waiting", stats.Trend, "time"},
+	mReceiving:     {"http_req_receiving", stats.Trend, "time"},
+	mFailed:        {"http_req_failed", stats.Rate, "default"},
+	mIterations:    {"iterations", stats.Counter, "default"},
+	mIterDuration:  {"iteration_duration", stats.Trend, "time"},
+	mDataSent:      {"data_sent", stats.Counter, "data"},
+	mDataReceived:  {"data_received", stats.Counter, "data"},
+	mChecks:        {"checks", stats.Rate, "default"},
 	mGroupDuration: {"group_duration", stats.Trend, "time"},
 }
 
@@ -136,8 +136,8 @@ type subTag struct {
 // recorder files samples into GOMAXPROCS shards, each a stats.Delta under its own mutex; a user
 // records into the shard of its index, and flush swaps every shard for an empty one.
 type recorder struct {
-	shards   []shard
-	subs     [nMetrics][]submetric
+	shards []shard
+	subs   [nMetrics][]submetric
 	nsubs  int
 }
 

@@ -173,8 +173,8 @@ const hexDigits = "0123456789abcdef"
 // appendUUID appends a random (version 4) UUID.
 func appendUUID(dst []byte, rng *rand.Rand) []byte {
 	hi, lo := rng.Uint64(), rng.Uint64()
-	hi = hi&^(0xf<<12) | 4<<12      // version 4
-	lo = lo&^(0x3<<62) | 0x2<<62    // variant 10
+	hi = hi&^(0xf<<12) | 4<<12   // version 4
+	lo = lo&^(0x3<<62) | 0x2<<62 // variant 10
 	var b [16]byte
 	for i := range 8 {
 		b[i] = byte(hi >> (56 - 8*i))
