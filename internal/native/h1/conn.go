@@ -238,9 +238,12 @@ func (c *Conn) ctxErr(ctx context.Context, err error) error {
 // roundTrip writes req and reads one response. retry reports that nothing
 // of the response arrived and the failure was not a timeout.
 func (c *Conn) roundTrip(req *Request, resp *Response, t0 int64) (err error, retry bool) {
-	o := &c.cfg.o
-	if o.RequestTimeout > 0 {
-		_ = c.nc.SetDeadline(time.Now().Add(o.RequestTimeout))
+	timeout := c.cfg.o.RequestTimeout
+	if req.Timeout > 0 {
+		timeout = req.Timeout
+	}
+	if timeout > 0 {
+		_ = c.nc.SetDeadline(time.Now().Add(timeout))
 		c.deadline = true
 	} else if c.deadline {
 		_ = c.nc.SetDeadline(time.Time{})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // Request is one serialised HTTP/1.1 request. Build it with Start, Target,
@@ -20,6 +21,9 @@ type Request struct {
 	gzip       bool // AcceptGzip was called: decode a gzip body
 	close      bool // the request says Connection: close
 	Replayable bool // may be retried on a fresh connection; Start sets it for GET, HEAD, OPTIONS, TRACE
+	// Timeout, when above 0, bounds this request instead of Options.RequestTimeout (a flow's
+	// per-request timeout). Start leaves it as it is.
+	Timeout time.Duration
 }
 
 // Start resets r and begins the request line with method and target (the
