@@ -3,12 +3,14 @@ package scenario
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
+	"testing/fstest"
 )
 
 // Ceilings on any bundle, checked by Validate where a bundle arrives (the worker) and by
@@ -148,4 +150,14 @@ func (b *Bundle) Write(dir string) (string, error) {
 	}
 	c, _ := cleanPath(b.Entry)
 	return filepath.Abs(filepath.Join(dir, filepath.FromSlash(c)))
+}
+
+// FS is the bundle's files as a read-only file system, by their names in the bundle (for a flow's
+// data sets, which the native engine reads from the bundle in memory).
+func (b *Bundle) FS() fs.FS {
+	files := make(fstest.MapFS, len(b.Files))
+	for name, data := range b.Files {
+		files[name] = &fstest.MapFile{Data: data, Mode: 0o444}
+	}
+	return files
 }

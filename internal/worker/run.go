@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,9 +15,11 @@ import (
 
 	"github.com/stampede-load/stampede/internal/allowlist"
 	"github.com/stampede-load/stampede/internal/k6run"
+	"github.com/stampede-load/stampede/internal/native"
 	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/scenario"
+	"github.com/stampede-load/stampede/scenario/flow"
 )
 
 // Child is a k6 child process as the worker drives it; *k6run.Child implements it.
@@ -165,46 +168,27 @@ func (r *run) loop(ctx context.Context) {
 
 func (r *run) dir() string { return filepath.Join(r.w.opts.Dir, "run-"+r.part.RunID) }
 
-// launch writes the bundle and starts a paused child, then waits until its VUs are initialised.
+// launch starts a paused child for the run's bundle, then waits until its VUs are initialised: a
+// k6 child for a k6 archive, the native engine in this process for a flow (flow.IsFlow).
 func (r *run) launch(ctx context.Context) (Child, <-chan struct{}, error) {
 	b := r.part.Bundle
 	if b == nil {
 		return nil, nil, errors.New("the assignment carries no script")
 	}
-	if r.part.Mode == scenario.Swarm {
-		a, err := b.Archive()
-		if err == nil {
-			a, err = a.SwarmArchive(int(max(r.part.MaxUsers, 1)), r.part.MaxDuration, r.part.Classes)
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("the run's archive: %w", err)
-		}
-		b = a.Bundle()
-	}
 	blocked, err := r.w.opts.Allow.Blocked(ctx, net.DefaultResolver)
 	if err != nil {
 		return nil, nil, err
 	}
-	dir := r.dir()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("run directory: %w", err)
+	var (
+		child   Child
+		cleanup = func() {}
+	)
+	if flow.IsFlow(b.Files[b.Entry]) {
+		child, err = r.startFlow(ctx, b, blocked)
+	} else {
+		child, cleanup, err = r.startK6(ctx, b, blocked)
 	}
-	entry, err := b.Write(dir)
 	if err != nil {
-		os.RemoveAll(dir)
-		return nil, nil, fmt.Errorf("writing the script: %w", err)
-	}
-	child, err := r.w.opts.Launch(ctx, k6run.RunOptions{
-		Exe: r.w.opts.Exe, Dir: dir, Entry: entry,
-		Segment: r.part.Segment, SegmentSequence: r.part.SegmentSequence,
-		Env: r.part.Env, Submetrics: r.part.Submetrics, Logs: r.w.logSink(r.part.RunID), Classes: noUsers(r.part.Classes),
-		BlockedIPs: allowlist.Strings(blocked),
-		// While finish stops the child, the worker supervises it though its session loop may not
-		// turn (the session is gone): the stop stays graceful.
-		Alive: func() bool { return r.finishing.Load() || r.w.responsive() },
-	})
-	if err != nil {
-		os.RemoveAll(dir)
 		return nil, nil, err
 	}
 	r.mu.Lock()
@@ -231,10 +215,69 @@ func (r *run) launch(ctx context.Context) (Child, <-chan struct{}, error) {
 	if err != nil {
 		child.Kill()
 		<-forwarded
-		os.RemoveAll(dir)
+		cleanup()
 		return nil, nil, err
 	}
 	return child, forwarded, nil
+}
+
+// startK6 writes the k6 archive (for swarm mode, rewritten to run under the externally-controlled
+// executor) to the run's directory and starts a paused k6 child on it. cleanup removes the
+// directory.
+func (r *run) startK6(ctx context.Context, b *scenario.Bundle, blocked []netip.Prefix) (Child, func(), error) {
+	if r.part.Mode == scenario.Swarm {
+		a, err := b.Archive()
+		if err == nil {
+			a, err = a.SwarmArchive(int(max(r.part.MaxUsers, 1)), r.part.MaxDuration, r.part.Classes)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("the run's archive: %w", err)
+		}
+		b = a.Bundle()
+	}
+	dir := r.dir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("run directory: %w", err)
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	entry, err := b.Write(dir)
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("writing the script: %w", err)
+	}
+	child, err := r.w.opts.Launch(ctx, k6run.RunOptions{
+		Exe: r.w.opts.Exe, Dir: dir, Entry: entry,
+		Segment: r.part.Segment, SegmentSequence: r.part.SegmentSequence,
+		Env: r.part.Env, Submetrics: r.part.Submetrics, Logs: r.w.logSink(r.part.RunID), Classes: noUsers(r.part.Classes),
+		BlockedIPs: allowlist.Strings(blocked),
+		// While finish stops the child, the worker supervises it though its session loop may not
+		// turn (the session is gone): the stop stays graceful.
+		Alive: func() bool { return r.finishing.Load() || r.w.responsive() },
+	})
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return child, cleanup, nil
+}
+
+// startFlow starts the native engine on a flow's bundle, paused, in this process. Its connections
+// go through allowDialer, so --allow-hosts holds at dial time. Only swarm mode is built.
+func (r *run) startFlow(ctx context.Context, b *scenario.Bundle, blocked []netip.Prefix) (Child, error) {
+	if r.part.Mode != scenario.Swarm {
+		return nil, errors.New("a flow's scenarios (script mode) are not built yet: run it as a swarm, with users")
+	}
+	s, err := flow.Parse(b.Entry, b.Files[b.Entry])
+	if err != nil {
+		return nil, fmt.Errorf("the run's flow: %w", err)
+	}
+	data, err := s.LoadData(b.FS())
+	if err != nil {
+		return nil, fmt.Errorf("the run's flow: %w", err)
+	}
+	return native.Start(context.WithoutCancel(ctx), native.Options{Scenario: s, Data: data, Env: r.part.Env,
+		Dial: allowDialer(blocked, net.DefaultResolver), Logs: r.w.logSink(r.part.RunID), Classes: r.part.Classes,
+		Submetrics: r.part.Submetrics})
 }
 
 func exitCode(err error) int {

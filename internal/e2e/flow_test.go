@@ -1,0 +1,69 @@
+package e2e
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestFlowSwarm (issue 17, the first end-to-end run of the native engine): a flow with two user
+// classes, weights 3 and 1, in a headless swarm of 8 users on 2 workers. The master prepares it
+// without k6, the workers run it in their native engine, and the master counts exactly what the
+// counting target counted; each class's share of the requests is its weight's within one user's
+// share, and every check passed.
+func TestFlowSwarm(t *testing.T) {
+	t.Parallel()
+	tg := startTarget(t)
+	path := filepath.Join(t.TempDir(), "shop.yaml")
+	src := `kind: stampede/flow/v1
+baseUrl: ${__ENV.TARGET}
+think: { constant: 200ms }
+classes:
+  browse:
+    weight: 3
+    steps: [ { get: /, name: home, check: { status: 200 } } ]
+  buy:
+    weight: 1
+    steps: [ { get: /json, name: item, check: { status: 200, json: { $.count: 10 } } } ]
+thresholds:
+  http_req_failed: ["rate<0.01"]
+`
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	cmd, out, errb, sum := master(t, "-f", path, "--headless", "-u", "8", "-t", "6s",
+		"--expect-workers", "2", "--master-bind", addr, "-e", "TARGET="+tg.URL)
+	startWorker(t, addr)
+	startWorker(t, addr)
+	r := wait(t, cmd, out, errb, sum, 120*time.Second)
+	logOnFailure(t, r)
+	if r.code != 0 || r.summary == nil || r.summary.Mode != "swarm" {
+		t.Fatalf("exit code %d, summary %v", r.code, r.summary != nil)
+	}
+	st := tg.stats(t)
+	home, item := st.ByPath["/"], st.ByPath["/json"]
+	if home == 0 || item == 0 || st.Total != home+item {
+		t.Fatalf("the target counted %v; want both classes and nothing else", st.ByPath)
+	}
+	if r.summary.Totals.Requests != st.Total || r.summary.Totals.Failures != 0 {
+		t.Errorf("the master counted %d requests (%d failed), the target %d", r.summary.Totals.Requests, r.summary.Totals.Failures, st.Total)
+	}
+	share := float64(home) / float64(st.Total)
+	if math.Abs(share-0.75) > 1.0/8 {
+		t.Errorf("browse made %.3f of the requests (%d of %d); its weight is 3/4, within one user's share (1/8)", share, home, st.Total)
+	}
+	var passes uint64
+	for _, c := range r.summary.Checks {
+		if c.Fails != 0 {
+			t.Errorf("check %q failed %d times", c.Name, c.Fails)
+		}
+		passes += c.Passes
+	}
+	if passes == 0 {
+		t.Error("no check ran")
+	}
+	t.Logf("home %d, item %d: browse's share %.3f; %d check passes", home, item, share, passes)
+}
