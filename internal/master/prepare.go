@@ -28,6 +28,9 @@ type Loader interface {
 // (flow.go); for a k6 script, an archive it makes (or the one the user gave) and validates with k6.
 // A flow has no archive.
 func (c *Coordinator) prepare(ctx context.Context, cfg RunConfig) (*scenario.Bundle, *scenario.Archive, *scenario.Options, error) {
+	if _, err := os.Stat(cfg.Script); err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrScriptNotFound, err)
+	}
 	if ok, err := isFlow(cfg.Script); err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %w", ErrScriptNotFound, err)
 	} else if ok {
