@@ -45,6 +45,10 @@ type Options struct {
 	// filed under the selector's canonical key; nil: those of the scenario's thresholds and k6's
 	// http_req_duration{expected_response:true}.
 	Submetrics []string
+	// Alive reports whether the worker still supervises the engine, as k6run.RunOptions.Alive does
+	// for a k6 child: when it has said no for k6run.LivenessTimeout, the engine stops its load by
+	// itself and ends with an error. nil: always.
+	Alive func() bool
 }
 
 // DefaultFlushInterval is how often deltas go out when Options leave it unset.
@@ -268,6 +272,9 @@ func (e *Engine) compileClass(fc *flow.Class, base scope) (*program, error) {
 func (e *Engine) supervise() {
 	t := time.NewTicker(e.opts.FlushInterval)
 	defer t.Stop()
+	live := time.NewTicker(k6run.LivenessTimeout / 10)
+	defer live.Stop()
+	lastAlive := time.Now()
 	done := make(chan struct{})
 	go func() {
 		<-e.root.Done()
@@ -279,6 +286,15 @@ func (e *Engine) supervise() {
 		case now := <-t.C:
 			if d := e.rec.flush(now); d != nil {
 				e.deltas <- d
+			}
+		case now := <-live.C:
+			switch quiet := now.Sub(lastAlive); {
+			case e.opts.Alive == nil || e.opts.Alive():
+				lastAlive = now
+			case quiet > k6run.LivenessTimeout:
+				// A load generator never runs unsupervised: the worker froze, or stopped reading.
+				e.fail(k6run.ExitScriptError, fmt.Sprintf("native engine: stopping the load: the worker has not supervised it for %s",
+					quiet.Round(100*time.Millisecond)))
 			}
 		case <-done:
 			e.stopCh()

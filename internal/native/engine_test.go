@@ -598,3 +598,33 @@ classes:
 		})
 	}
 }
+
+// TestUnsupervisedLoadStops: when the worker stops supervising the engine (Alive says no) for
+// k6run.LivenessTimeout, the engine stops its load by itself and ends with an error that says
+// why; the target hears nothing more. As long as Alive says yes, the load goes on.
+func TestUnsupervisedLoadStops(t *testing.T) {
+	tg := newTarget(t, nil)
+	var alive atomic.Bool
+	alive.Store(true)
+	r := start(t, context.Background(), `kind: stampede/flow/v1
+baseUrl: ${__ENV.TARGET}
+think: { constant: 10ms }
+classes:
+  u: { steps: [ { get: / } ] }
+`, tg, nil, func(o *Options) { o.Alive = alive.Load })
+	ctx := context.Background()
+	_ = r.Resume(ctx)
+	_ = r.SetVUs(ctx, 2, 2)
+	waitFor(t, "requests while supervised", func() bool { return tg.count("/") >= 20 })
+	alive.Store(false)
+	<-r.Exited()
+	code, msg := r.ExitCode()
+	if code != k6run.ExitScriptError || !strings.Contains(msg, "the worker has not supervised it for") {
+		t.Errorf("exit code %d, %q; want %d and why", code, msg, k6run.ExitScriptError)
+	}
+	after := tg.count("/")
+	time.Sleep(200 * time.Millisecond) // the users are gone: nothing more may arrive
+	if n := tg.count("/"); n != after {
+		t.Errorf("%d requests after the engine ended", n-after)
+	}
+}

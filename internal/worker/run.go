@@ -277,7 +277,9 @@ func (r *run) startFlow(ctx context.Context, b *scenario.Bundle, blocked []netip
 	}
 	return native.Start(context.WithoutCancel(ctx), native.Options{Scenario: s, Data: data, Env: r.part.Env,
 		Dial: allowDialer(blocked, net.DefaultResolver), Logs: r.w.logSink(r.part.RunID), Classes: r.part.Classes,
-		Submetrics: r.part.Submetrics})
+		Submetrics: r.part.Submetrics,
+		// As for a k6 child: the engine stops its load when the worker stops supervising it.
+		Alive: func() bool { return r.finishing.Load() || r.w.responsive() }})
 }
 
 func exitCode(err error) int {
