@@ -1,9 +1,12 @@
+//go:build linux
+
 package e2e
 
 import (
 	"math"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -66,4 +69,43 @@ thresholds:
 		t.Error("no check ran")
 	}
 	t.Logf("home %d, item %d: browse's share %.3f; %d check passes", home, item, share, passes)
+}
+
+// TestFlowWorkerKilled: a worker running a flow is killed with SIGKILL mid-run. Its engine dies
+// with it (one process), its users go to the other worker, and the run says its totals may be
+// short (exit 12), as for a k6 worker; the target never counts less than the master.
+func TestFlowWorkerKilled(t *testing.T) {
+	t.Parallel()
+	tg := startTarget(t)
+	path := filepath.Join(t.TempDir(), "home.yaml")
+	src := "kind: stampede/flow/v1\nbaseUrl: ${__ENV.TARGET}\nthink: { constant: 50ms }\nclasses:\n  home:\n    steps: [ { get: / } ]\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	cmd, out, errb, sum := master(t, "-f", path, "--headless", "-u", "10", "-t", "10s",
+		"--expect-workers", "2", "--master-bind", addr, "-e", "TARGET="+tg.URL)
+	startWorker(t, addr)
+	victim := startWorker(t, addr)
+	eventually(t, 60*time.Second, "load at the target", func() bool { return tg.stats(t).Total > 100 })
+	if err := victim.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r := wait(t, cmd, out, errb, sum, 90*time.Second)
+	logOnFailure(t, r)
+	if r.code != 12 || r.summary == nil {
+		t.Fatalf("exit code %d; want 12: a worker killed with its load running leaves the totals short", r.code)
+	}
+	lost := 0
+	for _, w := range r.summary.Workers {
+		if w.Lost {
+			lost++
+		}
+	}
+	if lost != 1 {
+		t.Errorf("%d workers marked lost, want 1", lost)
+	}
+	if got := tg.stats(t).Total; got < r.summary.Totals.Requests {
+		t.Errorf("target counted %d < master %d: something was counted twice", got, r.summary.Totals.Requests)
+	}
 }
