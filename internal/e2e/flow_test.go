@@ -109,3 +109,29 @@ func TestFlowWorkerKilled(t *testing.T) {
 		t.Errorf("target counted %d < master %d: something was counted twice", got, r.summary.Totals.Requests)
 	}
 }
+
+// TestFlowExamples: the flow examples run against the demo target on two workers, each with exit
+// 0, every check passing and every request counted by the master as by the target.
+func TestFlowExamples(t *testing.T) {
+	t.Parallel()
+	for _, ex := range []string{"shop.yaml", "tour.yaml"} {
+		t.Run(ex, func(t *testing.T) {
+			t.Parallel()
+			tg := startTarget(t)
+			r := runMaster(t, 120*time.Second, "-f", "examples/flow/"+ex, "--headless", "--local-workers", "2", "-u", "4", "-t", "5s",
+				"-e", "TARGET="+tg.URL, "-e", "ADMIN_PASSWORD=demo")
+			logOnFailure(t, r)
+			if r.code != 0 || r.summary == nil {
+				t.Fatalf("exit code %d, summary %v", r.code, r.summary != nil)
+			}
+			for _, c := range r.summary.Checks {
+				if c.Fails != 0 || c.Passes == 0 {
+					t.Errorf("check %q: %d passes, %d fails", c.Name, c.Passes, c.Fails)
+				}
+			}
+			if got := tg.stats(t).Total; got != r.summary.Totals.Requests || got == 0 {
+				t.Errorf("the target counted %d, the master %d", got, r.summary.Totals.Requests)
+			}
+		})
+	}
+}

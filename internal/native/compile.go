@@ -288,8 +288,9 @@ func (c *compiler) request(st *flow.Step, cls *flow.Class) (*creq, error) {
 		if err != nil {
 			return nil, err
 		}
-		if static {
-			r.body = fr.JSON.AppendJSON([]byte{}, func(*flow.Ref) string { return "" })
+		if static { // every string is literal once vars and the environment are resolved
+			var scratch []byte
+			r.body = j.appendTo([]byte{}, nil, &scratch)
 		} else {
 			r.json = j
 		}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -636,5 +638,54 @@ classes:
 	time.Sleep(300 * time.Millisecond)
 	if n := tg.count("/"); n != after {
 		t.Errorf("%d requests after the engine ended and the count settled", n-after)
+	}
+}
+
+// TestBodiesFromVarsAndEnv: a body whose strings read only vars and the environment is rendered
+// once, with them resolved (it was sent with empty strings: the first end-to-end run of
+// examples/flow/tour.yaml found it), as is a form's; one with a run-time reference is rendered
+// per request.
+func TestBodiesFromVarsAndEnv(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		bodies = map[string]string{}
+	)
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) bool {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies[r.URL.Path] = string(b)
+		mu.Unlock()
+		return false
+	})
+	r := start(t, context.Background(), `kind: stampede/flow/v1
+baseUrl: ${__ENV.TARGET}
+vars:
+  admin: ${__ENV.ADMIN_USER:-root}
+classes:
+  u:
+    steps:
+      - post: /static
+        json: { user: "${admin}", password: "${__ENV.PASSWORD}", n: 1, list: ["${admin}", true] }
+      - post: /form
+        form: { user: "${admin}", password: "${__ENV.PASSWORD}" }
+      - post: /dynamic
+        json: { vu: "${vu}", user: "${admin}" }
+`, tg, nil, func(o *Options) { o.Env["PASSWORD"] = "s3cret" })
+	ctx := context.Background()
+	_ = r.Resume(ctx)
+	_ = r.SetVUs(ctx, 1, 1)
+	waitFor(t, "every request", func() bool { return tg.count("/dynamic") >= 1 })
+	r.Kill()
+	<-r.Exited()
+	mu.Lock()
+	defer mu.Unlock()
+	for path, want := range map[string]string{
+		"/static":  `{"user":"root","password":"s3cret","n":1,"list":["root",true]}`,
+		"/form":    `user=root&password=s3cret`,
+		"/dynamic": `{"vu":"1","user":"root"}`,
+	} {
+		if got := bodies[path]; got != want {
+			t.Errorf("%s: body %s, want %s", path, got, want)
+		}
 	}
 }
