@@ -2,7 +2,8 @@
 # Builds the demo target and bench/native, then compares the CPU per request
 # of the h1 client, a net/http loop and wrk (see bench/native/README.md).
 # Environment: CONNS (50), DURATION (10s), REPEATS (3), TOOLS (h1,nethttp,wrk),
-# IDLE (0; N > 0 also reports the memory of N idle h1 users).
+# IDLE (0; N > 0 also reports the memory of N idle h1 users, and of N idle users of the native
+# engine: one request each, then a 10 s think on an open connection; N is bounded by ulimit -n).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-tmp/bench}
@@ -18,4 +19,5 @@ taskset -c "${TARGET_CPU:-1}" "$out/native" -target "$out/stampede-target" \
 	-gen-cpu "${GEN_CPU:-0}" -target-cpu "${TARGET_CPU:-1}"
 if [ "${IDLE:-0}" -gt 0 ]; then
 	"$out/native" -target "$out/stampede-target" -idle "$IDLE"
+	"$out/native" -target "$out/stampede-target" -engine-idle "$IDLE"
 fi

@@ -28,18 +28,19 @@ import (
 )
 
 type config struct {
-	targetBin string
-	conns     int
-	dur       time.Duration
-	repeats   int
-	tools     string
-	path      string
-	genCPU    string
-	targetCPU string
-	idle      int
-	child     string
-	url       string
-	profile   string
+	engineIdle int
+	targetBin  string
+	conns      int
+	dur        time.Duration
+	repeats    int
+	tools      string
+	path       string
+	genCPU     string
+	targetCPU  string
+	idle       int
+	child      string
+	url        string
+	profile    string
 }
 
 func main() {
@@ -53,6 +54,7 @@ func main() {
 	flag.StringVar(&c.genCPU, "gen-cpu", "0", "CPU the load generator is pinned to")
 	flag.StringVar(&c.targetCPU, "target-cpu", "1", "CPU the target is pinned to")
 	flag.IntVar(&c.idle, "idle", 0, "instead: hold this many idle h1 users and report memory per user")
+	flag.IntVar(&c.engineIdle, "engine-idle", 0, "instead: hold this many idle users of the native engine and report memory per user")
 	flag.StringVar(&c.child, "child", "", "internal: run one generator (h1 or nethttp)")
 	flag.StringVar(&c.url, "url", "", "internal: the target URL for -child")
 	flag.StringVar(&c.profile, "cpuprofile", "", "with -child: write a CPU profile to this file")
@@ -65,6 +67,8 @@ func main() {
 		err = errors.New("-target is required")
 	case c.idle > 0:
 		err = runIdle(c)
+	case c.engineIdle > 0:
+		err = runEngineIdle(c)
 	default:
 		err = runBench(c)
 	}
