@@ -1,7 +1,6 @@
 package master
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,49 +10,8 @@ import (
 	"github.com/stampede-load/stampede/scenario"
 )
 
-// Apportion divides users over classes by their weights with largest remainders (Hamilton's
-// method, as Locust splits users over its User classes): class c gets floor(users*w_c/W), and the
-// users left over go one each to the classes with the largest remainders, the lower index first on
-// a tie. The counts add up to users. A class of weight 0 gets none; with no positive weight, or no
-// class, the result is nil.
-func Apportion(users int64, weights []int64) []int64 {
-	var sum int64
-	for _, w := range weights {
-		if w > 0 {
-			sum += w
-		}
-	}
-	if sum == 0 || users < 0 {
-		return nil
-	}
-	counts := make([]int64, len(weights))
-	rem := make([]int64, len(weights)) // users*w mod sum: the remainder's numerator
-	var given int64
-	for i, w := range weights {
-		if w <= 0 {
-			continue
-		}
-		// users*w may not fit in 64 bits for huge counts: split users into quotient and remainder.
-		q, r := users/sum, users%sum
-		counts[i] = q*w + r*w/sum
-		rem[i] = r * w % sum
-		given += counts[i]
-	}
-	order := make([]int, 0, len(weights))
-	for i, w := range weights {
-		if w > 0 {
-			order = append(order, i)
-		}
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(rem[b], rem[a]) })
-	for k := int64(0); k < users-given; k++ {
-		counts[order[k]]++
-	}
-	return counts
-}
-
 // SplitClasses divides each worker's users over the classes. Fleet-wide, class c gets exactly
-// Apportion(total, weights)[c] users, and worker i's classes add up to shares[i]; a worker's count
+// scenario.Apportion(total, weights)[c] users, and worker i's classes add up to shares[i]; a worker's count
 // of a class is within 2 of its share of that class (shares[i]*weight/W). It lays the fleet's
 // users out in one sequence in which every class is spread as evenly as it can be, and gives each
 // worker the stretch of it its share covers (worker 0 the first shares[0] places, and so on).
@@ -63,7 +21,7 @@ func SplitClasses(shares []int64, weights []int64) [][]int64 {
 	for _, s := range shares {
 		total += s
 	}
-	counts := Apportion(total, weights)
+	counts := scenario.Apportion(total, weights)
 	out := make([][]int64, len(shares))
 	for i := range out {
 		out[i] = make([]int64, len(weights))

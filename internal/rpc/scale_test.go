@@ -218,7 +218,7 @@ func TestDispatchAtScale(t *testing.T) {
 		weights[c.Name] = c.Weight
 		ws = append(ws, c.Weight)
 	}
-	for i, n := range master.Apportion(target, ws) {
+	for i, n := range scenario.Apportion(target, ws) {
 		fleetClasses[classes[i].Name] = n
 	}
 	cases := []struct {
