@@ -704,6 +704,9 @@ func (e *Engine) userEnded(u *user) {
 		}
 	}
 	e.mu.Unlock()
+	if u.ended != nil {
+		u.ended()
+	}
 	e.users.Done()
 }
 

@@ -169,10 +169,7 @@ func (x *execRun) start(loop func(u *user)) bool {
 	u.stop = make(chan struct{})
 	u.v.setup = *e.setupVals.Load()
 	x.users.Add(1)
-	u.loop = func(u *user) {
-		defer x.users.Done()
-		loop(u)
-	}
+	u.loop, u.ended = loop, x.users.Done
 	e.scriptUsers[u] = struct{}{}
 	e.live++
 	e.users.Add(1)

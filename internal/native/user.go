@@ -33,6 +33,7 @@ type user struct {
 	stop    chan struct{} // closed: finish the request in flight, then end
 	grace   *time.Timer   // cancels ctx userGrace after stop
 	loop    func(*user)   // script mode: the executor's loop; nil: swarm mode's
+	ended   func()        // script mode: called once the engine no longer counts the user
 	started bool          // onStart has succeeded
 	timer   *time.Timer   // think time
 
