@@ -24,11 +24,23 @@
 // Templates are resolved against slots when the engine starts, and each request's static part
 // (target, headers, body) is built once, so a static GET allocates nothing in the steady state.
 //
+// Script mode (Options.Script): Resume starts the flow's scenarios, each at its startTime, each
+// running its class's steps with k6's executor semantics, scaled to Options.Segment of
+// Options.SegmentSequence with k6's own arithmetic (lib.ExecutionTuple: ScaleInt64, and
+// GetStripedOffsets for arrival rates), so the fleet's segments together run what one instance
+// would: shared-iterations (10,001 iterations over 0:1/2 and 1/2:1: 5,001 + 5,000),
+// per-vu-iterations, constant-vus and constant-arrival-rate (an iteration with no free user is
+// counted in dropped_iterations). An executor stops starting iterations at its duration (or
+// maxDuration) and cuts off those in flight gracefulStop later; the class's think time follows
+// each iteration and holds the user. Once every scenario has ended, Status reports k6's
+// ExecutionStatus Ended and the engine lingers for Teardown, as a k6 child does, until
+// Terminate (code 0); Stop ends the scenarios early. SetVUs and SetClasses are refused.
+//
 // Stats are k6's: a request row per (name, method, status) with its received bytes, k6's
 // http_req_* metrics, http_reqs, http_req_failed (statuses 200-399 are expected), iterations,
-// iteration_duration, group_duration, data_sent, data_received and checks, with the group,
-// name, method, status, scenario ("swarm"), expected_response, url and proto tags that
-// sub-metrics select on. A capture that finds nothing is recorded as a failed check named
+// iteration_duration, group_duration, data_sent, data_received, checks and (script mode)
+// dropped_iterations, with the group, name, method, status, scenario ("swarm", or the
+// script-mode scenario's name), expected_response, url and proto tags that sub-metrics select on. A capture that finds nothing is recorded as a failed check named
 // "<request name>: capture <name>" and ends the iteration (which still counts, and is followed
 // by the think time). vus is not recorded: the master counts users from the workers.
 //
@@ -47,7 +59,8 @@
 //
 // # Not built yet
 //
-// Script mode (k6's executors, segments, arrival rates and dropped_iterations), HTTP/2,
+// In script mode: the ramping-vus and ramping-arrival-rate executors (Start refuses a flow that
+// uses them), scenario tags (an executor's tags) on samples, and vus/vus_max. Also HTTP/2,
 // redirects, TLS options beyond the system roots, the allow-list (the worker passes Dial, which
 // enforces it at dial time), the fleet-wide first user number (Options.FirstUser is the
 // worker's to give), basic auth in URLs, and Domain, Expires and Secure in the cookie jar.

@@ -18,6 +18,7 @@ import (
 	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/scenario/flow"
+	"go.k6.io/k6/lib"
 )
 
 // Options describe one run of a flow scenario on this worker.
@@ -49,6 +50,15 @@ type Options struct {
 	// for a k6 child: when it has said no for k6run.LivenessTimeout, the engine stops its load by
 	// itself and ends with an error. nil: always.
 	Alive func() bool
+	// Script runs the flow's scenarios (Scenario.Scenarios), k6's executors, from Resume: script
+	// mode. Then the executors decide the users, SetVUs and SetClasses are refused, every class
+	// is compiled (Classes is ignored), and once every scenario has ended Status reports the run
+	// ended (k6's ExecutionStatus Ended) and the engine lingers for Teardown, as a k6 child does.
+	Script bool
+	// Segment and SegmentSequence are this worker's k6 execution segment and the fleet's
+	// sequence (scenario.Part's, k6 syntax: "0:1/2", "0,1/2,1"); empty: the whole test. Script
+	// mode scales every executor by them exactly as k6 does.
+	Segment, SegmentSequence string
 }
 
 // DefaultFlushInterval is how often deltas go out when Options leave it unset.
@@ -64,6 +74,7 @@ const (
 	statusSetup           = 6
 	statusRunning         = 7
 	statusTeardown        = 8
+	statusEnded           = 9
 	statusInterrupted     = 10
 )
 
@@ -108,6 +119,13 @@ type Engine struct {
 	killed   bool
 	code     int
 	msg      string
+
+	et          *lib.ExecutionTuple // script mode: this worker's share
+	scriptUsers map[*user]struct{}  // script mode: the users running
+	scriptOn    bool                // script mode: Resume started the scenarios
+	scriptEnded bool                // script mode: every scenario has ended
+	halt        context.Context     // script mode: ends at the first stop
+	haltStop    context.CancelFunc
 
 	users  sync.WaitGroup
 	deltas chan *stats.Delta
@@ -154,6 +172,11 @@ func Start(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	if err := e.compile(); err != nil {
 		return nil, fmt.Errorf("native engine: %s: %w", sc.File, err)
+	}
+	if opts.Script {
+		if err := e.planScript(); err != nil {
+			return nil, fmt.Errorf("native engine: %s: %w", sc.File, err)
+		}
 	}
 	empty := []string{}
 	e.setupVals.Store(&empty)
@@ -218,7 +241,8 @@ func (e *Engine) compile() error {
 	e.teardown = &program{name: "teardown", steps: steps, ncaps: td.next}
 
 	names := e.opts.Classes
-	if names == nil {
+	if names == nil || e.opts.Script {
+		names = nil
 		for _, c := range sc.Classes {
 			names = append(names, c.Name)
 		}
@@ -422,6 +446,10 @@ func (e *Engine) Resume(ctx context.Context) error {
 		return ErrExited
 	}
 	e.resumed = true
+	if e.opts.Script {
+		e.startScript()
+		return nil
+	}
 	e.reconcile()
 	return nil
 }
@@ -436,6 +464,9 @@ func (e *Engine) SetVUs(ctx context.Context, vus, vusMax int64) error {
 	if e.root.Err() != nil {
 		return ErrExited
 	}
+	if e.opts.Script {
+		return errScriptUsers
+	}
 	e.vus, e.vusMax = vus, max(vus, vusMax)
 	e.reconcile()
 	return nil
@@ -445,6 +476,9 @@ func (e *Engine) SetVUs(ctx context.Context, vus, vusMax int64) error {
 // start in the classes that are short and stop in those that are over; a user never changes
 // class. A class of the run left out of targets gets none.
 func (e *Engine) SetClasses(targets map[string]int64) error {
+	if e.opts.Script {
+		return errScriptUsers
+	}
 	var sum int64
 	for name, n := range targets {
 		if n < 0 {
@@ -485,11 +519,17 @@ func (e *Engine) stopAll() {
 		return
 	}
 	e.stopped = true
+	if e.haltStop != nil {
+		e.haltStop()
+	}
 	for _, c := range e.classes {
 		for _, u := range c.users {
 			u.stopSoon()
 		}
 		c.users = nil
+	}
+	for u := range e.scriptUsers {
+		u.stopSoon()
 	}
 	if e.live == 0 {
 		close(e.allEnded)
@@ -546,6 +586,8 @@ func (e *Engine) Status(ctx context.Context) (k6run.Status, error) {
 	defer e.mu.Unlock()
 	st := k6run.Status{VUsMax: e.vusMax}
 	switch {
+	case e.scriptEnded:
+		st.Status = statusEnded
 	case e.stopped:
 		st.Status, st.Stopped = statusInterrupted, true
 	case e.phase != 0:
@@ -557,6 +599,7 @@ func (e *Engine) Status(ctx context.Context) (k6run.Status, error) {
 		for _, c := range e.classes {
 			st.VUs += int64(len(c.users))
 		}
+		st.VUs += int64(len(e.scriptUsers))
 	}
 	return st, nil
 }
@@ -651,6 +694,7 @@ func (e *Engine) startUser(c *class) *user {
 func (e *Engine) userEnded(u *user) {
 	e.mu.Lock()
 	heap.Push(&e.free, u.idx)
+	delete(e.scriptUsers, u)
 	e.live--
 	if e.live == 0 && e.stopped {
 		select {
@@ -660,6 +704,9 @@ func (e *Engine) userEnded(u *user) {
 		}
 	}
 	e.mu.Unlock()
+	if u.ended != nil {
+		u.ended()
+	}
 	e.users.Done()
 }
 
@@ -700,6 +747,8 @@ func (h idxHeap) Len() int           { return len(h) }
 func (h idxHeap) Less(i, j int) bool { return h[i] < h[j] }
 func (h idxHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 func (h *idxHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func popFree(h *idxHeap) int         { return heap.Pop(h).(int) }
+
 func (h *idxHeap) Pop() any {
 	old := *h
 	x := old[len(old)-1]

@@ -30,6 +30,7 @@ const (
 	mDataReceived
 	mChecks
 	mGroupDuration
+	mDropped
 	nMetrics
 )
 
@@ -53,6 +54,7 @@ var metricDefs = [nMetrics]struct {
 	mDataReceived:  {"data_received", stats.Counter, "data"},
 	mChecks:        {"checks", stats.Rate, "default"},
 	mGroupDuration: {"group_duration", stats.Trend, "time"},
+	mDropped:       {"dropped_iterations", stats.Counter, "default"},
 }
 
 // The tags a sub-metric may select on: k6's system tags that a flow's samples carry.
@@ -362,5 +364,14 @@ func (rc *recorder) group(s *shard, scen, group string, d time.Duration) {
 	ns := time.Now().UnixNano()
 	s.mu.Lock()
 	rc.add(s, mGroupDuration, ms(d), ns, &t)
+	s.mu.Unlock()
+}
+
+// dropped records an arrival-rate iteration that found no free user.
+func (rc *recorder) dropped(s *shard, scen string) {
+	t := tags{has: 1 << tScenario, scenario: scen}
+	ns := time.Now().UnixNano()
+	s.mu.Lock()
+	rc.add(s, mDropped, 1, ns, &t)
 	s.mu.Unlock()
 }

@@ -20,19 +20,22 @@ import (
 // user is one virtual user: a goroutine running its class's program until stopped. Everything
 // here belongs to that goroutine, but stop and cancel, which the engine calls under its mutex.
 type user struct {
-	e      *Engine
-	prog   *program // nil for setup and teardown
-	idx    int
-	v      vals
-	life   []string // onStart's captures, for the user's life
-	iter   []string // the iteration's captures: life's at its start
-	shard  *shard
-	scen   string
-	ctx    context.Context
-	cancel context.CancelFunc
-	stop   chan struct{} // closed: finish the request in flight, then end
-	grace  *time.Timer   // cancels ctx userGrace after stop
-	timer  *time.Timer   // think time
+	e       *Engine
+	prog    *program // nil for setup and teardown
+	idx     int
+	v       vals
+	life    []string // onStart's captures, for the user's life
+	iter    []string // the iteration's captures: life's at its start
+	shard   *shard
+	scen    string
+	ctx     context.Context
+	cancel  context.CancelFunc
+	stop    chan struct{} // closed: finish the request in flight, then end
+	grace   *time.Timer   // cancels ctx userGrace after stop
+	loop    func(*user)   // script mode: the executor's loop; nil: swarm mode's
+	ended   func()        // script mode: called once the engine no longer counts the user
+	started bool          // onStart has succeeded
+	timer   *time.Timer   // think time
 
 	conns   []userConn
 	jar     jar
@@ -61,6 +64,7 @@ func (e *Engine) newUser(ctx context.Context, p *program, idx int, vu int64) *us
 	if p != nil {
 		u.life = make([]string, p.ncaps)
 		u.iter = make([]string, p.ncaps)
+		u.started = len(p.onStart) == 0
 	}
 	for i, t := range e.tables {
 		if e.sc.Data[i].Each == flow.EachUser && vu > 0 {
@@ -108,43 +112,54 @@ func (u *user) run() {
 		u.cancel()
 		u.close()
 	}()
-	p := u.prog
-	started := len(p.onStart) == 0
+	if u.loop != nil {
+		u.loop(u)
+		return
+	}
 	for {
 		if u.stopping() {
 			return
 		}
-		begin := time.Now()
-		u.pickRows()
-		if !started {
-			u.v.caps = u.life
-			res, _ := u.runSteps(p.onStart)
-			switch res {
-			case stepStopped, stepCancelled:
-				return
-			case stepOK:
-				started = true
-			}
-			// A capture that found nothing: onStart runs again after the think time.
-		}
-		if started {
-			copy(u.iter, u.life)
-			u.v.caps = u.iter
-			steps := p.steps
-			if p.tasks != nil {
-				steps = u.pickTask()
-			}
-			res, _ := u.runSteps(steps)
-			if res == stepStopped || res == stepCancelled {
-				return
-			}
-			u.e.rec.iteration(u.shard, u.scen, time.Since(begin))
-			u.v.iter++
-		}
-		if !u.sleep(thinkTime(p.think, time.Since(begin), u.v.rng.Float64(), u.v.rng.ExpFloat64())) {
+		begin, ok := u.iterate()
+		if !ok || !u.sleep(thinkTime(u.prog.think, time.Since(begin), u.v.rng.Float64(), u.v.rng.ExpFloat64())) {
 			return
 		}
 	}
+}
+
+// iterate runs one iteration: onStart first, until it has succeeded, then the class's steps (or
+// one weighted task's), recorded once they all ran. It reports when the iteration began, and
+// false when the user was stopped or cancelled meanwhile.
+func (u *user) iterate() (time.Time, bool) {
+	p := u.prog
+	begin := time.Now()
+	u.pickRows()
+	if !u.started {
+		u.v.caps = u.life
+		res, _ := u.runSteps(p.onStart)
+		switch res {
+		case stepStopped, stepCancelled:
+			return begin, false
+		case stepOK:
+			u.started = true
+		}
+		// A capture that found nothing: onStart runs again after the think time.
+	}
+	if u.started {
+		copy(u.iter, u.life)
+		u.v.caps = u.iter
+		steps := p.steps
+		if p.tasks != nil {
+			steps = u.pickTask()
+		}
+		res, _ := u.runSteps(steps)
+		if res == stepStopped || res == stepCancelled {
+			return begin, false
+		}
+		u.e.rec.iteration(u.shard, u.scen, time.Since(begin))
+		u.v.iter++
+	}
+	return begin, true
 }
 
 func (u *user) pickTask() []*cstep {
@@ -204,6 +219,28 @@ func (u *user) sleep(d time.Duration) bool {
 		u.timer.Stop()
 		return false
 	}
+}
+
+// pause is the think time after a script-mode iteration: like sleep, but end also ends it
+// (the scenario starts no more iterations), reporting false.
+func (u *user) pause(d time.Duration, end <-chan struct{}) bool {
+	if d <= 0 {
+		return !u.stopping()
+	}
+	if u.timer == nil {
+		u.timer = time.NewTimer(d)
+	} else {
+		u.timer.Reset(d)
+	}
+	select {
+	case <-u.timer.C:
+		return true
+	case <-end:
+	case <-u.stop:
+	case <-u.ctx.Done():
+	}
+	u.timer.Stop()
+	return false
 }
 
 type stepResult int

@@ -262,11 +262,9 @@ func (r *run) startK6(ctx context.Context, b *scenario.Bundle, blocked []netip.P
 }
 
 // startFlow starts the native engine on a flow's bundle, paused, in this process. Its connections
-// go through allowDialer, so --allow-hosts holds at dial time. Only swarm mode is built.
+// go through allowDialer, so --allow-hosts holds at dial time. In script mode it runs the flow's
+// scenarios on this worker's execution segment.
 func (r *run) startFlow(ctx context.Context, b *scenario.Bundle, blocked []netip.Prefix) (Child, error) {
-	if r.part.Mode != scenario.Swarm {
-		return nil, errors.New("a flow's scenarios (script mode) are not built yet: run it as a swarm, with users")
-	}
 	s, err := flow.Parse(b.Entry, b.Files[b.Entry])
 	if err != nil {
 		return nil, fmt.Errorf("the run's flow: %w", err)
@@ -278,6 +276,7 @@ func (r *run) startFlow(ctx context.Context, b *scenario.Bundle, blocked []netip
 	return native.Start(context.WithoutCancel(ctx), native.Options{Scenario: s, Data: data, Env: r.part.Env,
 		Dial: allowDialer(blocked, net.DefaultResolver), Logs: r.w.logSink(r.part.RunID), Classes: r.part.Classes,
 		Submetrics: r.part.Submetrics,
+		Script:     r.part.Mode == scenario.Script, Segment: r.part.Segment, SegmentSequence: r.part.SegmentSequence,
 		// As for a k6 child: the engine stops its load when the worker stops supervising it.
 		Alive: func() bool { return r.finishing.Load() || r.w.responsive() }})
 }

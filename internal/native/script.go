@@ -1,0 +1,321 @@
+package native
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/stampede-load/stampede/internal/k6run"
+	"github.com/stampede-load/stampede/scenario/flow"
+	"go.k6.io/k6/lib"
+)
+
+// Script mode: each of the flow's scenarios is one of k6's executors, run with k6's semantics
+// and scaled to this worker's execution segment with k6's own arithmetic (lib.ExecutionTuple),
+// so that the fleet's segments together run what one instance would.
+
+var errScriptUsers = errors.New("native engine: script mode: the scenarios' executors decide the users")
+
+// scriptExecutors are the executors script mode runs.
+var scriptExecutors = []string{"shared-iterations", "per-vu-iterations", "constant-vus", "constant-arrival-rate"}
+
+// planScript reads the segment and checks that every scenario can run.
+func (e *Engine) planScript() error {
+	if len(e.sc.Scenarios) == 0 {
+		return errors.New("script mode: the flow has no scenarios")
+	}
+	var seg *lib.ExecutionSegment
+	var seq *lib.ExecutionSegmentSequence
+	if e.opts.Segment != "" {
+		s, err := lib.NewExecutionSegmentFromString(e.opts.Segment)
+		if err != nil {
+			return fmt.Errorf("execution segment %q: %w", e.opts.Segment, err)
+		}
+		seg = s
+	}
+	if e.opts.SegmentSequence != "" {
+		s, err := lib.NewExecutionSegmentSequenceFromString(e.opts.SegmentSequence)
+		if err != nil {
+			return fmt.Errorf("execution segment sequence %q: %w", e.opts.SegmentSequence, err)
+		}
+		seq = &s
+	}
+	et, err := lib.NewExecutionTuple(seg, seq)
+	if err != nil {
+		return fmt.Errorf("execution segment %q of %q: %w", e.opts.Segment, e.opts.SegmentSequence, err)
+	}
+	e.et = et
+	for _, ex := range e.sc.Scenarios {
+		if !slices.Contains(scriptExecutors, ex.Type) {
+			return fmt.Errorf("scenarios.%s: the %s executor is not built yet in the native engine", ex.Name, ex.Type)
+		}
+		if e.program(ex.Class) == nil {
+			return fmt.Errorf("scenarios.%s: class %q is not in the scenario", ex.Name, ex.Class)
+		}
+	}
+	e.halt, e.haltStop = context.WithCancel(context.Background())
+	return nil
+}
+
+func (e *Engine) program(name string) *program {
+	for _, c := range e.classes {
+		if c.prog.name == name {
+			return c.prog
+		}
+	}
+	return nil
+}
+
+// startScript starts the scenarios, each at its startTime from now. e.mu is held.
+func (e *Engine) startScript() {
+	if e.scriptOn || e.stopped {
+		return
+	}
+	e.scriptOn = true
+	e.scriptUsers = map[*user]struct{}{}
+	e.users.Add(1)
+	go func() {
+		defer e.users.Done()
+		var wg sync.WaitGroup
+		for _, ex := range e.sc.Scenarios {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				e.runExecutor(ex)
+			}()
+		}
+		wg.Wait()
+		e.mu.Lock()
+		e.scriptEnded = !e.stopped && e.root.Err() == nil
+		e.mu.Unlock()
+	}()
+}
+
+// execRun is one scenario running: soft ends when it must start no more iterations (its
+// duration, Stop, the engine's end), hard gracefulStop later, cutting off iterations in flight.
+type execRun struct {
+	e          *Engine
+	ex         *flow.Executor
+	prog       *program
+	soft, hard context.Context
+	users      sync.WaitGroup
+}
+
+// runExecutor runs one scenario and returns once its users have all returned.
+func (e *Engine) runExecutor(ex *flow.Executor) {
+	if ex.StartTime > 0 {
+		t := time.NewTimer(ex.StartTime)
+		select {
+		case <-t.C:
+		case <-e.halt.Done():
+		case <-e.root.Done():
+		}
+		t.Stop()
+	}
+	if e.halt.Err() != nil {
+		return
+	}
+	var dur time.Duration
+	switch ex.Type {
+	case "shared-iterations", "per-vu-iterations":
+		dur = ex.MaxDuration
+	default:
+		dur = ex.Duration
+	}
+	begin := time.Now()
+	hard, hcancel := context.WithDeadline(e.root, begin.Add(dur+ex.GracefulStop))
+	defer hcancel()
+	soft, scancel := context.WithDeadline(hard, begin.Add(dur))
+	defer scancel()
+	stop := context.AfterFunc(e.halt, scancel)
+	defer stop()
+	x := &execRun{e: e, ex: ex, prog: e.program(ex.Class), soft: soft, hard: hard}
+	switch ex.Type {
+	case "shared-iterations":
+		x.sharedIterations()
+	case "per-vu-iterations":
+		x.perVUIterations()
+	case "constant-vus":
+		x.constantVUs()
+	case "constant-arrival-rate":
+		x.constantArrivalRate(begin, dur)
+	}
+	x.users.Wait()
+}
+
+// start starts a user running loop; false once the engine stops starting users.
+func (x *execRun) start(loop func(u *user)) bool {
+	e := x.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopped || e.root.Err() != nil {
+		return false
+	}
+	idx := e.nextIdx
+	if e.free.Len() > 0 {
+		idx = popFree(&e.free)
+	} else {
+		e.nextIdx++
+	}
+	ctx, cancel := context.WithCancel(x.hard)
+	u := e.newUser(ctx, x.prog, idx, e.opts.FirstUser+int64(idx)+1)
+	u.scen = x.ex.Name
+	u.cancel = cancel
+	u.stop = make(chan struct{})
+	u.v.setup = *e.setupVals.Load()
+	x.users.Add(1)
+	u.loop, u.ended = loop, x.users.Done
+	e.scriptUsers[u] = struct{}{}
+	e.live++
+	e.users.Add(1)
+	go u.run()
+	return true
+}
+
+// iterations runs iterations while the scenario may start them and next says so, each followed
+// by the class's think time (which the scenario's end cuts short).
+func (x *execRun) iterations(u *user, next func() bool) {
+	for x.soft.Err() == nil && !u.stopping() && next() {
+		begin, ok := u.iterate()
+		if !ok || !u.pause(thinkTime(u.prog.think, time.Since(begin), u.v.rng.Float64(), u.v.rng.ExpFloat64()), x.soft.Done()) {
+			return
+		}
+	}
+}
+
+// sharedIterations: k6's shared-iterations. The segment's VUs share the segment's iterations,
+// both scaled as k6 scales them (the iterations by the tuple k6 derives from the VUs).
+func (x *execRun) sharedIterations() {
+	et := x.e.et
+	vus := et.ScaleInt64(x.ex.VUs)
+	byVUs, err := et.GetNewExecutionTupleFromValue(x.ex.VUs)
+	if err != nil {
+		x.e.fail(k6run.ExitScriptError, fmt.Sprintf("native engine: scenarios.%s: %v", x.ex.Name, err))
+		return
+	}
+	iters := byVUs.ScaleInt64(x.ex.Iterations)
+	var taken atomic.Int64
+	next := func() bool { return taken.Add(1) <= iters }
+	for range vus {
+		if !x.start(func(u *user) { x.iterations(u, next) }) {
+			return
+		}
+	}
+}
+
+// perVUIterations: k6's per-vu-iterations: each of the segment's VUs runs iterations.
+func (x *execRun) perVUIterations() {
+	for range x.e.et.ScaleInt64(x.ex.VUs) {
+		ok := x.start(func(u *user) {
+			n := int64(0)
+			x.iterations(u, func() bool { n++; return n <= x.ex.Iterations })
+		})
+		if !ok {
+			return
+		}
+	}
+}
+
+// constantVUs: k6's constant-vus: the segment's VUs iterate for the duration.
+func (x *execRun) constantVUs() {
+	for range x.e.et.ScaleInt64(x.ex.VUs) {
+		if !x.start(func(u *user) { x.iterations(u, func() bool { return true }) }) {
+			return
+		}
+	}
+}
+
+// constantArrivalRate: k6's constant-arrival-rate. The fleet's iterations start every
+// timeUnit/rate; this segment starts its striped share of them (the tuple's striped offsets,
+// which interleave the segments' starts), each on a free VU of its own. With none free the
+// iteration is dropped (dropped_iterations) and, below maxVUs, one more VU starts.
+func (x *execRun) constantArrivalRate(begin time.Time, dur time.Duration) {
+	e, ex := x.e, x.ex
+	byMax, err := e.et.GetNewExecutionTupleFromValue(ex.MaxVUs)
+	if err != nil {
+		e.fail(k6run.ExitScriptError, fmt.Sprintf("native engine: scenarios.%s: %v", ex.Name, err))
+		return
+	}
+	pre, maxVUs := e.et.ScaleInt64(ex.PreAllocatedVUs), e.et.ScaleInt64(ex.MaxVUs)
+	work := make(chan struct{})
+	loop := func(u *user) {
+		for {
+			select {
+			case <-work:
+			case <-x.soft.Done():
+				return
+			case <-u.stop:
+				return
+			}
+			begin, ok := u.iterate()
+			if !ok || !u.pause(thinkTime(u.prog.think, time.Since(begin), u.v.rng.Float64(), u.v.rng.ExpFloat64()), x.soft.Done()) {
+				return
+			}
+		}
+	}
+	var vus int64
+	for ; vus < pre; vus++ {
+		if !x.start(loop) {
+			return
+		}
+	}
+	start, offsets, _ := byMax.GetStripedOffsets()
+	pace := newStripes(period(ex.Rate, ex.TimeUnit), start, offsets)
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		at := pace.next()
+		if at >= dur {
+			return
+		}
+		t.Reset(time.Until(begin.Add(at)))
+		select {
+		case <-t.C:
+		case <-x.soft.Done():
+			return
+		}
+		select {
+		case work <- struct{}{}:
+			continue
+		default:
+		}
+		e.rec.dropped(e.rec.shard(0), ex.Name)
+		if vus < maxVUs && x.start(loop) {
+			vus++
+		}
+	}
+}
+
+// period is the time between two of the fleet's iteration starts at rate per timeUnit, as k6
+// computes it (the inverse of the rate, in nanoseconds).
+func period(rate int64, timeUnit time.Duration) time.Duration {
+	f, _ := new(big.Rat).SetFrac64(int64(timeUnit), rate).Float64()
+	return time.Duration(f)
+}
+
+// stripes yields a segment's iteration start offsets: the fleet's i-th iteration starts at
+// i*period, and the segment takes i = start, then start+offsets[0], start+offsets[0]+offsets[1],
+// ... cycling through offsets (lib.ExecutionTuple.GetStripedOffsets).
+type stripes struct {
+	period  time.Duration
+	i       int64
+	offsets []int64
+	k       int
+}
+
+func newStripes(p time.Duration, start int64, offsets []int64) *stripes {
+	return &stripes{period: p, i: start, offsets: offsets}
+}
+
+// next is the offset from the scenario's start of the segment's next iteration.
+func (s *stripes) next() time.Duration {
+	at := s.period * time.Duration(s.i)
+	s.i += s.offsets[s.k%len(s.offsets)]
+	s.k++
+	return at
+}
