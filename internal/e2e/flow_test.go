@@ -135,3 +135,47 @@ func TestFlowExamples(t *testing.T) {
 		})
 	}
 }
+
+// TestFlowScriptMode: a flow's scenarios run in script mode, split over two workers by k6's
+// execution segments. The shared iterations are exact, 1,001 between the two workers; the
+// arrival-rate scenario started every one of its 200 iterations (made, or counted dropped); the
+// master counts what the target counted, and the run ends by itself with exit 0.
+func TestFlowScriptMode(t *testing.T) {
+	t.Parallel()
+	tg := startTarget(t)
+	path := filepath.Join(t.TempDir(), "script.yaml")
+	src := `kind: stampede/flow/v1
+baseUrl: ${__ENV.TARGET}
+classes:
+  home:
+    steps: [ { get: /, name: home } ]
+  item:
+    steps: [ { get: /json, name: item } ]
+scenarios:
+  shared: { executor: shared-iterations, class: home, vus: 10, iterations: 1001, maxDuration: 1m }
+  rate: { executor: constant-arrival-rate, class: item, rate: 100, timeUnit: 1s, duration: 2s, preAllocatedVUs: 10, maxVUs: 20 }
+`
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runMaster(t, 120*time.Second, "-f", path, "--headless", "--local-workers", "2", "-e", "TARGET="+tg.URL)
+	logOnFailure(t, r)
+	if r.code != 0 || r.summary == nil || r.summary.Mode != "script" {
+		t.Fatalf("exit code %d, summary %v", r.code, r.summary != nil)
+	}
+	st := tg.stats(t)
+	if home := st.ByPath["/"]; home != 1001 {
+		t.Errorf("the target counted %d shared iterations, want exactly 1001", home)
+	}
+	var dropped uint64
+	if m, ok := r.summary.Metrics["dropped_iterations"]; ok {
+		dropped = m.Count
+	}
+	if item := st.ByPath["/json"]; item+dropped != 200 || item == 0 {
+		t.Errorf("the arrival-rate scenario made %d requests and dropped %d iterations; want 200 started", item, dropped)
+	}
+	if r.summary.Totals.Requests != st.Total {
+		t.Errorf("the master counted %d, the target %d", r.summary.Totals.Requests, st.Total)
+	}
+	t.Logf("home %d, item %d, dropped %d", st.ByPath["/"], st.ByPath["/json"], dropped)
+}

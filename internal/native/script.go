@@ -242,8 +242,14 @@ func (x *execRun) constantArrivalRate(begin time.Time, dur time.Duration) {
 		return
 	}
 	pre, maxVUs := e.et.ScaleInt64(ex.PreAllocatedVUs), e.et.ScaleInt64(ex.MaxVUs)
+	// A VU is free from its start until it takes an iteration, and again once the iteration and
+	// its think time are over. busy and live are counted here rather than by who is waiting on
+	// work at the moment, so that a VU just started (its goroutine not yet at the select) counts as
+	// free, as k6's pre-allocated VUs do: the first iteration was dropped when it came first.
+	var busy, live atomic.Int64
 	work := make(chan struct{})
 	loop := func(u *user) {
+		defer live.Add(-1)
 		for {
 			select {
 			case <-work:
@@ -253,14 +259,24 @@ func (x *execRun) constantArrivalRate(begin time.Time, dur time.Duration) {
 				return
 			}
 			begin, ok := u.iterate()
-			if !ok || !u.pause(thinkTime(u.prog.think, time.Since(begin), u.v.rng.Float64(), u.v.rng.ExpFloat64()), x.soft.Done()) {
+			ok = ok && u.pause(thinkTime(u.prog.think, time.Since(begin), u.v.rng.Float64(), u.v.rng.ExpFloat64()), x.soft.Done())
+			busy.Add(-1)
+			if !ok {
 				return
 			}
 		}
 	}
+	startVU := func() bool {
+		live.Add(1)
+		if !x.start(loop) {
+			live.Add(-1)
+			return false
+		}
+		return true
+	}
 	var vus int64
 	for ; vus < pre; vus++ {
-		if !x.start(loop) {
+		if !startVU() {
 			return
 		}
 	}
@@ -279,13 +295,17 @@ func (x *execRun) constantArrivalRate(begin time.Time, dur time.Duration) {
 		case <-x.soft.Done():
 			return
 		}
-		select {
-		case work <- struct{}{}:
-			continue
-		default:
+		if busy.Load() < live.Load() { // a free VU takes it, at once or as soon as it is at its select
+			busy.Add(1)
+			select {
+			case work <- struct{}{}:
+				continue
+			case <-x.soft.Done():
+				return
+			}
 		}
 		e.rec.dropped(e.rec.shard(0), ex.Name)
-		if vus < maxVUs && x.start(loop) {
+		if vus < maxVUs && startVU() {
 			vus++
 		}
 	}
