@@ -22,7 +22,7 @@ import (
 var errScriptUsers = errors.New("native engine: script mode: the scenarios' executors decide the users")
 
 // scriptExecutors are the executors script mode runs.
-var scriptExecutors = []string{"shared-iterations", "per-vu-iterations", "constant-vus", "constant-arrival-rate"}
+var scriptExecutors = []string{"shared-iterations", "per-vu-iterations", "constant-vus", "constant-arrival-rate", "ramping-vus"}
 
 // planScript reads the segment and checks that every scenario can run.
 func (e *Engine) planScript() error {
@@ -120,15 +120,19 @@ func (e *Engine) runExecutor(ex *flow.Executor) {
 	if e.halt.Err() != nil {
 		return
 	}
-	var dur time.Duration
+	dur, grace := ex.Duration, ex.GracefulStop
+	var ramp rampPlan
 	switch ex.Type {
 	case "shared-iterations", "per-vu-iterations":
 		dur = ex.MaxDuration
-	default:
-		dur = ex.Duration
+	case "ramping-vus":
+		ramp = planRampingVUs(ex, e.et)
+		dur, _ = lib.GetEndOffset(ramp.raw)
+		end, _ := lib.GetEndOffset(ramp.graceful)
+		grace = end - dur
 	}
 	begin := time.Now()
-	hard, hcancel := context.WithDeadline(e.root, begin.Add(dur+ex.GracefulStop))
+	hard, hcancel := context.WithDeadline(e.root, begin.Add(dur+grace))
 	defer hcancel()
 	soft, scancel := context.WithDeadline(hard, begin.Add(dur))
 	defer scancel()
@@ -144,17 +148,19 @@ func (e *Engine) runExecutor(ex *flow.Executor) {
 		x.constantVUs()
 	case "constant-arrival-rate":
 		x.constantArrivalRate(begin, dur)
+	case "ramping-vus":
+		x.rampingVUs(begin, ramp)
 	}
 	x.users.Wait()
 }
 
-// start starts a user running loop; false once the engine stops starting users.
-func (x *execRun) start(loop func(u *user)) bool {
+// start starts a user running loop; nil once the engine stops starting users.
+func (x *execRun) start(loop func(u *user)) *user {
 	e := x.e
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.stopped || e.root.Err() != nil {
-		return false
+		return nil
 	}
 	idx := e.nextIdx
 	if e.free.Len() > 0 {
@@ -174,7 +180,7 @@ func (x *execRun) start(loop func(u *user)) bool {
 	e.live++
 	e.users.Add(1)
 	go u.run()
-	return true
+	return u
 }
 
 // iterations runs iterations while the scenario may start them and next says so, each followed
@@ -202,7 +208,7 @@ func (x *execRun) sharedIterations() {
 	var taken atomic.Int64
 	next := func() bool { return taken.Add(1) <= iters }
 	for range vus {
-		if !x.start(func(u *user) { x.iterations(u, next) }) {
+		if x.start(func(u *user) { x.iterations(u, next) }) == nil {
 			return
 		}
 	}
@@ -211,11 +217,11 @@ func (x *execRun) sharedIterations() {
 // perVUIterations: k6's per-vu-iterations: each of the segment's VUs runs iterations.
 func (x *execRun) perVUIterations() {
 	for range x.e.et.ScaleInt64(x.ex.VUs) {
-		ok := x.start(func(u *user) {
+		u := x.start(func(u *user) {
 			n := int64(0)
 			x.iterations(u, func() bool { n++; return n <= x.ex.Iterations })
 		})
-		if !ok {
+		if u == nil {
 			return
 		}
 	}
@@ -224,7 +230,7 @@ func (x *execRun) perVUIterations() {
 // constantVUs: k6's constant-vus: the segment's VUs iterate for the duration.
 func (x *execRun) constantVUs() {
 	for range x.e.et.ScaleInt64(x.ex.VUs) {
-		if !x.start(func(u *user) { x.iterations(u, func() bool { return true }) }) {
+		if x.start(func(u *user) { x.iterations(u, func() bool { return true }) }) == nil {
 			return
 		}
 	}
@@ -268,7 +274,7 @@ func (x *execRun) constantArrivalRate(begin time.Time, dur time.Duration) {
 	}
 	startVU := func() bool {
 		live.Add(1)
-		if !x.start(loop) {
+		if x.start(loop) == nil {
 			live.Add(-1)
 			return false
 		}

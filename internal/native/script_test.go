@@ -3,8 +3,13 @@ package native
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/stampede-load/stampede/internal/k6run"
+	"github.com/stampede-load/stampede/scenario/flow"
+	"go.k6.io/k6/lib"
 )
 
 // scriptFlow is a one-request class run by one scenario, main, whose executor lines are ex.
@@ -24,9 +29,10 @@ scenarios:
 }
 
 // runScript runs src in script mode on segment seg of "0,1/2,1" ("" for the whole test) until
-// it ends by itself, and returns the requests the target saw, the users that sent them, and
+// it ends by itself, passing watch (if not nil) each status it polls meanwhile with the time
+// since just before Resume, and returns the requests the target saw, the users that sent them, and
 // the iterations and dropped iterations the deltas report for scenario main.
-func runScript(t *testing.T, src, seg string) (served, users int, iters, dropped uint64) {
+func runScript(t *testing.T, src, seg string, watch func(time.Duration, k6run.Status)) (served, users int, iters, dropped uint64) {
 	t.Helper()
 	tg := newTarget(t, nil)
 	r := start(t, context.Background(), src, tg, nil, func(o *Options) {
@@ -37,6 +43,7 @@ func runScript(t *testing.T, src, seg string) (served, users int, iters, dropped
 		o.Submetrics = []string{"http_reqs{scenario:main}", "iterations{scenario:main}", "dropped_iterations{scenario:main}"}
 	})
 	ctx := context.Background()
+	resumed := time.Now()
 	if err := r.Resume(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +55,9 @@ func runScript(t *testing.T, src, seg string) (served, users int, iters, dropped
 		st, err := r.Status(ctx)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if watch != nil {
+			watch(time.Since(resumed), st)
 		}
 		if st.Ended() {
 			if st.Interrupted() {
@@ -98,7 +108,7 @@ func TestScriptExecutorsSplit(t *testing.T) {
 				if i > 0 {
 					want = tc.halves[i-1]
 				}
-				served, users, iters, dropped := runScript(t, src, seg)
+				served, users, iters, dropped := runScript(t, src, seg, nil)
 				// An arrival-rate start with no free user is dropped, not run: both count.
 				if got := served + int(dropped); got != want || iters != uint64(served) {
 					t.Errorf("segment %q: %d requests + %d dropped, %d iterations; want %d in all", seg, served, dropped, iters, want)
@@ -123,7 +133,7 @@ func TestScriptConstantVUs(t *testing.T) {
 		users int
 	}{{"", 3}, {"0:1/2", 2}, {"1/2:1", 1}} {
 		t.Run(fmt.Sprintf("segment %q", tc.seg), func(t *testing.T) {
-			served, users, iters, _ := runScript(t, src, tc.seg)
+			served, users, iters, _ := runScript(t, src, tc.seg, nil)
 			if served == 0 || iters != uint64(served) || users != tc.users {
 				t.Errorf("%d requests, %d iterations, %d users; want some, as many, %d", served, iters, users, tc.users)
 			}
@@ -196,4 +206,119 @@ func TestStripes(t *testing.T) {
 			t.Errorf("start %d: %s, want %dms", i, got, want)
 		}
 	}
+}
+
+// TestScriptRampingVUs: ramping-vus's users follow k6's plan for the segment: never more than
+// the plan has had so far (the engine's clock starts after the test's, so it cannot be ahead),
+// all of the peak on the plateau, then fewer but some as they ramp down, and the engine ends
+// by itself. The halves' peaks, 3 and 2, add up to the whole's 5.
+func TestScriptRampingVUs(t *testing.T) {
+	src := scriptFlow("    executor: ramping-vus\n    startVUs: 0\n    stages:\n" +
+		"      - { duration: 300ms, target: 5 }\n      - { duration: 600ms, target: 5 }\n      - { duration: 600ms, target: 0 }\n")
+	sc, err := flow.Parse("flow.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	peaks := map[string]int64{"": 5, "0:1/2": 3, "1/2:1": 2}
+	for _, seg := range []string{"", "0:1/2", "1/2:1"} {
+		t.Run(fmt.Sprintf("segment %q", seg), func(t *testing.T) {
+			plan := planRampingVUs(sc.Scenarios[0], tuple(t, seg))
+			var peak int64
+			down := false // a sample after the peak with fewer users, but some
+			served, users, iters, _ := runScript(t, src, seg, func(since time.Duration, st k6run.Status) {
+				if st.Ended() {
+					return
+				}
+				var most uint64 // the most VUs the plan has had by now
+				for _, s := range plan.graceful {
+					if s.TimeOffset <= since {
+						most = max(most, s.PlannedVUs)
+					}
+				}
+				if st.VUs > int64(most) {
+					t.Errorf("%s after Resume: %d users, the plan has had at most %d", since, st.VUs, most)
+				}
+				peak = max(peak, st.VUs)
+				down = down || peak == peaks[seg] && 0 < st.VUs && st.VUs < peak
+			})
+			if peak != peaks[seg] || users != int(peaks[seg]) {
+				t.Errorf("peak %d users, %d sent requests; want %d", peak, users, peaks[seg])
+			}
+			if !down {
+				t.Error("the users did not ramp down: no sample after the peak had fewer, but some")
+			}
+			if served == 0 || iters != uint64(served) {
+				t.Errorf("%d requests, %d iterations; want some, as many", served, iters)
+			}
+		})
+	}
+	if peaks["0:1/2"]+peaks["1/2:1"] != peaks[""] {
+		t.Fatal("the halves' peaks do not add up to the whole's")
+	}
+}
+
+// TestRampPlan: the raw steps (VUs running iterations) are k6's, for the whole test and for
+// each half of 0,1/2,1, and the halves' VUs add up to the whole's at every moment.
+func TestRampPlan(t *testing.T) {
+	ex := &flow.Executor{Name: "main", Type: "ramping-vus", GracefulStop: 30 * time.Second, GracefulRampDown: 30 * time.Second,
+		Stages: []flow.RampStage{{Duration: 300 * time.Millisecond, Target: 5}, {Duration: 600 * time.Millisecond, Target: 5}, {Duration: 300 * time.Millisecond, Target: 0}}}
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	tests := map[string][]lib.ExecutionStep{
+		"": {{TimeOffset: 0, PlannedVUs: 0}, {TimeOffset: ms(60), PlannedVUs: 1}, {TimeOffset: ms(120), PlannedVUs: 2}, {TimeOffset: ms(180), PlannedVUs: 3},
+			{TimeOffset: ms(240), PlannedVUs: 4}, {TimeOffset: ms(300), PlannedVUs: 5}, {TimeOffset: ms(960), PlannedVUs: 4}, {TimeOffset: ms(1020), PlannedVUs: 3},
+			{TimeOffset: ms(1080), PlannedVUs: 2}, {TimeOffset: ms(1140), PlannedVUs: 1}, {TimeOffset: ms(1200), PlannedVUs: 0}},
+		"0:1/2": {{TimeOffset: 0, PlannedVUs: 0}, {TimeOffset: ms(60), PlannedVUs: 1}, {TimeOffset: ms(180), PlannedVUs: 2}, {TimeOffset: ms(300), PlannedVUs: 3},
+			{TimeOffset: ms(960), PlannedVUs: 2}, {TimeOffset: ms(1080), PlannedVUs: 1}, {TimeOffset: ms(1200), PlannedVUs: 0}},
+		"1/2:1": {{TimeOffset: 0, PlannedVUs: 0}, {TimeOffset: ms(120), PlannedVUs: 1}, {TimeOffset: ms(240), PlannedVUs: 2},
+			{TimeOffset: ms(1020), PlannedVUs: 1}, {TimeOffset: ms(1140), PlannedVUs: 0}},
+	}
+	at := func(steps []lib.ExecutionStep, d time.Duration) (n uint64) {
+		for _, s := range steps {
+			if s.TimeOffset <= d {
+				n = s.PlannedVUs
+			}
+		}
+		return n
+	}
+	plans := map[string]rampPlan{}
+	for seg, want := range tests {
+		p := planRampingVUs(ex, tuple(t, seg))
+		if !slices.Equal(p.raw, want) {
+			t.Errorf("segment %q: raw steps %v, want %v", seg, p.raw, want)
+		}
+		if end, final := lib.GetEndOffset(p.graceful); end != 31200*time.Millisecond && end != 31140*time.Millisecond || !final {
+			t.Errorf("segment %q: graceful end %s (final %t), want the stages' end + gracefulStop", seg, end, final)
+		}
+		plans[seg] = p
+	}
+	for d := time.Duration(0); d <= ms(1300); d += ms(10) {
+		if a, b, all := at(plans["0:1/2"].raw, d), at(plans["1/2:1"].raw, d), at(plans[""].raw, d); a+b != all {
+			t.Errorf("at %s: %d + %d VUs, the whole test %d", d, a, b, all)
+		}
+	}
+}
+
+// tuple is the execution tuple of segment seg of 0,1/2,1 ("" for the whole test).
+func tuple(t *testing.T, seg string) *lib.ExecutionTuple {
+	t.Helper()
+	if seg == "" {
+		et, err := lib.NewExecutionTuple(nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return et
+	}
+	s, err := lib.NewExecutionSegmentFromString(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, err := lib.NewExecutionSegmentSequenceFromString("0,1/2,1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	et, err := lib.NewExecutionTuple(s, &seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return et
 }
