@@ -179,12 +179,7 @@ func (b *Bundle) Archive() (*Archive, error) {
 // WithOptions returns a copy of the archive whose recorded options are edit's result on a copy of
 // them (decoded as JSON objects). The other entries are copied unchanged.
 func (a *Archive) WithOptions(edit func(opts map[string]any)) (*Archive, error) {
-	var opts map[string]any
-	if err := json.Unmarshal(a.Options, &opts); err != nil || opts == nil {
-		opts = map[string]any{}
-	}
-	edit(opts)
-	raw, err := json.Marshal(opts)
+	raw, err := a.editedOptions(edit)
 	if err != nil {
 		return nil, err
 	}
@@ -198,6 +193,17 @@ func (a *Archive) WithOptions(edit func(opts map[string]any)) (*Archive, error) 
 		return nil, err
 	}
 	return ReadArchive(out)
+}
+
+// editedOptions is the archive's recorded options, decoded as a JSON object (empty if they are
+// not one), after edit.
+func (a *Archive) editedOptions(edit func(opts map[string]any)) (json.RawMessage, error) {
+	var opts map[string]any
+	if err := json.Unmarshal(a.Options, &opts); err != nil || opts == nil {
+		opts = map[string]any{}
+	}
+	edit(opts)
+	return json.Marshal(opts)
 }
 
 // SwarmArchive returns the archive a worker runs in swarm mode: the script's default function
@@ -231,28 +237,11 @@ func (a *Archive) SwarmArchive(maxVUs int, duration time.Duration, classes []str
 	if err != nil {
 		return nil, err
 	}
-	script, hasEntry, err := entryScript(a.Tar, at.entry)
+	opts, err := a.editedOptions(swarm)
 	if err != nil {
 		return nil, err
 	}
-	var opts map[string]any
-	if err := json.Unmarshal(a.Options, &opts); err != nil || opts == nil {
-		opts = map[string]any{}
-	}
-	swarm(opts)
-	raw, err := json.Marshal(opts)
-	if err != nil {
-		return nil, err
-	}
-	var extra []tarFile
-	if !hasEntry {
-		extra = append(extra, tarFile{at.entry, script})
-	}
-	out, err := rewriteArchive(a.Tar, at.edit(raw, swarmWrapper(a.Entry, classes), script), extra)
-	if err != nil {
-		return nil, err
-	}
-	return ReadArchive(out)
+	return a.wrapped(at, opts, swarmWrapper(a.Entry, classes))
 }
 
 // The swarm wrapper's file and the function its scenario runs.
@@ -424,16 +413,20 @@ func (a *Archive) SummaryArchive(input []byte) (*Archive, error) {
 	if err != nil {
 		return nil, err
 	}
-	script, hasEntry, err := entryScript(a.Tar, at.entry)
-	if err != nil {
-		return nil, err
-	}
-	wrapper := summaryWrapper(a.Entry)
 	opts, err := summaryOptions(a.Options)
 	if err != nil {
 		return nil, err
 	}
-	extra := []tarFile{{at.input, input}}
+	return a.wrapped(at, opts, summaryWrapper(a.Entry), tarFile{at.input, input})
+}
+
+// wrapped is the archive with wrapper as its entry, laid out by at: metadata.json gets opts, the
+// script moves to its own path (see edit), and extra files are added.
+func (a *Archive) wrapped(at wrapperLayout, opts json.RawMessage, wrapper []byte, extra ...tarFile) (*Archive, error) {
+	script, hasEntry, err := entryScript(a.Tar, at.entry)
+	if err != nil {
+		return nil, err
+	}
 	if !hasEntry {
 		extra = append(extra, tarFile{at.entry, script})
 	}
@@ -531,10 +524,9 @@ func summaryOptions(orig json.RawMessage) (json.RawMessage, error) {
 	return json.Marshal(opts)
 }
 
-// edit is rewriteArchive's edit that turns the script's archive into the summary archive:
-// metadata.json gets opts and names the wrapper as the entry, data becomes the wrapper, the
-// script's path (a link to data) gets the script itself, and entries already at the wrapper's or
-// the input's path go.
+// edit is rewriteArchive's edit that turns the script's archive into a wrapped one: metadata.json
+// gets opts and names the wrapper as the entry, data becomes the wrapper, the script's path (a link
+// to data) gets the script itself, and entries already at the wrapper's or the input's path go.
 func (at wrapperLayout) edit(opts json.RawMessage, wrapper, script []byte) func(string, []byte) ([]byte, bool, error) {
 	filename, _ := json.Marshal(at.wrapperURL)
 	return func(name string, body []byte) ([]byte, bool, error) {

@@ -132,13 +132,13 @@ func (s Shape) At(elapsed time.Duration) (stage int, users int64, rate float64, 
 	return len(s), 0, 0, true
 }
 
-// Length is how long the shape runs.
-func (s Shape) Length() time.Duration {
-	var d time.Duration
+// Peak is the most users any stage asks for.
+func (s Shape) Peak() int64 {
+	var most int64
 	for _, st := range s {
-		d += st.Duration
+		most = max(most, st.Users)
 	}
-	return d
+	return most
 }
 
 // Select is the classes that run with Locust's --tags and --exclude-tags: with tags, only the
@@ -156,15 +156,16 @@ func Select(classes []Class, tags, exclude []string) ([]Class, error) {
 	}
 	if len(out) == 0 && len(classes) > 0 {
 		return nil, fmt.Errorf("no user class is left to run: --tags %q and --exclude-tags %q leave out all of %s",
-			strings.Join(tags, ","), strings.Join(exclude, ","), classNames(classes))
+			strings.Join(tags, ","), strings.Join(exclude, ","), strings.Join(ClassNames(classes), ", "))
 	}
 	return out, nil
 }
 
-func classNames(cs []Class) string {
-	names := make([]string, len(cs))
-	for i, c := range cs {
-		names[i] = c.Name
+// ClassNames are the classes' names, in order (nil for none).
+func ClassNames(cs []Class) []string {
+	var names []string
+	for _, c := range cs {
+		names = append(names, c.Name)
 	}
-	return strings.Join(names, ", ")
+	return names
 }

@@ -68,8 +68,8 @@ func TestShapeAt(t *testing.T) {
 			t.Errorf("At(%s) = stage %d, %d users, ended %v; want %d, %d, %v", c.at, stage, users, ended, c.stage, c.users, c.ended)
 		}
 	}
-	if s.Length() != 35*time.Second {
-		t.Errorf("Length = %s", s.Length())
+	if s.Peak() != 20 {
+		t.Errorf("Peak = %d, want the second stage's 20", s.Peak())
 	}
 }
 

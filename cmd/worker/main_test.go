@@ -7,6 +7,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -169,6 +172,30 @@ func TestExitCode(t *testing.T) {
 				t.Errorf("exitCode = %d, want %d", got, tt.want)
 			}
 		})
+	}
+
+	// README.md's table of the worker's exit codes has every code exitCode returns, and no other.
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, found := strings.Cut(string(readme), "#### The worker's exit codes")
+	if !found {
+		t.Fatal(`README.md has no "#### The worker's exit codes" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n#")
+	var documented, returned []int
+	for _, m := range regexp.MustCompile(`(?m)^\| (\d+) \|`).FindAllStringSubmatch(section, -1) {
+		n, _ := strconv.Atoi(m[1])
+		documented = append(documented, n)
+	}
+	for _, tt := range tests {
+		returned = append(returned, tt.want)
+	}
+	slices.Sort(documented)
+	slices.Sort(returned)
+	if returned = slices.Compact(returned); !slices.Equal(documented, returned) {
+		t.Errorf("README.md documents the worker's exit codes %v, exitCode returns %v", documented, returned)
 	}
 }
 

@@ -94,12 +94,25 @@ func readLive(r *bufio.Reader) (map[string]int64, error) {
 	if _, err := io.ReadFull(r, payload); err != nil {
 		return nil, err
 	}
-	targets := map[string]int64{}
-	if err := json.Unmarshal(payload, &targets); err != nil {
+	targets, err := decodeClasses(payload)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errLiveStream, err)
 	}
+	return targets, nil
+}
+
+// decodeClasses reads user-class targets from their JSON (classesEnv, or a liveClasses message)
+// and checks them. The result is never nil: nil targets mean a beat.
+func decodeClasses(data []byte) (map[string]int64, error) {
+	var targets map[string]int64
+	if err := json.Unmarshal(data, &targets); err != nil {
+		return nil, err
+	}
+	if targets == nil {
+		targets = map[string]int64{}
+	}
 	if err := checkClasses(targets); err != nil {
-		return nil, fmt.Errorf("%w: %v", errLiveStream, err)
+		return nil, err
 	}
 	return targets, nil
 }

@@ -81,12 +81,9 @@ func newOutput(p output.Params) (output.Output, error) {
 	// The initial classes are in place before any VU runs: k6 creates its outputs before it
 	// initialises the VUs. Later changes come on the liveness pipe (readBeats).
 	if list := p.Environment[classesEnv]; list != "" {
-		var targets map[string]int64
-		if err := json.Unmarshal([]byte(list), &targets); err != nil {
+		targets, err := decodeClasses([]byte(list))
+		if err != nil {
 			return nil, fmt.Errorf("stampede output: user classes in %s: %w", classesEnv, err)
-		}
-		if err := checkClasses(targets); err != nil {
-			return nil, fmt.Errorf("stampede output: %w", err)
 		}
 		childClasses.set(targets)
 	}

@@ -86,7 +86,7 @@ func (r *run) useClasses(opts *scenario.Options) error {
 		classes, err = scenario.Select(classes, r.cfg.Tags, r.cfg.ExcludeTags)
 	}
 	if err == nil && !slices.ContainsFunc(classes, func(c scenario.Class) bool { return c.Weight > 0 }) {
-		err = fmt.Errorf("every chosen class (%s) has weight 0: no user would run", strings.Join(names(classes), ", "))
+		err = fmt.Errorf("every chosen class (%s) has weight 0: no user would run", strings.Join(scenario.ClassNames(classes), ", "))
 	}
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadSettings, err)
@@ -101,30 +101,23 @@ func reweigh(classes []scenario.Class, over map[string]int64) ([]scenario.Class,
 	for _, name := range slices.Sorted(maps.Keys(over)) {
 		i := slices.IndexFunc(out, func(c scenario.Class) bool { return c.Name == name })
 		if i < 0 {
-			return nil, fmt.Errorf("class weights name %q, and the script's classes are %s", name, strings.Join(names(classes), ", "))
+			return nil, fmt.Errorf("class weights name %q, and the script's classes are %s", name, strings.Join(scenario.ClassNames(classes), ", "))
 		}
 		out[i].Weight = over[name]
 	}
 	return out, nil
 }
 
-func names(classes []scenario.Class) []string {
-	var out []string
-	for _, c := range classes {
-		out = append(out, c.Name)
-	}
-	return out
-}
-
 // classNames are the run's user classes by name (nil: none).
-func (r *run) classNames() []string { return names(r.classes) }
+func (r *run) classNames() []string { return scenario.ClassNames(r.classes) }
 
 // classInfos are the run's user classes with the users the live members were asked to run.
 func (r *run) classInfos() []ClassInfo {
 	var out []ClassInfo
+	live := r.live()
 	for _, c := range r.classes {
 		info := ClassInfo{Name: c.Name, Weight: c.Weight, Tags: slices.Clone(c.Tags)}
-		for _, m := range r.live() {
+		for _, m := range live {
 			info.Users += m.classes[c.Name]
 		}
 		out = append(out, info)

@@ -403,11 +403,7 @@ func (c *Coordinator) prepareRun(ctx context.Context, r *run) error {
 		return err
 	}
 	if r.shape != nil {
-		var most int64
-		for _, st := range r.shape.stages {
-			most = max(most, st.Users)
-		}
-		return c.checkUsers(most, c.plannedWorkers(r.cfg))
+		return c.checkUsers(r.shape.stages.Peak(), c.plannedWorkers(r.cfg))
 	}
 	return nil
 }
@@ -622,7 +618,7 @@ func (c *Coordinator) drive(ctx context.Context, r *run) error {
 			c.stopLoad(r, r.aborted.Error())
 		case r.stopAsked != "":
 			c.stopLoad(r, r.stopAsked)
-		case r.shape != nil && r.shape.ended:
+		case r.shape.ended():
 			c.stopLoad(r, "the load shape ended")
 		}
 		if r.state == Stopping && time.Since(r.stopSent) > stopTimeout {

@@ -65,9 +65,12 @@ func (cfg RunConfig) Validate() error {
 				Problem: fmt.Sprintf("a weight is a whole number from 0 to %d (0: the class runs no user)", scenario.MaxClassWeight)}
 		}
 	}
-	for field, tags := range map[string][]string{"tags": cfg.Tags, "exclude_tags": cfg.ExcludeTags} {
-		if i := slices.Index(tags, ""); i >= 0 {
-			return &SettingError{Field: field, Value: fmt.Sprintf("%q", tags), Problem: fmt.Sprintf("tag %d is empty", i+1)}
+	for _, list := range []struct {
+		field string
+		tags  []string
+	}{{"tags", cfg.Tags}, {"exclude_tags", cfg.ExcludeTags}} { // in this order: one error, always the same
+		if i := slices.Index(list.tags, ""); i >= 0 {
+			return &SettingError{Field: list.field, Value: fmt.Sprintf("%q", list.tags), Problem: fmt.Sprintf("tag %d is empty", i+1)}
 		}
 	}
 	return checkEnv(cfg.Env)

@@ -16,10 +16,12 @@ import (
 // shaped is a run's load shape as it plays.
 type shaped struct {
 	stages scenario.Shape
-	stage  int  // the stage playing, -1 before the first
+	stage  int  // the stage playing: -1 before the first, len(stages) once every stage has run
 	off    bool // taken over by a live change: the shape no longer steers
-	ended  bool // every stage has run
 }
+
+// ended says every stage has run (false for a run without a shape).
+func (s *shaped) ended() bool { return s != nil && s.stage == len(s.stages) }
 
 // useShape makes r a shape-driven swarm run when its script declares a shape and the run asks for
 // no users of its own. Call it once the script is inspected.
@@ -41,13 +43,13 @@ func (r *run) useShape(opts *scenario.Options) error {
 // steerShape moves the run to the stage the shape is at now, on the loop's tick.
 func (c *Coordinator) steerShape(r *run, now time.Time) {
 	s := r.shape
-	if s == nil || s.off || s.ended || r.started.IsZero() {
+	if s == nil || s.off || s.ended() || r.started.IsZero() {
 		return
 	}
 	stage, users, rate, ended := s.stages.At(now.Sub(r.started))
 	switch {
 	case ended:
-		s.ended = true
+		s.stage = stage // len(s.stages)
 		c.log.Info("the load shape ended", "stages", len(s.stages))
 	case stage != s.stage:
 		s.stage = stage
@@ -59,7 +61,7 @@ func (c *Coordinator) steerShape(r *run, now time.Time) {
 
 // takeOver stops the shape: a live change was asked for.
 func (c *Coordinator) takeOver(r *run) {
-	if r.shape != nil && !r.shape.off && !r.shape.ended {
+	if r.shape != nil && !r.shape.off && !r.shape.ended() {
 		r.shape.off = true
 		c.log.Info("a live change took over from the load shape", "at_stage", r.shape.stage+1)
 	}
@@ -71,9 +73,5 @@ func (r *run) shapeInfo() *ShapeInfo {
 	if sh == nil {
 		return nil
 	}
-	info := &ShapeInfo{Stages: sh.stages, Stage: sh.stage, TakenOver: sh.off}
-	if sh.ended {
-		info.Stage = len(sh.stages)
-	}
-	return info
+	return &ShapeInfo{Stages: sh.stages, Stage: sh.stage, TakenOver: sh.off}
 }

@@ -90,6 +90,9 @@ func (j *judge) evaluate(agg *stats.Aggregate, elapsed time.Duration, final bool
 		default:
 			r.OK = true
 		}
+		if r.Aborted {
+			r.OK = false // it failed when it stopped the run, whatever the data judged since says
+		}
 	}
 }
 

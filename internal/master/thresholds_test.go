@@ -79,6 +79,20 @@ func TestJudge(t *testing.T) {
 	if !j.failed() {
 		t.Fatal("failed() is false with failing thresholds")
 	}
+
+	// A threshold that aborted the run failed, though the data judged after it would hold it: the
+	// reports must not show it passed beside "aborted the run".
+	var recovered stats.Delta
+	for range 100 {
+		recovered.AddSample("http_req_failed", stats.Rate, "default", 0, 1)
+	}
+	agg.Add(&recovered) // 5 failed of 110: under 0.1
+	j.evaluate(&agg, 30*time.Second, true)
+	for _, r := range j.results() {
+		if r.Metric == "http_req_failed" && (r.OK || !r.Aborted || r.Observed >= 0.1) {
+			t.Errorf("the aborting threshold after the rate recovered: %+v; want observed under 0.1, aborted and failed", r)
+		}
+	}
 }
 
 func TestJudgeRejectsMalformedScriptThresholds(t *testing.T) {
