@@ -188,12 +188,17 @@ lint:
 # Benchmarks are reports, never pass/fail (docs/performance.md): a worker's CPU per 1,000 requests
 # and memory per VU against plain k6; the master under 1,000 names x 10 workers x 50 websocket
 # clients; the master across fleet shapes up to 1,000 workers and 200 x 1,000 names (CPU, memory,
-# delta-to-frame and delta-to-/metrics delay, a CPU profile); Go benchmarks of merging.
+# delta-to-frame and delta-to-/metrics delay, a CPU profile); Go benchmarks of merging; the two
+# engines, plain k6 and wrk on one target (CPU per request), the h1 client against net/http and wrk,
+# idle users' memory (as many as the open-file limit allows with a connection each, and 100,000
+# sharing connections).
 bench: build
 	./bench/cpu.sh
 	NO_BUILD=1 ./bench/master.sh
 	NO_BUILD=1 ./bench/scale.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/stats/ ./internal/rpc/
+	./bench/engines.sh
+	IDLE=auto SHARED_IDLE=100000 ./bench/native.sh
 
 # The web UI (web/static) is plain files; the one generated part is the chart library in
 # web/static/vendor, copied from its npm package (pinned in web/package-lock.json) so that `go build`

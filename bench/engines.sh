@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/engines.sh — the worker's two engines side by side (issue 17): the same load, 50 users in
 # a closed loop with no think time against the demo target's /, as a k6 script (the k6 engine, a
-# k6 child process) and as a flow (the native engine, in the worker's process), and wrk with 50
-# connections as the reference when it is installed (Debian: apt-get install wrk). The generator
+# k6 child process) and as a flow (the native engine, in the worker's process), plain `k6 run` of
+# the same script (row k6run), and wrk with 50 connections as the reference when it is installed (Debian: apt-get install wrk). The generator
 # is pinned to CPU 0, the target and the headless master to CPU 1. For each run it prints the
 # requests the target served, the CPU seconds of the generator's process tree (GNU time, children
 # included) and CPU microseconds per request, then the medians and their ratios to wrk's. A
@@ -49,6 +49,16 @@ one() { # one SCRIPT: prints "engine requests cpu_s us_per_request"
 	python3 -c "u,s,r=$user,$sys,$requests;print('%-6s %9d %7.2f %7.1f' % ('$2', r, u+s, (u+s)/r*1e6))"
 }
 
+k6_run() { # k6_run: plain `k6 run` (the k6 v1.8.1 the worker embeds), no Stampede around it
+	curl -fs -X POST "$url/reset" >/dev/null
+	/usr/bin/time -f "%U %S" -o "$work/cpu.txt" taskset -c 0 "$work/stampede-worker" k6 run --quiet --no-summary \
+		--vus "$USERS" --duration "$DURATION" -e "TARGET=$url" "$work/k6.js" >/dev/null 2>&1
+	local requests
+	requests=$(curl -fs "$url/stats" | python3 -c 'import json,sys;print(json.load(sys.stdin)["total"])')
+	read -r user sys <"$work/cpu.txt"
+	python3 -c "u,s,r=$user,$sys,$requests;print('%-6s %9d %7.2f %7.1f' % ('k6run', r, u+s, (u+s)/r*1e6))"
+}
+
 wrk_run() { # wrk_run: prints "wrk requests cpu_s us_per_request"
 	curl -fs -X POST "$url/reset" >/dev/null
 	/usr/bin/time -f "%U %S" -o "$work/cpu.txt" taskset -c 0 wrk -t 1 -c "$USERS" -d "$DURATION" "$url/" >/dev/null 2>&1
@@ -62,6 +72,7 @@ echo "engine  requests   cpu-s   us/req   ($USERS users, $DURATION, generator on
 for _ in $(seq "$REPEATS"); do
 	one k6.js k6
 	one flow.yaml native
+	k6_run
 	if command -v wrk >/dev/null; then wrk_run; fi
 done | tee "$work/runs.txt"
 python3 - "$work/runs.txt" <<'PY'

@@ -29,6 +29,7 @@ import (
 
 type config struct {
 	engineIdle int
+	share      bool
 	targetBin  string
 	conns      int
 	dur        time.Duration
@@ -55,6 +56,7 @@ func main() {
 	flag.StringVar(&c.targetCPU, "target-cpu", "1", "CPU the target is pinned to")
 	flag.IntVar(&c.idle, "idle", 0, "instead: hold this many idle h1 users and report memory per user")
 	flag.IntVar(&c.engineIdle, "engine-idle", 0, "instead: hold this many idle users of the native engine and report memory per user")
+	flag.BoolVar(&c.share, "share", false, "with -engine-idle: the users share connections (shareConnections: true)")
 	flag.StringVar(&c.child, "child", "", "internal: run one generator (h1 or nethttp)")
 	flag.StringVar(&c.url, "url", "", "internal: the target URL for -child")
 	flag.StringVar(&c.profile, "cpuprofile", "", "with -child: write a CPU profile to this file")

@@ -110,8 +110,9 @@ type ccheck struct {
 type hostConf struct {
 	key    string // scheme://authority, lower case
 	cfg    *h1.Config
-	header string // the Host header: the authority as written
-	host   string // the host alone, lower case, for the cookie jar
+	header string   // the Host header: the authority as written
+	host   string   // the host alone, lower case, for the cookie jar
+	pool   connPool // idle connections, when the flow shares them
 }
 
 type compiler struct {

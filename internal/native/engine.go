@@ -322,6 +322,11 @@ func (e *Engine) supervise() {
 			}
 		case <-done:
 			e.stopCh()
+			e.hostMu.RLock()
+			for _, h := range e.hosts {
+				h.pool.close()
+			}
+			e.hostMu.RUnlock()
 			if d := e.rec.flush(time.Now()); d != nil {
 				e.deltas <- d
 			}

@@ -3,6 +3,7 @@ package native
 import (
 	"context"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -28,9 +29,15 @@ type target struct {
 
 func newTarget(t *testing.T, handle func(w http.ResponseWriter, r *http.Request) bool) *target {
 	t.Helper()
+	return newTargetConns(t, handle, nil)
+}
+
+// newTargetConns is newTarget with the server's ConnState hook set to connState.
+func newTargetConns(t *testing.T, handle func(w http.ResponseWriter, r *http.Request) bool, connState func(net.Conn, http.ConnState)) *target {
+	t.Helper()
 	tg := &target{handle: handle}
 	tg.reset()
-	tg.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	tg.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tg.mu.Lock()
 		tg.byPath[r.URL.Path]++
 		if u := r.Header.Get("X-User"); u != "" {
@@ -48,6 +55,8 @@ func newTarget(t *testing.T, handle func(w http.ResponseWriter, r *http.Request)
 		}
 		_, _ = w.Write([]byte("ok"))
 	}))
+	tg.Config.ConnState = connState
+	tg.Start()
 	t.Cleanup(tg.Close)
 	return tg
 }

@@ -289,8 +289,12 @@ func (u *user) runSteps(steps []*cstep) (stepResult, error) {
 	return stepOK, firstErr
 }
 
-// conn returns the user's connection to h, making it on first use.
+// conn returns the user's connection to h, making it on first use. When the flow shares
+// connections it is taken from h's pool instead, and release gives it back.
 func (u *user) conn(h *hostConf) *h1.Conn {
+	if u.e.sc.ShareConnections {
+		return h.pool.get(h.cfg)
+	}
 	for i := range u.conns {
 		if u.conns[i].h == h {
 			return u.conns[i].c
@@ -299,6 +303,13 @@ func (u *user) conn(h *hostConf) *h1.Conn {
 	c := h.cfg.NewConn()
 	u.conns = append(u.conns, userConn{h: h, c: c})
 	return c
+}
+
+// release ends the user's use of c, its connection to h, once the response has been read.
+func (u *user) release(h *hostConf, c *h1.Conn) {
+	if u.e.sc.ShareConnections {
+		h.pool.put(c)
+	}
 }
 
 var errBadURL = errors.New("invalid URL")
@@ -401,7 +412,9 @@ func (u *user) do(r *creq) (stepResult, error) {
 	h, full, err := u.build(r)
 	x := exchange{r: r, url: full, resp: resp, scen: u.scen}
 	if err == nil {
-		err = u.conn(h).Do(u.ctx, &u.req, resp)
+		c := u.conn(h)
+		err = c.Do(u.ctx, &u.req, resp)
+		u.release(h, c)
 		if err != nil && u.ctx.Err() != nil {
 			return stepCancelled, nil // cut off by the engine, not the target: not recorded
 		}

@@ -61,20 +61,24 @@ func (e *Error) Unwrap() error { return ErrInvalid }
 // Scenario is a parsed flow scenario. Everything in it was checked by Parse; templates are
 // compiled. A Scenario is never changed after Parse and may be read from many goroutines.
 type Scenario struct {
-	File        string    // the name given to Parse, used in errors
-	BaseURL     *Template // nil when unset: every request then has an absolute URL
-	Headers     []Header  // sent with every request, under class and request headers
-	Vars        []Var     // constants, in the file's order
-	Data        []*DataSet
-	Think       *Think        // after each iteration of a class without its own think; nil: none
-	Timeout     time.Duration // per request, unless the request sets its own
-	Setup       []*Step       // run once before any user starts
-	Teardown    []*Step       // run once after the last user stops
-	Classes     []*Class      // by name
-	Shape       scenario.Shape
-	Scenarios   []*Executor        // script mode, by name
-	Thresholds  []*stats.Threshold // by metric key, then in the file's order
-	RequiredEnv []string           // ${__ENV.X} read without a default, sorted: the run must set them
+	File    string    // the name given to Parse, used in errors
+	BaseURL *Template // nil when unset: every request then has an absolute URL
+	Headers []Header  // sent with every request, under class and request headers
+	Vars    []Var     // constants, in the file's order
+	Data    []*DataSet
+	Think   *Think        // after each iteration of a class without its own think; nil: none
+	Timeout time.Duration // per request, unless the request sets its own
+	// ShareConnections pools each host's keep-alive connections across the worker's users, as
+	// Gatling's shareConnections does: a user holds a connection only while a request is in flight.
+	// False (the default, as in k6 and Locust): each user owns its connections for its life.
+	ShareConnections bool
+	Setup            []*Step  // run once before any user starts
+	Teardown         []*Step  // run once after the last user stops
+	Classes          []*Class // by name
+	Shape            scenario.Shape
+	Scenarios        []*Executor        // script mode, by name
+	Thresholds       []*stats.Threshold // by metric key, then in the file's order
+	RequiredEnv      []string           // ${__ENV.X} read without a default, sorted: the run must set them
 }
 
 // DefaultTimeout is a request's timeout when the file sets none: k6's.

@@ -23,8 +23,8 @@ import (
 // keySets are the keys each kind of mapping takes, named as the JSON Schema's $defs are (a test
 // holds the two together). A key not in its set is an error that lists the set.
 var keySets = map[string][]string{
-	"scenario": {"kind", "baseUrl", "headers", "vars", "data", "think", "timeout", "setup", "teardown",
-		"classes", "shape", "scenarios", "thresholds"},
+	"scenario": {"kind", "baseUrl", "headers", "vars", "data", "think", "timeout", "shareConnections",
+		"setup", "teardown", "classes", "shape", "scenarios", "thresholds"},
 	"dataSet":   {"file", "each"},
 	"think":     {"constant", "uniform", "pacing", "exponential"},
 	"class":     {"weight", "tags", "headers", "think", "onStart", "steps", "tasks"},
@@ -451,6 +451,9 @@ func (p *parser) scenario(root *yaml.Node) {
 		if d, ok := p.duration(n, "timeout", time.Millisecond); ok {
 			p.s.Timeout = d
 		}
+	}
+	if n := f["shareConnections"]; n != nil {
+		p.s.ShareConnections, _ = p.boolean(n, "shareConnections")
 	}
 	if n := f["setup"]; n != nil {
 		sc := &scope{where: "setup", noData: true, inSetup: true, caps: map[string]bool{}, classCaps: map[string]bool{}}

@@ -84,7 +84,8 @@ type Conn struct {
 	// raw is the TCP connection under nc, closed by the cancel callback.
 	mu     sync.Mutex
 	raw    net.Conn
-	killed bool // the callback closed raw: drop nc
+	killed bool   // the callback closed raw: drop nc
+	gen    uint64 // which watched context may close raw (see cancel)
 
 	used     int  // responses read on nc
 	deadline bool // a deadline is set on nc
@@ -177,17 +178,37 @@ func (c *Conn) watch(ctx context.Context) error {
 	}
 	c.done = done
 	if done != nil {
-		c.stop = context.AfterFunc(ctx, c.cancel)
+		c.mu.Lock()
+		c.gen++
+		gen := c.gen
+		c.mu.Unlock()
+		c.stop = context.AfterFunc(ctx, func() { c.cancel(gen) })
 	}
 	return nil
 }
 
-func (c *Conn) cancel() {
+// cancel closes the connection for the context watched as gen, unless the Conn has watched
+// another since (or been unwatched).
+func (c *Conn) cancel(gen uint64) {
 	c.mu.Lock()
-	if c.raw != nil {
+	if c.gen == gen && c.raw != nil {
 		_ = c.raw.Close()
 		c.killed = true
 	}
+	c.mu.Unlock()
+}
+
+// Unwatch detaches the Conn from the context of its last Do, so that the end of that context no
+// longer closes the connection. It is for a Conn handed from one goroutine to another between
+// requests (shared connections); a Conn that stays with one goroutine never needs it.
+func (c *Conn) Unwatch() {
+	if c.stop != nil {
+		c.stop()
+		c.stop = nil
+	}
+	c.done = nil
+	c.mu.Lock()
+	c.gen++ // a callback already started finds another generation and leaves the connection be
 	c.mu.Unlock()
 }
 

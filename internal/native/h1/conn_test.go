@@ -460,3 +460,57 @@ func TestDialHook(t *testing.T) {
 		t.Fatalf("Do = %v, want the dial hook's error", err)
 	}
 }
+
+// TestUnwatch: a Conn handed from one goroutine to another between requests (shared
+// connections) is not closed when the first one's context ends, and keeps its connection; without
+// Unwatch, it is.
+func TestUnwatch(t *testing.T) {
+	t.Parallel()
+	for _, unwatch := range []bool{true, false} {
+		var news atomic.Int64
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.WriteString(w, "ok")
+		}))
+		srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				news.Add(1)
+			}
+		}
+		srv.Start()
+		c := newConn(t, Options{Addr: srv.Listener.Addr().String()})
+		first, cancel := context.WithCancel(context.Background())
+		if err := c.Do(first, get("/"), &Response{}); err != nil {
+			t.Fatal(err)
+		}
+		if unwatch {
+			c.Unwatch()
+		}
+		cancel() // the first user ends after its request
+		if unwatch {
+			// Give a callback that Unwatch failed to stop the time to close the connection (a
+			// slow machine can only hide a failure here, never cause one).
+			time.Sleep(50 * time.Millisecond)
+		} else {
+			// The callback runs in its own goroutine: wait until it has closed the connection.
+			waitUntil(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.killed })
+		}
+		if err := c.Do(ctxT(t), get("/"), &Response{}); err != nil {
+			t.Fatalf("unwatch %v: second request: %v", unwatch, err)
+		}
+		want := int64(1)
+		if !unwatch {
+			want = 2
+		}
+		if got := news.Load(); got != want {
+			t.Errorf("unwatch %v: %d connections, want %d", unwatch, got, want)
+		}
+		srv.Close()
+	}
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		time.Sleep(time.Millisecond)
+	}
+}
