@@ -259,7 +259,7 @@ func resultOf(s *master.Snapshot) *master.Result {
 	if r == nil {
 		return nil
 	}
-	res := &master.Result{RunID: r.ID, Mode: r.Mode, Script: r.Script, Users: r.Users, SpawnRate: r.SpawnRate,
+	res := &master.Result{RunID: r.ID, Mode: r.Mode, Script: r.Script, Engine: r.Engine, Users: r.Users, SpawnRate: r.SpawnRate,
 		Started: r.Started, Ended: r.Ended, Aggregate: s.Stats, Points: s.Points, Workers: r.Workers,
 		Thresholds: r.Thresholds, Classes: r.Classes, Shape: r.Shape}
 	if !r.StatsReset.IsZero() && r.StatsReset.After(res.Started) {

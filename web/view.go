@@ -30,7 +30,7 @@ func runView(s *master.Snapshot) *api.RunView {
 	if r == nil {
 		return nil
 	}
-	return &api.RunView{ID: r.ID, State: api.State(r.State), Mode: r.Mode.String(), Script: r.Script, Users: r.Users,
+	return &api.RunView{ID: r.ID, State: api.State(r.State), Mode: r.Mode.String(), Script: r.Script, Engine: r.Engine, Users: r.Users,
 		SpawnRate: r.SpawnRate, RunTime: durationString(r.RunTime), Env: r.Env, Started: timePtr(r.Started),
 		Ended: timePtr(r.Ended), ElapsedSeconds: r.Elapsed(s.Time).Seconds(), UsersRunning: r.UsersRunning,
 		Error: r.Err, NameCap: r.NameCap, NamesFolded: r.NamesFolded, StatsReset: timePtr(r.StatsReset),

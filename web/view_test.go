@@ -48,7 +48,7 @@ func fullSnapshot() *master.Snapshot {
 		Time: start.Add(12 * time.Second),
 		Workers: []master.WorkerInfo{{Index: 0, ID: "vm_79ce3449", Host: "vm", CPUs: 2, Connected: true, State: "running",
 			Users: 15, CPUPercent: 41.5, Memory: 98304000, LastSeen: start.Add(11 * time.Second), AllowHosts: []string{"127.0.0.1"}}},
-		Run: &master.RunInfo{ID: "25f8014d2cfd", State: master.Stopped, Mode: scenario.Swarm, Script: "quickstart.js",
+		Run: &master.RunInfo{ID: "25f8014d2cfd", State: master.Stopped, Mode: scenario.Swarm, Script: "quickstart.js", Engine: master.EngineK6,
 			Users: 30, SpawnRate: 30, RunTime: 5 * time.Minute, Env: map[string]string{"TARGET": "http://127.0.0.1:8080"},
 			Started: start, Ended: start.Add(10 * time.Second), UsersRunning: 29, Err: "worker w1 lost",
 			Workers: []master.WorkerResult{{Index: 0, ID: "vm_79ce3449", Host: "vm", Requests: 11, ExitCode: 107,

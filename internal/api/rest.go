@@ -47,7 +47,8 @@ type RunView struct {
 	State          State             `json:"state"`
 	Mode           string            `json:"mode"` // swarm or script
 	Script         string            `json:"script"`
-	Users          int64             `json:"users"` // asked for now
+	Engine         string            `json:"engine"` // k6 or native; empty until the file has been read
+	Users          int64             `json:"users"`  // asked for now
 	SpawnRate      float64           `json:"spawn_rate"`
 	RunTime        string            `json:"run_time"`
 	Env            map[string]string `json:"env"`

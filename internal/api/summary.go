@@ -11,6 +11,7 @@ type Summary struct {
 	RunID           string    `json:"run_id"`
 	Mode            string    `json:"mode"`
 	Script          string    `json:"script"`
+	Engine          string    `json:"engine"` // k6 or native
 	Started         time.Time `json:"started"`
 	Ended           time.Time `json:"ended"`
 	DurationSeconds float64   `json:"duration_seconds"`

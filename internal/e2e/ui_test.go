@@ -93,6 +93,32 @@ func TestUIClassesAndShape(t *testing.T) {
 	runBrowserScript(t, node, chromium, "swarm.test.mjs", m.URL, tg.URL, "ui-swarm")
 }
 
+// TestUIFlow (issue 17): a flow in the browser — the header names the native engine, the flow's
+// classes share the users, and the stats table adds up to what the target counted
+// (web/test/flow.test.mjs).
+func TestUIFlow(t *testing.T) {
+	node, chromium := browserDeps(t)
+	path := filepath.Join(t.TempDir(), "shop.yaml")
+	src := `kind: stampede/flow/v1
+baseUrl: ${__ENV.TARGET}
+think: { constant: 100ms }
+classes:
+  browse:
+    weight: 3
+    steps: [ { get: /, name: home } ]
+  buy:
+    weight: 1
+    steps: [ { get: /json, name: item } ]
+`
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tg := startTarget(t)
+	m := startUIMaster(t, "-f", path, "--local-workers", "1")
+	eventually(t, 20*time.Second, "the local worker to connect", func() bool { return len(m.workers(t)) == 1 })
+	runBrowserScript(t, node, chromium, "flow.test.mjs", m.URL, tg.URL, "ui-flow")
+}
+
 // runBrowserScript runs web/test/<script> against the UI at uiURL and fails with its output.
 func runBrowserScript(t *testing.T, node, chromium, script, uiURL, targetURL, artifactsName string, env ...string) {
 	t.Helper()

@@ -24,6 +24,12 @@ type Loader interface {
 	Inspect(ctx context.Context, dir, path string, env map[string]string) (*scenario.Options, error)
 }
 
+// The workers' engines: k6 runs a k6 script or archive, the native engine a flow.
+const (
+	EngineK6     = "k6"
+	EngineNative = "native"
+)
+
 // prepare makes the run's bundle and options before any load: for a flow, from the file itself
 // (flow.go); for a k6 script, an archive it makes (or the one the user gave) and validates with k6.
 // A flow has no archive.

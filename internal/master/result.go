@@ -13,6 +13,7 @@ type Result struct {
 	RunID     string
 	Mode      scenario.Mode
 	Script    string
+	Engine    string // EngineK6 or EngineNative; empty when the file was never read
 	Users     int64
 	SpawnRate float64
 	Started   time.Time
@@ -79,7 +80,7 @@ func (c *Coordinator) result(r *run, err error) *Result {
 	if r.ended.IsZero() {
 		r.ended = time.Now()
 	}
-	res := &Result{RunID: r.id, Mode: r.mode, Script: r.cfg.Script, Users: r.cfg.Users, SpawnRate: r.cfg.SpawnRate,
+	res := &Result{RunID: r.id, Mode: r.mode, Script: r.cfg.Script, Engine: r.engine, Users: r.cfg.Users, SpawnRate: r.cfg.SpawnRate,
 		Started: r.started, Ended: r.ended, Aggregate: &r.agg, Points: append([]stats.Point(nil), r.points...), Err: err,
 		Workers: r.workerResults(), Notes: r.notes(), Archive: r.archive, SetupData: r.data}
 	if r.judge != nil {

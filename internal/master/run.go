@@ -82,6 +82,7 @@ type run struct {
 	ctlSeq   uint64
 	bundle   *scenario.Bundle
 	archive  *scenario.Archive // the run's k6 archive, whose Bundle the workers run (nil: a flow)
+	engine   string            // EngineK6 or EngineNative, once prepared
 	data     json.RawMessage   // setup()'s result, for every worker that starts
 	// Swarm mode: the ramp in progress began at rampStart from each active member's users then
 	// (member.from), towards target at rate.
@@ -396,6 +397,10 @@ func (c *Coordinator) prepareRun(ctx context.Context, r *run) error {
 		return err
 	}
 	r.opts, r.judge = p.opts, j
+	r.engine = EngineK6
+	if p.archive == nil {
+		r.engine = EngineNative
+	}
 	if err := r.useShape(p.opts); err != nil {
 		return err
 	}

@@ -39,6 +39,7 @@ type RunInfo struct {
 	State  State
 	Mode   scenario.Mode
 	Script string
+	Engine string // EngineK6 or EngineNative; empty until the file has been read
 	// Users and SpawnRate are what is asked for now (Swarm): changed live by Update.
 	Users     int64
 	SpawnRate float64
@@ -144,7 +145,7 @@ func (c *Coordinator) snapshot() *Snapshot {
 	if r == nil {
 		return s
 	}
-	info := &RunInfo{ID: r.id, State: r.state, Mode: r.mode, Script: r.cfg.Script, Users: r.target,
+	info := &RunInfo{ID: r.id, State: r.state, Mode: r.mode, Script: r.cfg.Script, Engine: r.engine, Users: r.target,
 		SpawnRate: r.rate, RunTime: r.cfg.RunTime, Env: maps.Clone(r.cfg.Env), Started: r.started, Ended: r.ended,
 		NameCap: r.names.max, NamesFolded: r.names.folded, StatsReset: r.statsReset, WorkersAsked: r.cfg.Workers}
 	if r.state == Stopped && r.err != nil {

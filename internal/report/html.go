@@ -52,7 +52,7 @@ func WriteHTML(w io.Writer, res *master.Result, assets HTMLAssets) error {
 
 	agg := aggregateOf(res)
 	secs := res.Duration().Seconds()
-	sum := NewSummary(&master.Result{RunID: res.RunID, Mode: res.Mode, Script: res.Script, Users: res.Users,
+	sum := NewSummary(&master.Result{RunID: res.RunID, Mode: res.Mode, Script: res.Script, Engine: res.Engine, Users: res.Users,
 		SpawnRate: res.SpawnRate, Started: res.Started, Ended: res.Ended, Aggregate: agg, Points: res.Points,
 		Workers: res.Workers, Err: res.Err})
 	ok, why := verdict(res)

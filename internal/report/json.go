@@ -72,7 +72,7 @@ func Tables(agg *stats.Aggregate, secs float64) (totals api.Stat, rows []api.Sta
 func NewSummary(res *master.Result) *api.Summary {
 	secs := res.Duration().Seconds()
 	agg := aggregateOf(res)
-	s := &api.Summary{Schema: api.SchemaVersion, RunID: res.RunID, Mode: res.Mode.String(), Script: res.Script,
+	s := &api.Summary{Schema: api.SchemaVersion, RunID: res.RunID, Mode: res.Mode.String(), Script: res.Script, Engine: res.Engine,
 		Started: res.Started, Ended: res.Ended, DurationSeconds: secs, Users: res.Users, SpawnRate: res.SpawnRate,
 		Outcome: api.Outcome{OK: res.Err == nil, Notes: res.Notes}, Requests: []api.Stat{}, Errors: []api.Error{}, Checks: []api.Check{},
 		Metrics: map[string]api.Metric{}, Workers: WorkerResults(res.Workers), Series: []api.Point{},

@@ -15,7 +15,7 @@ import (
 // shows each of them and a field the conversion drops changes it.
 func fullRun() *master.Result {
 	res := autoscalingRun()
-	res.RunID, res.Mode, res.Script, res.Users, res.SpawnRate = "full1", scenario.Swarm, "full.js", 30, 2.5
+	res.RunID, res.Mode, res.Script, res.Engine, res.Users, res.SpawnRate = "full1", scenario.Swarm, "full.js", master.EngineK6, 30, 2.5
 	d := &stats.Delta{Start: res.Started, End: res.Started.Add(time.Second)}
 	d.AddSample("vus_waiting", stats.Gauge, "default", 7, res.Started.UnixNano())
 	d.AddReceived(stats.Key{Name: "/", Method: "GET", Status: "200"}, 20, 20*512)

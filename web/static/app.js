@@ -17,6 +17,7 @@ const $ = (id) => document.getElementById(id);
 
 const el = {
   scriptName: $('script-name'),
+  engine: $('engine'),
   state: $('run-state'),
   users: $('users'),
   workerCount: $('worker-count'),
@@ -146,6 +147,9 @@ function renderHeader(frame) {
   const totals = frame.stats?.totals;
   const state = run?.state ?? 'idle';
   el.scriptName.textContent = run?.script || frame.defaults?.script || '';
+  // Which of the workers' engines runs the file: k6 for a script, native for a flow.
+  el.engine.textContent = run?.engine ? (run.engine === 'native' ? 'flow · native engine' : 'k6 engine') : '';
+  el.engine.hidden = !run?.engine;
   el.state.textContent = state;
   el.state.dataset.state = state;
   el.users.textContent = !run ? '0' : run.mode === 'swarm'
