@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -45,6 +46,9 @@ thresholds:
 	logOnFailure(t, r)
 	if r.code != 0 || r.summary == nil || r.summary.Mode != "swarm" {
 		t.Fatalf("exit code %d, summary %v", r.code, r.summary != nil)
+	}
+	if r.summary.Engine != "native" || !strings.Contains(r.stdout, "(swarm mode, native engine) of ") {
+		t.Errorf("the summary's engine is %q, and the text report begins %q; want native", r.summary.Engine, firstLine(r.stdout))
 	}
 	st := tg.stats(t)
 	home, item := st.ByPath["/"], st.ByPath["/json"]
@@ -178,4 +182,14 @@ scenarios:
 		t.Errorf("the master counted %d, the target %d", r.summary.Totals.Requests, st.Total)
 	}
 	t.Logf("home %d, item %d, dropped %d", st.ByPath["/"], st.ByPath["/json"], dropped)
+}
+
+// firstLine is the first line of s that is not blank.
+func firstLine(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.TrimSpace(l) != "" {
+			return l
+		}
+	}
+	return ""
 }

@@ -117,6 +117,7 @@ func (tg *target) stats(t *testing.T) targetStats {
 type summary struct {
 	Schema  string    `json:"schema"`
 	Mode    string    `json:"mode"`
+	Engine  string    `json:"engine"`
 	Started time.Time `json:"started"`
 	Ended   time.Time `json:"ended"`
 	Outcome struct {

@@ -35,7 +35,11 @@ func WriteText(w io.Writer, res *master.Result) error {
 
 // textHeader names the run, its mode, its script and how long it ran.
 func textHeader(b *strings.Builder, res *master.Result) error {
-	fmt.Fprintf(b, "\nRun %s (%s mode) of %s: %s\n\n", res.RunID, res.Mode, res.Script, runLength(res))
+	engine := ""
+	if res.Engine == master.EngineNative {
+		engine = ", native engine" // a k6 script's engine goes without saying
+	}
+	fmt.Fprintf(b, "\nRun %s (%s mode%s) of %s: %s\n\n", res.RunID, res.Mode, engine, res.Script, runLength(res))
 	return nil
 }
 
