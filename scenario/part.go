@@ -44,4 +44,8 @@ type Part struct {
 	// Classes are the swarm's user classes: exported functions of the script, each run by the
 	// users the master gives it (empty: every user runs the default function).
 	Classes []string
+	// UserSlot and UserSlots number this worker's users fleet-wide: its user i (from 0) is number
+	// i*UserSlots + UserSlot + 1 (a flow's ${vu}, and the row of each: user data sets). UserSlots 0
+	// is a fleet of one.
+	UserSlot, UserSlots int64
 }

@@ -83,6 +83,7 @@ type run struct {
 	bundle   *scenario.Bundle
 	archive  *scenario.Archive // the run's k6 archive, whose Bundle the workers run (nil: a flow)
 	engine   string            // EngineK6 or EngineNative, once prepared
+	slots    int64             // the user slots of the run: the workers it was assigned to
 	data     json.RawMessage   // setup()'s result, for every worker that starts
 	// Swarm mode: the ramp in progress began at rampStart from each active member's users then
 	// (member.from), towards target at rate.
@@ -129,6 +130,7 @@ type member struct {
 	from     int64            // users when the current ramp began
 	started  bool             // resumed with the run's setup data: it takes part in the dispatch
 	segment  string           // script mode: the execution segment it runs
+	slot     int64            // how it numbers its users (scenario.Part.UserSlot)
 	ended    bool             // it reported its test ended (Done): its share of the load ran
 	// finishAsked: the master told it to end its part (Finish); a child that ends before that
 	// ended by itself.
@@ -486,15 +488,33 @@ func (c *Coordinator) assign(r *run, bundle *scenario.Bundle) error {
 	}
 	r.bundle = bundle
 	seq := scenario.SegmentSequence(n)
+	r.slots = int64(n)
 	for i, w := range ws {
 		p := r.part(n)
 		if r.mode == scenario.Script {
 			p.Segment, p.SegmentSequence = scenario.Segment(i, n), seq
 		}
-		c.enlist(r, w, p).segment = p.Segment
+		p.UserSlot, p.UserSlots = int64(i), r.slots
+		m := c.enlist(r, w, p)
+		m.segment, m.slot = p.Segment, p.UserSlot
 	}
 	c.log.Info("run assigned", "run", r.id, "mode", r.mode, "workers", n)
 	return nil
+}
+
+// freeSlot is the lowest user slot that no live member holds. A worker joining the run takes the
+// slot of one that left (its users have stopped), so the fleet's user numbers stay apart; a worker
+// past the run's first slots count shares numbers with another's users.
+func (r *run) freeSlot() int64 {
+	held := map[int64]bool{}
+	for _, m := range r.live() {
+		held[m.slot] = true
+	}
+	s := int64(0)
+	for held[s] {
+		s++
+	}
+	return s
 }
 
 // part is a worker's assignment in a fleet of n, without its segment.
@@ -710,7 +730,9 @@ func (c *Coordinator) dispatch(r *run, now time.Time) {
 				continue
 			}
 			c.log.Info("worker joined the run", "index", w.index)
-			c.enlist(r, w, r.part(len(r.active())+1))
+			p := r.part(len(r.active()) + 1)
+			p.UserSlot, p.UserSlots = r.freeSlot(), r.slots
+			c.enlist(r, w, p).slot = p.UserSlot
 		}
 	}
 	for _, m := range r.live() {

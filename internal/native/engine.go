@@ -39,9 +39,10 @@ type Options struct {
 	FlushInterval time.Duration
 	// Classes are the class names this run uses, in order; nil: all of the scenario's.
 	Classes []string
-	// FirstUser is the fleet-wide number of users before this worker's first: its users are
-	// FirstUser+1, FirstUser+2, ... (${vu}, and the rows of each: user data sets).
-	FirstUser int64
+	// UserSlot and UserSlots number the users fleet-wide, as the master gives them
+	// (scenario.Part): user idx (from 0) is number idx*UserSlots + UserSlot + 1 (${vu}, and the
+	// rows of each: user data sets). UserSlots 0 is a fleet of one.
+	UserSlot, UserSlots int64
 	// Submetrics are the sub-metric selectors (scenario.Part.Submetrics) whose samples are also
 	// filed under the selector's canonical key; nil: those of the scenario's thresholds and k6's
 	// http_req_duration{expected_response:true}.
@@ -685,7 +686,7 @@ func (e *Engine) startUser(c *class) *user {
 		e.nextIdx++
 	}
 	ctx, cancel := context.WithCancel(e.root)
-	u := e.newUser(ctx, c.prog, idx, e.opts.FirstUser+int64(idx)+1)
+	u := e.newUser(ctx, c.prog, idx, e.userNumber(idx))
 	u.cancel = cancel
 	u.stop = make(chan struct{})
 	u.v.setup = *e.setupVals.Load()
@@ -759,4 +760,9 @@ func (h *idxHeap) Pop() any {
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return x
+}
+
+// userNumber is the fleet-wide number of the user at idx (Options.UserSlot).
+func (e *Engine) userNumber(idx int) int64 {
+	return int64(idx)*max(e.opts.UserSlots, 1) + e.opts.UserSlot + 1
 }

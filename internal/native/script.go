@@ -169,7 +169,7 @@ func (x *execRun) start(loop func(u *user)) *user {
 		e.nextIdx++
 	}
 	ctx, cancel := context.WithCancel(x.hard)
-	u := e.newUser(ctx, x.prog, idx, e.opts.FirstUser+int64(idx)+1)
+	u := e.newUser(ctx, x.prog, idx, e.userNumber(idx))
 	u.scen = x.ex.Name
 	u.cancel = cancel
 	u.stop = make(chan struct{})

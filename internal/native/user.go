@@ -179,8 +179,9 @@ func (u *user) pickRows() {
 	for i, t := range u.e.tables {
 		switch u.e.sc.Data[i].Each {
 		case flow.EachIteration:
+			// The worker's cursor in its stripe of the rows, as its users' numbers are.
 			n := u.e.iterCur[i].Add(1) - 1
-			u.v.rows[i] = int(n % int64(len(t.Rows)))
+			u.v.rows[i] = int((n*max(u.e.opts.UserSlots, 1) + u.e.opts.UserSlot) % int64(len(t.Rows)))
 		case flow.EachRandom:
 			u.v.rows[i] = u.v.rng.IntN(len(t.Rows))
 		}

@@ -151,11 +151,13 @@ func modeFromPB(m pb.Mode) scenario.Mode {
 func partToPB(p scenario.Part) *pb.Assignment {
 	return &pb.Assignment{RunId: p.RunID, Bundle: bundleToPB(p.Bundle), Mode: modeToPB(p.Mode), Env: p.Env,
 		Segment: p.Segment, SegmentSequence: p.SegmentSequence, MaxUsers: p.MaxUsers,
-		MaxDurationMs: p.MaxDuration.Milliseconds(), Submetrics: p.Submetrics, Classes: p.Classes}
+		MaxDurationMs: p.MaxDuration.Milliseconds(), Submetrics: p.Submetrics, Classes: p.Classes,
+		UserSlot: p.UserSlot, UserSlots: p.UserSlots}
 }
 
 func partFromPB(a *pb.Assignment) scenario.Part {
 	return scenario.Part{RunID: a.RunId, Bundle: bundleFromPB(a.Bundle), Mode: modeFromPB(a.Mode), Env: a.Env,
 		Segment: a.Segment, SegmentSequence: a.SegmentSequence, MaxUsers: a.MaxUsers,
-		MaxDuration: time.Duration(a.MaxDurationMs) * time.Millisecond, Submetrics: a.Submetrics, Classes: a.Classes}
+		MaxDuration: time.Duration(a.MaxDurationMs) * time.Millisecond, Submetrics: a.Submetrics, Classes: a.Classes,
+		UserSlot: a.UserSlot, UserSlots: a.UserSlots}
 }

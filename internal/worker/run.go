@@ -275,8 +275,8 @@ func (r *run) startFlow(ctx context.Context, b *scenario.Bundle, blocked []netip
 	}
 	return native.Start(context.WithoutCancel(ctx), native.Options{Scenario: s, Data: data, Env: r.part.Env,
 		Dial: allowDialer(blocked, net.DefaultResolver), Logs: r.w.logSink(r.part.RunID), Classes: r.part.Classes,
-		Submetrics: r.part.Submetrics,
-		Script:     r.part.Mode == scenario.Script, Segment: r.part.Segment, SegmentSequence: r.part.SegmentSequence,
+		Submetrics: r.part.Submetrics, UserSlot: r.part.UserSlot, UserSlots: r.part.UserSlots,
+		Script: r.part.Mode == scenario.Script, Segment: r.part.Segment, SegmentSequence: r.part.SegmentSequence,
 		// As for a k6 child: the engine stops its load when the worker stops supervising it.
 		Alive: func() bool { return r.finishing.Load() || r.w.responsive() }})
 }

@@ -946,7 +946,13 @@ type Assignment struct {
 	Submetrics []string `protobuf:"bytes,9,rep,name=submetrics,proto3" json:"submetrics,omitempty"`
 	// Swarm mode: the user classes, the functions of the script that the users run (empty: its
 	// default function). Protocol 2.1.
-	Classes       []string `protobuf:"bytes,10,rep,name=classes,proto3" json:"classes,omitempty"`
+	Classes []string `protobuf:"bytes,10,rep,name=classes,proto3" json:"classes,omitempty"`
+	// How this worker numbers its users (a flow's ${vu} and the rows its users read): user i of the
+	// worker (from 0) is number i*user_slots + user_slot + 1, so the fleet's users have different
+	// numbers. user_slots 0 is a fleet of one (user_slot 0). Optional: a worker that ignores them
+	// numbers its users from 1, as k6 numbers VUs, and the k6 engine does not use them.
+	UserSlot      int64 `protobuf:"varint,11,opt,name=user_slot,json=userSlot,proto3" json:"user_slot,omitempty"`
+	UserSlots     int64 `protobuf:"varint,12,opt,name=user_slots,json=userSlots,proto3" json:"user_slots,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1049,6 +1055,20 @@ func (x *Assignment) GetClasses() []string {
 		return x.Classes
 	}
 	return nil
+}
+
+func (x *Assignment) GetUserSlot() int64 {
+	if x != nil {
+		return x.UserSlot
+	}
+	return 0
+}
+
+func (x *Assignment) GetUserSlots() int64 {
+	if x != nil {
+		return x.UserSlots
+	}
+	return 0
 }
 
 type RunSetup struct {
@@ -2243,7 +2263,7 @@ const file_stampede_v1_stampede_proto_rawDesc = "" +
 	"\n" +
 	"FilesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xa7\x03\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xe3\x03\n" +
 	"\n" +
 	"Assignment\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12+\n" +
@@ -2258,7 +2278,10 @@ const file_stampede_v1_stampede_proto_rawDesc = "" +
 	"submetrics\x18\t \x03(\tR\n" +
 	"submetrics\x12\x18\n" +
 	"\aclasses\x18\n" +
-	" \x03(\tR\aclasses\x1a6\n" +
+	" \x03(\tR\aclasses\x12\x1b\n" +
+	"\tuser_slot\x18\v \x01(\x03R\buserSlot\x12\x1d\n" +
+	"\n" +
+	"user_slots\x18\f \x01(\x03R\tuserSlots\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"!\n" +
