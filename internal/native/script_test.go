@@ -97,6 +97,9 @@ func TestScriptExecutorsSplit(t *testing.T) {
 	}{
 		{"shared-iterations", "    executor: shared-iterations\n    vus: 10\n    iterations: 10001\n", 10001, [2]int{5001, 5000}, [3]int{10, 5, 5}},
 		{"per-vu-iterations", "    executor: per-vu-iterations\n    vus: 3\n    iterations: 7\n", 21, [2]int{14, 7}, [3]int{3, 2, 1}},
+		// One VU: the second half has none and runs nothing, as k6's HasWork says (no error).
+		{"shared-iterations, one VU", "    executor: shared-iterations\n    vus: 1\n    iterations: 5\n", 5, [2]int{5, 0}, [3]int{1, 1, 0}},
+		{"constant-arrival-rate, one VU", "    executor: constant-arrival-rate\n    rate: 20\n    timeUnit: 1s\n    duration: 1s\n    preAllocatedVUs: 1\n", 20, [2]int{20, 0}, [3]int{-1, -1, -1}},
 		// 50 a second for 1s: the fleet's starts at 0, 20ms, ... 980ms, interleaved over the halves.
 		{"constant-arrival-rate", "    executor: constant-arrival-rate\n    rate: 50\n    timeUnit: 1s\n    duration: 1s\n    preAllocatedVUs: 4\n    maxVUs: 4\n", 50, [2]int{25, 25}, [3]int{-1, -1, -1}},
 	}
@@ -198,12 +201,12 @@ scenarios:
 	}
 }
 
-// TestStripes: the halves of 0,1/2,1 take every other start of the fleet.
+// TestStripes: the halves of 0,1/2,1 take every other iteration number of the fleet.
 func TestStripes(t *testing.T) {
-	s := newStripes(10*time.Millisecond, 1, []int64{2})
-	for i, want := range []time.Duration{10, 30, 50} {
-		if got := s.next(); got != want*time.Millisecond {
-			t.Errorf("start %d: %s, want %dms", i, got, want)
+	s := newStripes(1, []int64{2})
+	for k, want := range []int64{1, 3, 5} {
+		if got := s.next(); got != want {
+			t.Errorf("number %d: %d, want %d", k, got, want)
 		}
 	}
 }
