@@ -49,7 +49,10 @@
 // http_req_* metrics, http_reqs, http_req_failed (statuses 200-399 are expected), iterations,
 // iteration_duration, group_duration, data_sent, data_received, checks and (script mode)
 // dropped_iterations, with the group, name, method, status, scenario ("swarm", or the
-// script-mode scenario's name), expected_response, url and proto tags that sub-metrics select on. A capture that finds nothing is recorded as a failed check named
+// script-mode scenario's name), expected_response, url and proto tags that sub-metrics select on;
+// in script mode a scenario's own tags (its executor's tags) are on each of its samples too, under
+// those (a request's name is its own, whatever the executor's tags say), as k6 tags a script's
+// scenarios. A capture that finds nothing is recorded as a failed check named
 // "<request name>: capture <name>" and ends the iteration (which still counts, and is followed
 // by the think time). vus is not recorded: the master counts users from the workers.
 //
@@ -68,7 +71,7 @@
 //
 // # Not built yet
 //
-// In script mode: scenario tags (an executor's tags) on samples, and vus/vus_max. Also HTTP/2, redirects, TLS
+// In script mode: vus/vus_max. Also HTTP/2, redirects, TLS
 // options beyond the system roots, the allow-list (the worker passes Dial, which enforces it at
 // dial time), the fleet-wide first user number (Options.FirstUser is the worker's to give),
 // basic auth in URLs, and Domain, Expires and Secure in the cookie jar.

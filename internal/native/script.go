@@ -57,6 +57,7 @@ func (e *Engine) planScript() error {
 			return fmt.Errorf("scenarios.%s: class %q is not in the scenario", ex.Name, ex.Class)
 		}
 	}
+	e.rec.setScenarioTags(e.sc.Scenarios)
 	e.halt, e.haltStop = context.WithCancel(context.Background())
 	return nil
 }

@@ -3,6 +3,7 @@ package native
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -324,4 +325,86 @@ func tuple(t *testing.T, seg string) *lib.ExecutionTuple {
 		t.Fatal(err)
 	}
 	return et
+}
+
+// TestScriptScenarioTags: an executor's tags are on every sample its scenario records, under the
+// system tags, so thresholds on sub-metrics that select on them judge that scenario's samples
+// only, as they would for a k6 script's scenarios: passing and failing ones, on requests,
+// iterations and checks. A system tag (name) wins over an executor's tag of the same name.
+func TestScriptScenarioTags(t *testing.T) {
+	src := `kind: stampede/flow/v1
+baseUrl: ${__ENV.TARGET}
+classes:
+  a:
+    steps:
+      - get: /a
+        name: a
+        check: { status: 200 }
+  b:
+    steps:
+      - get: /b
+        name: b
+scenarios:
+  api:
+    executor: per-vu-iterations
+    class: a
+    vus: 1
+    iterations: 3
+    tags: { type: api, name: tagged }
+  web:
+    executor: shared-iterations
+    class: b
+    vus: 2
+    iterations: 5
+    tags: { type: web }
+thresholds:
+  http_reqs{type:api}: ["count==3"]
+  http_reqs{type:web}: ["count<5"]
+  iterations{type:web}: ["count==5"]
+  checks{type:api}: ["rate==1"]
+  http_req_duration{type:api,scenario:api}: ["max<60000"]
+  http_reqs{name:tagged}: ["count>0"]
+  iterations{name:tagged}: ["count==3"]
+`
+	tg := newTarget(t, nil)
+	r := start(t, context.Background(), src, tg, nil, func(o *Options) { o.Script = true })
+	ctx := context.Background()
+	if err := r.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the end", func() bool { st, _ := r.Status(ctx); return st.Ended() })
+	r.end(t)
+	if a, b := tg.count("/a"), tg.count("/b"); a != 3 || b != 5 {
+		t.Fatalf("/a %d, /b %d; want 3 and 5", a, b)
+	}
+	d := r.snapshot()
+	type verdict struct {
+		holds bool
+		value float64 // -1: no data; NaN: any
+	}
+	want := map[string]verdict{
+		"http_reqs{type:api}: count==3":                       {true, 3},
+		"http_reqs{type:web}: count<5":                        {false, 5},
+		"iterations{type:web}: count==5":                      {true, 5},
+		"checks{type:api}: rate==1":                           {true, 1},
+		"http_req_duration{scenario:api,type:api}: max<60000": {true, math.NaN()},
+		"http_reqs{name:tagged}: count>0":                     {false, -1}, // requests carry their own name
+		"iterations{name:tagged}: count==3":                   {true, 3},   // an iteration has no name tag: the executor's
+	}
+	sc := r.sc
+	if len(sc.Thresholds) != len(want) {
+		t.Fatalf("%d thresholds parsed, want %d", len(sc.Thresholds), len(want))
+	}
+	for _, th := range sc.Thresholds {
+		key := th.Selector.Key() + ": " + th.Source
+		v, ok := th.Observe(d.Metrics[th.Selector.Key()], time.Second)
+		w, known := want[key]
+		if !known {
+			t.Fatalf("threshold %s: not expected", key)
+		}
+		got := ok && th.Holds(v)
+		if got != w.holds || ok != (w.value != -1) || ok && !math.IsNaN(w.value) && v != w.value {
+			t.Errorf("%s: holds %t (value %v, data %t), want %t (value %v)", key, got, v, ok, w.holds, w.value)
+		}
+	}
 }
