@@ -3,7 +3,10 @@
 # of the h1 client, a net/http loop and wrk (see bench/native/README.md).
 # Environment: CONNS (50), DURATION (10s), REPEATS (3), TOOLS (h1,nethttp,wrk),
 # IDLE (0; N > 0 also reports the memory of N idle h1 users, and of N idle users of the native
-# engine: one request each, then a 10 s think on an open connection; N is bounded by ulimit -n).
+# engine: one request each, then a 10 s think on an open connection; N is bounded by ulimit -n),
+# OPEN (empty; a comma-separated list of rates a second, or 1 for 1000,2000,5000,10000,20000,40000,
+# also runs the open model: the native engine's constant-arrival-rate at each rate for
+# OPEN_DURATION (5s) on OPEN_VUS (500) VUs, stopping once under 90% of the asked rate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-tmp/bench}
@@ -20,4 +23,11 @@ taskset -c "${TARGET_CPU:-1}" "$out/native" -target "$out/stampede-target" \
 if [ "${IDLE:-0}" -gt 0 ]; then
 	"$out/native" -target "$out/stampede-target" -idle "$IDLE"
 	"$out/native" -target "$out/stampede-target" -engine-idle "$IDLE"
+fi
+if [ -n "${OPEN:-}" ]; then
+	rates=$OPEN
+	[ "$rates" = 1 ] && rates=1000,2000,5000,10000,20000,40000
+	# The engine runs in the program's own process, so the program is pinned as a generator.
+	taskset -c "${GEN_CPU:-0}" "$out/native" -target "$out/stampede-target" -target-cpu "${TARGET_CPU:-1}" \
+		-open "$rates" -d "${OPEN_DURATION:-5s}" -open-vus "${OPEN_VUS:-500}"
 fi
