@@ -2,9 +2,11 @@ package native
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -308,5 +310,36 @@ func TestScriptRampingArrivalRate(t *testing.T) {
 				sum += want
 			})
 		}
+	}
+}
+
+// TestScriptRampingArrivalRateGrows: with responses that take 150ms, one pre-allocated VU cannot
+// take 20 starts a second: a start that finds every VU busy is dropped and one more VU starts,
+// up to maxVUs (3) and never more, and every start is a request or a dropped iteration.
+func TestScriptRampingArrivalRateGrows(t *testing.T) {
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) bool {
+		time.Sleep(150 * time.Millisecond) // the server's latency, not a wait of the test
+		return false
+	})
+	src := scriptFlow("    executor: ramping-arrival-rate\n    startRate: 20\n    timeUnit: 1s\n    preAllocatedVUs: 1\n    maxVUs: 3\n" +
+		"    stages:\n      - { duration: 1s, target: 20 }\n")
+	r := start(t, context.Background(), src, tg, nil, func(o *Options) {
+		o.Script = true
+		o.Submetrics = []string{"dropped_iterations{scenario:main}"}
+	})
+	ctx := context.Background()
+	if err := r.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the end", func() bool { st, _ := r.Status(ctx); return st.Ended() })
+	r.end(t)
+	var dropped int
+	if m := r.snapshot().Metrics["dropped_iterations{scenario:main}"]; m != nil {
+		dropped = int(m.Sum)
+	}
+	served, users := tg.count("/"), tg.distinctUsers("/")
+	// 20 a second for 1s: the 20th would start at the end, so 19.
+	if served+dropped != 19 || dropped == 0 || users != 3 {
+		t.Errorf("%d requests from %d users, %d dropped; want 19 starts in all, some dropped, 3 users", served, users, dropped)
 	}
 }
