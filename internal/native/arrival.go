@@ -30,12 +30,12 @@ func constantStarts(rate int64, timeUnit, dur time.Duration) startTimes {
 // jumps). Iteration i starts where the integral of the rate from the scenario's start reaches
 // i+1: with a constant rate r the first starts at 1/r, not at 0 (unlike constant-arrival-rate),
 // as k6's does. The stages' end is the scenario's end: an iteration that would start there or
-// later never does. Whether iteration i starts at all is decided exactly, so every segment
-// agrees on it.
+// later never does.
 //
-// Which stage holds iteration i is decided exactly: each stage's area is a rational number of
-// iterations, summed with math/big. Only the offset within the stage is a float64, solved from
-// the quadratic of a linear ramp.
+// Which stage holds iteration i, and so whether it starts at all, is decided exactly: each
+// stage's area is a rational number of iterations, summed with math/big, so every segment agrees
+// on it. Only the offset within the stage is a float64, solved from the quadratic of a linear
+// ramp.
 func rampingStarts(startRate int64, timeUnit time.Duration, stages []flow.RampStage) startTimes {
 	r := newRamp(startRate, timeUnit, stages)
 	return r.at
@@ -54,8 +54,8 @@ type rampStage struct {
 	// upTo is floor(area up to the stage's end): the stage holds the 1-based iterations n with
 	// upTo(previous) < n <= upTo (and the area reaching n within it).
 	upTo int64
-	// whole says the area up to the stage's end is a whole number, upTo: iteration upTo starts
-	// exactly at the stage's end.
+	// whole: the area up to the stage's end is exactly upTo, so iteration upTo starts exactly
+	// at the stage's end.
 	whole bool
 	// before is the area before the stage: whole iterations and the fraction.
 	beforeWhole int64
