@@ -198,7 +198,7 @@ bench: build
 	NO_BUILD=1 ./bench/scale.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/stats/ ./internal/rpc/
 	./bench/engines.sh
-	IDLE=auto SHARED_IDLE=100000 ./bench/native.sh
+	IDLE=auto SHARED_IDLE=100000 OPEN=1 ./bench/native.sh
 
 # The web UI (web/static) is plain files; the one generated part is the chart library in
 # web/static/vendor, copied from its npm package (pinned in web/package-lock.json) so that `go build`

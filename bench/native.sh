@@ -6,7 +6,10 @@
 # of N idle h1 users, and of N idle users of the native engine: one request each, then a 10 s
 # think on an open connection; N is bounded by ulimit -n),
 # SHARED_IDLE (0; N > 0 reports the memory of N idle users of the native engine that share
-# connections, shareConnections: true, which need about as many open files as requests in flight).
+# connections, shareConnections: true, which need about as many open files as requests in flight),
+# OPEN (empty; a comma-separated list of rates a second, or 1 for 1000,2000,5000,10000,20000,40000,
+# also runs the open model: the native engine's constant-arrival-rate at each rate for
+# OPEN_DURATION (5s) on OPEN_VUS (500) VUs, stopping once under 90% of the asked rate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-tmp/bench}
@@ -31,4 +34,11 @@ if [ "${IDLE:-0}" -gt 0 ]; then
 fi
 if [ "${SHARED_IDLE:-0}" -gt 0 ]; then
 	"$out/native" -target "$out/stampede-target" -engine-idle "$SHARED_IDLE" -share
+fi
+if [ -n "${OPEN:-}" ]; then
+	rates=$OPEN
+	[ "$rates" = 1 ] && rates=1000,2000,5000,10000,20000,40000
+	# The engine runs in the program's own process, so the program is pinned as a generator.
+	taskset -c "${GEN_CPU:-0}" "$out/native" -target "$out/stampede-target" -target-cpu "${TARGET_CPU:-1}" \
+		-open "$rates" -d "${OPEN_DURATION:-5s}" -open-vus "${OPEN_VUS:-500}"
 fi

@@ -42,6 +42,8 @@ type config struct {
 	child      string
 	url        string
 	profile    string
+	openRates  []int64
+	openVUs    int
 }
 
 func main() {
@@ -59,9 +61,15 @@ func main() {
 	flag.BoolVar(&c.share, "share", false, "with -engine-idle: the users share connections (shareConnections: true)")
 	flag.StringVar(&c.child, "child", "", "internal: run one generator (h1 or nethttp)")
 	flag.StringVar(&c.url, "url", "", "internal: the target URL for -child")
-	flag.StringVar(&c.profile, "cpuprofile", "", "with -child: write a CPU profile to this file")
+	flag.StringVar(&c.profile, "cpuprofile", "", "with -child or -open: write a CPU profile to this file")
+	open := flag.String("open", "", "instead: the open model, the native engine's constant-arrival-rate at these rates a second, comma-separated, -d each (1000,2000,5000,10000,20000,40000)")
+	flag.IntVar(&c.openVUs, "open-vus", 500, "with -open: the VUs (preAllocatedVUs and maxVUs)")
 	flag.Parse()
 	var err error
+	if c.openRates, err = parseRates(*open); err != nil {
+		fmt.Fprintln(os.Stderr, "native: -open:", err)
+		os.Exit(2)
+	}
 	switch {
 	case c.child != "":
 		err = runChild(c)
@@ -71,6 +79,8 @@ func main() {
 		err = runIdle(c)
 	case c.engineIdle > 0:
 		err = runEngineIdle(c)
+	case len(c.openRates) > 0:
+		err = runOpen(c)
 	default:
 		err = runBench(c)
 	}
@@ -83,6 +93,12 @@ func main() {
 // startTarget starts the target (pinned if cpu is not empty) and returns its
 // base URL and a stop function.
 func startTarget(bin, cpu string) (string, func(), error) {
+	u, _, stop, err := startTargetProc(bin, cpu)
+	return u, stop, err
+}
+
+// startTargetProc is startTarget, with the target's process id (taskset execs it).
+func startTargetProc(bin, cpu string) (string, int, func(), error) {
 	args := []string{bin, "--listen", "127.0.0.1:0"}
 	if cpu != "" {
 		args = append([]string{"taskset", "-c", cpu}, args...)
@@ -90,23 +106,23 @@ func startTarget(bin, cpu string) (string, func(), error) {
 	cmd := exec.Command(args[0], args[1:]...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	stop := func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		stop()
-		return "", nil, fmt.Errorf("target: %w", err)
+		return "", 0, nil, fmt.Errorf("target: %w", err)
 	}
 	u, ok := strings.CutPrefix(strings.TrimSpace(line), "target listening on ")
 	if !ok {
 		stop()
-		return "", nil, fmt.Errorf("target said %q", line)
+		return "", 0, nil, fmt.Errorf("target said %q", line)
 	}
-	return u, stop, nil
+	return u, cmd.Process.Pid, stop, nil
 }
 
 type result struct {

@@ -29,11 +29,16 @@
 // Options.SegmentSequence with k6's own arithmetic (lib.ExecutionTuple: ScaleInt64, and
 // GetStripedOffsets for arrival rates), so the fleet's segments together run what one instance
 // would: shared-iterations (10,001 iterations over 0:1/2 and 1/2:1: 5,001 + 5,000),
-// per-vu-iterations, constant-vus, constant-arrival-rate (an iteration with no free user is
-// counted in dropped_iterations) and ramping-vus, whose users follow the plan k6's own
+// per-vu-iterations, constant-vus, constant-arrival-rate and ramping-arrival-rate (an iteration
+// with no free user is counted in dropped_iterations, and below maxVUs one more user starts), and
+// ramping-vus, whose users follow the plan k6's own
 // RampingVUsConfig.GetExecutionRequirements makes for the segment (the halves of 0,1/2,1 of a
 // ramp to 5 VUs peak at 3 and 2): a user the ramp takes away ends once its iteration and think
-// time are over, or is cut off gracefulRampDown later. An executor stops starting iterations at
+// time are over, or is cut off gracefulRampDown later. The arrival rates' start times are a pure
+// function of the fleet's iteration number (startTimes): constant-arrival-rate's i-th at i
+// periods, ramping-arrival-rate's where the integral of its linearly ramped rate reaches i+1, as
+// k6 computes them; a segment starts its striped numbers, and a segment that scales maxVUs (or a
+// shared-iterations' vus) to 0 runs nothing, as k6's HasWork says. An executor stops starting iterations at
 // its duration (or maxDuration, or the end of its stages) and cuts off those in flight
 // gracefulStop later; the class's think time follows each iteration and holds the user. Once
 // every scenario has ended, Status reports k6's ExecutionStatus Ended and the engine lingers
@@ -44,7 +49,10 @@
 // http_req_* metrics, http_reqs, http_req_failed (statuses 200-399 are expected), iterations,
 // iteration_duration, group_duration, data_sent, data_received, checks and (script mode)
 // dropped_iterations, with the group, name, method, status, scenario ("swarm", or the
-// script-mode scenario's name), expected_response, url and proto tags that sub-metrics select on. A capture that finds nothing is recorded as a failed check named
+// script-mode scenario's name), expected_response, url and proto tags that sub-metrics select on;
+// in script mode a scenario's own tags (its executor's tags) are on each of its samples too, under
+// those (a request's name is its own, whatever the executor's tags say), as k6 tags a script's
+// scenarios. A capture that finds nothing is recorded as a failed check named
 // "<request name>: capture <name>" and ends the iteration (which still counts, and is followed
 // by the think time). vus is not recorded: the master counts users from the workers.
 //
@@ -63,8 +71,7 @@
 //
 // # Not built yet
 //
-// In script mode: the ramping-arrival-rate executor (Start refuses a flow that uses it),
-// scenario tags (an executor's tags) on samples, and vus/vus_max. Also HTTP/2, redirects, TLS
+// In script mode: vus/vus_max. Also HTTP/2, redirects, TLS
 // options beyond the system roots, the allow-list (the worker passes Dial, which enforces it at
 // dial time), the fleet-wide first user number (Options.FirstUser is the worker's to give),
 // basic auth in URLs, and Domain, Expires and Secure in the cookie jar.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stampede-load/stampede/internal/native/h1"
 	"github.com/stampede-load/stampede/internal/stats"
+	"github.com/stampede-load/stampede/scenario/flow"
 )
 
 // The k6 metrics the engine records, under k6's names, types and value types, as
@@ -93,10 +94,21 @@ const (
 	iterTags  = 1<<tGroup | 1<<tScenario
 )
 
-func (t *tags) matches(id tagID, want string) bool {
-	if id == tUnknown || t.has&(1<<id) == 0 {
+// matches reports whether the sample's tag named st has st's value. The sample's own (system)
+// tags come first; a tag it does not carry is looked up in its scenario's tags (the executor's
+// `tags`), as k6 starts a scenario's samples from its tags and sets the system tags over them.
+func (rc *recorder) matches(t *tags, st *subTag) bool {
+	if st.id != tUnknown && t.has&(1<<st.id) != 0 {
+		return t.matches(st.id, st.value)
+	}
+	if t.has&(1<<tScenario) == 0 {
 		return false
 	}
+	v, ok := rc.scenTags[t.scenario][st.name]
+	return ok && v == st.value
+}
+
+func (t *tags) matches(id tagID, want string) bool {
 	switch id {
 	case tName:
 		return t.name == want
@@ -131,8 +143,8 @@ type submetric struct {
 }
 
 type subTag struct {
-	id    tagID
-	value string
+	id          tagID
+	name, value string
 }
 
 // recorder files samples into GOMAXPROCS shards, each a stats.Delta under its own mutex; a user
@@ -141,6 +153,9 @@ type recorder struct {
 	shards []shard
 	subs   [nMetrics][]submetric
 	nsubs  int
+	// scenTags are each script-mode scenario's own tags (flow.Executor.Tags), by its name; set
+	// before any user starts (setScenarioTags), read-only after.
+	scenTags map[string]map[string]string
 }
 
 type shard struct {
@@ -174,7 +189,7 @@ func newRecorder(n int, selectors []string) *recorder {
 			if !ok {
 				id = tUnknown
 			}
-			sm.tags = append(sm.tags, subTag{id: id, value: v})
+			sm.tags = append(sm.tags, subTag{id: id, name: k, value: v})
 		}
 		rc.subs[m] = append(rc.subs[m], sm)
 		rc.nsubs++
@@ -185,6 +200,16 @@ func newRecorder(n int, selectors []string) *recorder {
 		rc.shards[i].subs = make([]*stats.Metric, rc.nsubs)
 	}
 	return rc
+}
+
+// setScenarioTags gives the script-mode scenarios' own tags to their samples' sub-metrics.
+func (rc *recorder) setScenarioTags(scenarios []*flow.Executor) {
+	rc.scenTags = map[string]map[string]string{}
+	for _, ex := range scenarios {
+		if len(ex.Tags) > 0 {
+			rc.scenTags[ex.Name] = ex.Tags
+		}
+	}
 }
 
 func (rc *recorder) shard(i int) *shard { return &rc.shards[i%len(rc.shards)] }
@@ -211,8 +236,8 @@ func (rc *recorder) add(s *shard, id metricID, v float64, ns int64, t *tags) {
 	for i := range rc.subs[id] {
 		sm := &rc.subs[id][i]
 		ok := true
-		for _, st := range sm.tags {
-			if !t.matches(st.id, st.value) {
+		for j := range sm.tags {
+			if !rc.matches(t, &sm.tags[j]) {
 				ok = false
 				break
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/big"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -22,7 +21,7 @@ import (
 var errScriptUsers = errors.New("native engine: script mode: the scenarios' executors decide the users")
 
 // scriptExecutors are the executors script mode runs.
-var scriptExecutors = []string{"shared-iterations", "per-vu-iterations", "constant-vus", "constant-arrival-rate", "ramping-vus"}
+var scriptExecutors = []string{"shared-iterations", "per-vu-iterations", "constant-vus", "constant-arrival-rate", "ramping-vus", "ramping-arrival-rate"}
 
 // planScript reads the segment and checks that every scenario can run.
 func (e *Engine) planScript() error {
@@ -58,6 +57,7 @@ func (e *Engine) planScript() error {
 			return fmt.Errorf("scenarios.%s: class %q is not in the scenario", ex.Name, ex.Class)
 		}
 	}
+	e.rec.setScenarioTags(e.sc.Scenarios)
 	e.halt, e.haltStop = context.WithCancel(context.Background())
 	return nil
 }
@@ -130,6 +130,11 @@ func (e *Engine) runExecutor(ex *flow.Executor) {
 		dur, _ = lib.GetEndOffset(ramp.raw)
 		end, _ := lib.GetEndOffset(ramp.graceful)
 		grace = end - dur
+	case "ramping-arrival-rate":
+		dur = 0
+		for _, s := range ex.Stages {
+			dur += s.Duration
+		}
 	}
 	begin := time.Now()
 	hard, hcancel := context.WithDeadline(e.root, begin.Add(dur+grace))
@@ -147,7 +152,9 @@ func (e *Engine) runExecutor(ex *flow.Executor) {
 	case "constant-vus":
 		x.constantVUs()
 	case "constant-arrival-rate":
-		x.constantArrivalRate(begin, dur)
+		x.arrivalRate(begin, constantStarts(ex.Rate, ex.TimeUnit, dur))
+	case "ramping-arrival-rate":
+		x.arrivalRate(begin, rampingStarts(ex.StartRate, ex.TimeUnit, ex.Stages))
 	case "ramping-vus":
 		x.rampingVUs(begin, ramp)
 	}
@@ -199,6 +206,9 @@ func (x *execRun) iterations(u *user, next func() bool) {
 func (x *execRun) sharedIterations() {
 	et := x.e.et
 	vus := et.ScaleInt64(x.ex.VUs)
+	if vus == 0 {
+		return // k6's HasWork: a segment with no VUs runs nothing (its tuple from the VUs would not exist)
+	}
 	byVUs, err := et.GetNewExecutionTupleFromValue(x.ex.VUs)
 	if err != nil {
 		x.e.fail(k6run.ExitScriptError, fmt.Sprintf("native engine: scenarios.%s: %v", x.ex.Name, err))
@@ -236,18 +246,24 @@ func (x *execRun) constantVUs() {
 	}
 }
 
-// constantArrivalRate: k6's constant-arrival-rate. The fleet's iterations start every
-// timeUnit/rate; this segment starts its striped share of them (the tuple's striped offsets,
-// which interleave the segments' starts), each on a free VU of its own. With none free the
-// iteration is dropped (dropped_iterations) and, below maxVUs, one more VU starts.
-func (x *execRun) constantArrivalRate(begin time.Time, dur time.Duration) {
+// arrivalRate: k6's constant-arrival-rate and ramping-arrival-rate. The fleet's iteration i
+// starts at starts(i); this segment starts its striped share of them (the striped offsets of the
+// tuple k6 derives from maxVUs, which interleave the segments' numbers), each on a free VU of its
+// own. With none free the iteration is dropped (dropped_iterations, as k6 counts it: whether or
+// not maxVUs is reached) and, below maxVUs, one more VU starts, which takes a later iteration.
+// A start that comes late (the loop behind its schedule) is made at once, not dropped; starts
+// still due at the scenario's end are not made, as in k6.
+func (x *execRun) arrivalRate(begin time.Time, starts startTimes) {
 	e, ex := x.e, x.ex
+	pre, maxVUs := e.et.ScaleInt64(ex.PreAllocatedVUs), e.et.ScaleInt64(ex.MaxVUs)
+	if maxVUs == 0 {
+		return // k6's HasWork: a segment with no VUs starts nothing; the others start it all
+	}
 	byMax, err := e.et.GetNewExecutionTupleFromValue(ex.MaxVUs)
 	if err != nil {
 		e.fail(k6run.ExitScriptError, fmt.Sprintf("native engine: scenarios.%s: %v", ex.Name, err))
 		return
 	}
-	pre, maxVUs := e.et.ScaleInt64(ex.PreAllocatedVUs), e.et.ScaleInt64(ex.MaxVUs)
 	// A VU is free from its start until it takes an iteration, and again once the iteration and
 	// its think time are over. busy and live are counted here rather than by who is waiting on
 	// work at the moment, so that a VU just started (its goroutine not yet at the select) counts as
@@ -286,19 +302,23 @@ func (x *execRun) constantArrivalRate(begin time.Time, dur time.Duration) {
 			return
 		}
 	}
-	start, offsets, _ := byMax.GetStripedOffsets()
-	pace := newStripes(period(ex.Rate, ex.TimeUnit), start, offsets)
+	first, offsets, _ := byMax.GetStripedOffsets()
+	idx := newStripes(first, offsets)
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
-		at := pace.next()
-		if at >= dur {
+		at, ok := starts(idx.next())
+		if !ok {
 			return
 		}
-		t.Reset(time.Until(begin.Add(at)))
-		select {
-		case <-t.C:
-		case <-x.soft.Done():
+		if wait := time.Until(begin.Add(at)); wait > 0 {
+			t.Reset(wait)
+			select {
+			case <-t.C:
+			case <-x.soft.Done():
+				return
+			}
+		} else if x.soft.Err() != nil {
 			return
 		}
 		if busy.Load() < live.Load() { // a free VU takes it, at once or as soon as it is at its select
@@ -315,33 +335,4 @@ func (x *execRun) constantArrivalRate(begin time.Time, dur time.Duration) {
 			vus++
 		}
 	}
-}
-
-// period is the time between two of the fleet's iteration starts at rate per timeUnit, as k6
-// computes it (the inverse of the rate, in nanoseconds).
-func period(rate int64, timeUnit time.Duration) time.Duration {
-	f, _ := new(big.Rat).SetFrac64(int64(timeUnit), rate).Float64()
-	return time.Duration(f)
-}
-
-// stripes yields a segment's iteration start offsets: the fleet's i-th iteration starts at
-// i*period, and the segment takes i = start, then start+offsets[0], start+offsets[0]+offsets[1],
-// ... cycling through offsets (lib.ExecutionTuple.GetStripedOffsets).
-type stripes struct {
-	period  time.Duration
-	i       int64
-	offsets []int64
-	k       int
-}
-
-func newStripes(p time.Duration, start int64, offsets []int64) *stripes {
-	return &stripes{period: p, i: start, offsets: offsets}
-}
-
-// next is the offset from the scenario's start of the segment's next iteration.
-func (s *stripes) next() time.Duration {
-	at := s.period * time.Duration(s.i)
-	s.i += s.offsets[s.k%len(s.offsets)]
-	s.k++
-	return at
 }

@@ -3,6 +3,7 @@ package native
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -97,6 +98,9 @@ func TestScriptExecutorsSplit(t *testing.T) {
 	}{
 		{"shared-iterations", "    executor: shared-iterations\n    vus: 10\n    iterations: 10001\n", 10001, [2]int{5001, 5000}, [3]int{10, 5, 5}},
 		{"per-vu-iterations", "    executor: per-vu-iterations\n    vus: 3\n    iterations: 7\n", 21, [2]int{14, 7}, [3]int{3, 2, 1}},
+		// One VU: the second half has none and runs nothing, as k6's HasWork says (no error).
+		{"shared-iterations, one VU", "    executor: shared-iterations\n    vus: 1\n    iterations: 5\n", 5, [2]int{5, 0}, [3]int{1, 1, 0}},
+		{"constant-arrival-rate, one VU", "    executor: constant-arrival-rate\n    rate: 20\n    timeUnit: 1s\n    duration: 1s\n    preAllocatedVUs: 1\n", 20, [2]int{20, 0}, [3]int{-1, -1, -1}},
 		// 50 a second for 1s: the fleet's starts at 0, 20ms, ... 980ms, interleaved over the halves.
 		{"constant-arrival-rate", "    executor: constant-arrival-rate\n    rate: 50\n    timeUnit: 1s\n    duration: 1s\n    preAllocatedVUs: 4\n    maxVUs: 4\n", 50, [2]int{25, 25}, [3]int{-1, -1, -1}},
 	}
@@ -198,12 +202,12 @@ scenarios:
 	}
 }
 
-// TestStripes: the halves of 0,1/2,1 take every other start of the fleet.
+// TestStripes: the halves of 0,1/2,1 take every other iteration number of the fleet.
 func TestStripes(t *testing.T) {
-	s := newStripes(10*time.Millisecond, 1, []int64{2})
-	for i, want := range []time.Duration{10, 30, 50} {
-		if got := s.next(); got != want*time.Millisecond {
-			t.Errorf("start %d: %s, want %dms", i, got, want)
+	s := newStripes(1, []int64{2})
+	for k, want := range []int64{1, 3, 5} {
+		if got := s.next(); got != want {
+			t.Errorf("number %d: %d, want %d", k, got, want)
 		}
 	}
 }
@@ -321,4 +325,86 @@ func tuple(t *testing.T, seg string) *lib.ExecutionTuple {
 		t.Fatal(err)
 	}
 	return et
+}
+
+// TestScriptScenarioTags: an executor's tags are on every sample its scenario records, under the
+// system tags, so thresholds on sub-metrics that select on them judge that scenario's samples
+// only, as they would for a k6 script's scenarios: passing and failing ones, on requests,
+// iterations and checks. A system tag (name) wins over an executor's tag of the same name.
+func TestScriptScenarioTags(t *testing.T) {
+	src := `kind: stampede/flow/v1
+baseUrl: ${__ENV.TARGET}
+classes:
+  a:
+    steps:
+      - get: /a
+        name: a
+        check: { status: 200 }
+  b:
+    steps:
+      - get: /b
+        name: b
+scenarios:
+  api:
+    executor: per-vu-iterations
+    class: a
+    vus: 1
+    iterations: 3
+    tags: { type: api, name: tagged }
+  web:
+    executor: shared-iterations
+    class: b
+    vus: 2
+    iterations: 5
+    tags: { type: web }
+thresholds:
+  http_reqs{type:api}: ["count==3"]
+  http_reqs{type:web}: ["count<5"]
+  iterations{type:web}: ["count==5"]
+  checks{type:api}: ["rate==1"]
+  http_req_duration{type:api,scenario:api}: ["max<60000"]
+  http_reqs{name:tagged}: ["count>0"]
+  iterations{name:tagged}: ["count==3"]
+`
+	tg := newTarget(t, nil)
+	r := start(t, context.Background(), src, tg, nil, func(o *Options) { o.Script = true })
+	ctx := context.Background()
+	if err := r.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the end", func() bool { st, _ := r.Status(ctx); return st.Ended() })
+	r.end(t)
+	if a, b := tg.count("/a"), tg.count("/b"); a != 3 || b != 5 {
+		t.Fatalf("/a %d, /b %d; want 3 and 5", a, b)
+	}
+	d := r.snapshot()
+	type verdict struct {
+		holds bool
+		value float64 // -1: no data; NaN: any
+	}
+	want := map[string]verdict{
+		"http_reqs{type:api}: count==3":                       {true, 3},
+		"http_reqs{type:web}: count<5":                        {false, 5},
+		"iterations{type:web}: count==5":                      {true, 5},
+		"checks{type:api}: rate==1":                           {true, 1},
+		"http_req_duration{scenario:api,type:api}: max<60000": {true, math.NaN()},
+		"http_reqs{name:tagged}: count>0":                     {false, -1}, // requests carry their own name
+		"iterations{name:tagged}: count==3":                   {true, 3},   // an iteration has no name tag: the executor's
+	}
+	sc := r.sc
+	if len(sc.Thresholds) != len(want) {
+		t.Fatalf("%d thresholds parsed, want %d", len(sc.Thresholds), len(want))
+	}
+	for _, th := range sc.Thresholds {
+		key := th.Selector.Key() + ": " + th.Source
+		v, ok := th.Observe(d.Metrics[th.Selector.Key()], time.Second)
+		w, known := want[key]
+		if !known {
+			t.Fatalf("threshold %s: not expected", key)
+		}
+		got := ok && th.Holds(v)
+		if got != w.holds || ok != (w.value != -1) || ok && !math.IsNaN(w.value) && v != w.value {
+			t.Errorf("%s: holds %t (value %v, data %t), want %t (value %v)", key, got, v, ok, w.holds, w.value)
+		}
+	}
 }
