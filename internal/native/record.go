@@ -156,6 +156,9 @@ type recorder struct {
 	// scenTags are each script-mode scenario's own tags (flow.Executor.Tags), by its name; set
 	// before any user starts (setScenarioTags), read-only after.
 	scenTags map[string]map[string]string
+	// trace, when set (by tests, before any user starts), is given each request's duration as it
+	// is recorded.
+	trace func(time.Duration)
 }
 
 type shard struct {
@@ -341,6 +344,9 @@ func (rc *recorder) request(s *shard, x *exchange) {
 		failed = 1
 	}
 	ns := time.Now().UnixNano()
+	if rc.trace != nil {
+		rc.trace(tm.Duration)
+	}
 	s.mu.Lock()
 	s.d.AddRequest(k, ms(tm.Duration), x.failed, x.errText)
 	s.d.AddReceived(k, 1, uint64(x.resp.BytesReceived))
