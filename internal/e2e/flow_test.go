@@ -155,9 +155,21 @@ classes:
     steps: [ { get: /, name: home } ]
   item:
     steps: [ { get: /json, name: item } ]
+  ramp:
+    steps: [ { get: /slow, name: ramp, query: { ms: "1" } } ]
 scenarios:
   shared: { executor: shared-iterations, class: home, vus: 10, iterations: 1001, maxDuration: 1m }
   rate: { executor: constant-arrival-rate, class: item, rate: 100, timeUnit: 1s, duration: 2s, preAllocatedVUs: 10, maxVUs: 20 }
+  ramp:
+    executor: ramping-arrival-rate
+    class: ramp
+    startRate: 10
+    stages: [ { duration: 3s, target: 25 } ]
+    preAllocatedVUs: 10
+    maxVUs: 20
+    tags: { type: ramp }
+thresholds:
+  "http_reqs{type:ramp}": ["count>0"]
 `
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
@@ -175,13 +187,29 @@ scenarios:
 	if m, ok := r.summary.Metrics["dropped_iterations"]; ok {
 		dropped = m.Count
 	}
-	if item := st.ByPath["/json"]; item+dropped != 200 || item == 0 {
-		t.Errorf("the arrival-rate scenario made %d requests and dropped %d iterations; want 200 started", item, dropped)
+	// Both arrival-rate scenarios drop into one dropped_iterations; none is expected on this
+	// target, and the two together must account for every start: 200 at a constant 100/s for 2 s,
+	// and 52 ramping from 10/s to 25/s over 3 s (the rate's integral, 52.5, rounded down).
+	item, ramp := st.ByPath["/json"], st.ByPath["/slow"]
+	if item+ramp+dropped != 200+52 || item == 0 || ramp == 0 {
+		t.Errorf("the arrival-rate scenarios made %d and %d requests and dropped %d iterations; want 200 + 52 started", item, ramp, dropped)
+	}
+	var judged bool
+	for _, th := range r.summary.Thresholds {
+		if th.Metric == "http_reqs{type:ramp}" {
+			judged = true
+			if !th.OK || th.Observed != float64(ramp) {
+				t.Errorf("threshold on the ramp scenario's tag: ok %v, observed %g; want ok with its %d requests", th.OK, th.Observed, ramp)
+			}
+		}
+	}
+	if !judged {
+		t.Errorf("no threshold on http_reqs{type:ramp} in the summary: %+v", r.summary.Thresholds)
 	}
 	if r.summary.Totals.Requests != st.Total {
 		t.Errorf("the master counted %d, the target %d", r.summary.Totals.Requests, st.Total)
 	}
-	t.Logf("home %d, item %d, dropped %d", st.ByPath["/"], st.ByPath["/json"], dropped)
+	t.Logf("home %d, item %d, ramp %d, dropped %d", st.ByPath["/"], item, ramp, dropped)
 }
 
 // firstLine is the first line of s that is not blank.
