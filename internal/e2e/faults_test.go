@@ -381,9 +381,15 @@ func TestFaultMasterSIGTERM(t *testing.T) {
 // worker and nothing it sent to the target is missing from the master's total.
 func TestFaultWorkerSIGTERM(t *testing.T) {
 	t.Parallel()
+	workerSIGTERM(t, "examples/quickstart.js")
+}
+
+// workerSIGTERM is TestFaultWorkerSIGTERM for the script (or flow) at path.
+func workerSIGTERM(t *testing.T, path string) {
+	t.Helper()
 	tg := startTarget(t)
 	addr := freeAddr(t)
-	cmd, out, errb, sum := master(t, "-f", "examples/quickstart.js", "--headless", "-u", "6", "-r", "6", "-t", "12s",
+	cmd, out, errb, sum := master(t, "-f", path, "--headless", "-u", "6", "-r", "6", "-t", "12s",
 		"--expect-workers", "2", "--master-bind", addr, "-e", "TARGET="+tg.URL)
 	startWorker(t, addr)
 	pod := startWorker(t, addr)

@@ -29,44 +29,7 @@ func flowFile(t *testing.T) string {
 // total is exactly the target's.
 func TestFlowWorkerSIGTERM(t *testing.T) {
 	t.Parallel()
-	tg := startTarget(t)
-	addr := freeAddr(t)
-	cmd, out, errb, sum := master(t, "-f", flowFile(t), "--headless", "-u", "6", "-r", "6", "-t", "10s",
-		"--expect-workers", "2", "--master-bind", addr, "-e", "TARGET="+tg.URL)
-	startWorker(t, addr)
-	pod := startWorker(t, addr)
-	eventually(t, 60*time.Second, "load at the target", func() bool { return tg.stats(t).Total > 50 })
-	if err := pod.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	termed := time.Now()
-	exited := make(chan error, 1)
-	go func() { exited <- pod.Wait() }()
-	select {
-	case err := <-exited:
-		t.Logf("the worker exited %s after SIGTERM (%v)", time.Since(termed).Round(10*time.Millisecond), err)
-		if err != nil {
-			t.Errorf("the worker's exit: %v, want 0", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the worker did not exit within the 30 s grace period")
-	}
-	r := wait(t, cmd, out, errb, sum, 60*time.Second)
-	logOnFailure(t, r)
-	if r.code != 0 || r.summary == nil {
-		t.Fatalf("exit code %d", r.code)
-	}
-	var left uint64
-	for _, w := range r.summary.Workers {
-		if w.Lost {
-			left = w.Requests
-		}
-	}
-	counted := tg.stats(t).Total
-	t.Logf("target %d, master %d (the stopped worker %d)", counted, r.summary.Totals.Requests, left)
-	if left == 0 || counted != r.summary.Totals.Requests {
-		t.Errorf("target counted %d, master %d, the stopped worker %d: want equal totals, the worker's part in them", counted, r.summary.Totals.Requests, left)
-	}
+	workerSIGTERM(t, flowFile(t))
 }
 
 // TestFlowMasterKilled: the master of a flow run dies (SIGKILL). Its only worker's native engine
