@@ -288,17 +288,11 @@ func runChild(c config) error {
 	if err != nil {
 		return err
 	}
-	if c.profile != "" {
-		f, err := os.Create(c.profile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startProfile(c.profile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	var stop atomic.Bool
 	time.AfterFunc(c.dur, func() { stop.Store(true) })
 	var reqs, errs atomic.Int64
@@ -434,4 +428,24 @@ func memNow() mem {
 		}
 	}
 	return m
+}
+
+// startProfile writes a CPU profile to path until the returned function is called; an empty path
+// profiles nothing.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

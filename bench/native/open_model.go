@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -56,17 +55,11 @@ func runOpen(c config) error {
 		return err
 	}
 	defer stop()
-	if c.profile != "" {
-		f, err := os.Create(c.profile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startProfile(c.profile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	fmt.Printf("open model: the native engine (this process, GOMAXPROCS %d), constant-arrival-rate for %s a rate, %d VUs; target %s (pid %d) pinned to CPU %s\n",
 		runtime.GOMAXPROCS(0), c.dur, c.openVUs, base, pid, c.targetCPU)
 	fmt.Printf("\n%9s %11s %8s %10s %10s %9s %9s %10s %11s %10s\n",

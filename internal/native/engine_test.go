@@ -19,27 +19,6 @@ import (
 	"github.com/stampede-load/stampede/internal/stats"
 )
 
-// child is the worker's Child interface, copied: internal/worker imports what would make a
-// cycle once the worker imports this package.
-type child interface {
-	WaitReady(context.Context) error
-	Setup(context.Context) (json.RawMessage, error)
-	SetSetupData(context.Context, json.RawMessage) error
-	Resume(context.Context) error
-	SetVUs(ctx context.Context, vus, vusMax int64) error
-	SetClasses(targets map[string]int64) error
-	Stop(context.Context) error
-	Status(context.Context) (k6run.Status, error)
-	Teardown(context.Context) error
-	Terminate(grace time.Duration)
-	Kill()
-	Deltas() <-chan *stats.Delta
-	Exited() <-chan struct{}
-	ExitCode() (int, string)
-	Pid() int
-}
-
-var _ child = (*Engine)(nil)
 
 const twoClasses = `kind: stampede/flow/v1
 baseUrl: ${__ENV.TARGET}

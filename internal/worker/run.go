@@ -41,7 +41,11 @@ type Child interface {
 	Pid() int
 }
 
-var _ Child = (*k6run.Child)(nil)
+// Both engines are Children: a k6 child process, and the native engine in this process.
+var (
+	_ Child = (*k6run.Child)(nil)
+	_ Child = (*native.Engine)(nil)
+)
 
 const (
 	// How long an assigned child may take to initialise its VUs.
