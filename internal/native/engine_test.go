@@ -19,7 +19,6 @@ import (
 	"github.com/stampede-load/stampede/internal/stats"
 )
 
-
 const twoClasses = `kind: stampede/flow/v1
 baseUrl: ${__ENV.TARGET}
 classes:
