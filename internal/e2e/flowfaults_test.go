@@ -3,8 +3,10 @@
 package e2e
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -78,4 +80,45 @@ func TestFlowPartition(t *testing.T) {
 		t.Errorf("the cut-off worker's load stopped %s into the partition, want within its 6 s master timeout and the stop", stopped)
 	}
 	px.heal()
+}
+
+// TestFlowAllowHosts: a flow whose base URL names the target by a host name (localhost, which DNS
+// answers with 127.0.0.1) runs on a worker whose --allow-hosts admits only 10.0.0.0/8. The native
+// engine's dialler checks the DNS answer: no request reaches the target, every one fails with the
+// worker's blocked-address error naming the address, and the run ends (exit 0: the flow has no
+// threshold, and its totals are whole).
+func TestFlowAllowHosts(t *testing.T) {
+	t.Parallel()
+	tg := startTarget(t)
+	u, err := url.Parse(tg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := "http://localhost:" + u.Port()
+	addr := freeAddr(t)
+	cmd, out, errb, sum := master(t, "-f", flowFile(t), "--headless", "-u", "2", "-r", "2", "-t", "3s",
+		"--expect-workers", "1", "--master-bind", addr, "-e", "TARGET="+byName)
+	startWorkerWith(t, addr, "--allow-hosts", "10.0.0.0/8")
+	r := wait(t, cmd, out, errb, sum, 90*time.Second)
+	logOnFailure(t, r)
+	if r.summary == nil {
+		t.Fatalf("no summary; exit code %d", r.code)
+	}
+	if got := tg.stats(t).Total; got != 0 {
+		t.Errorf("the target got %d requests from a worker that may not reach it", got)
+	}
+	s := r.summary.Totals
+	if s.Requests == 0 || s.Failures != s.Requests {
+		t.Errorf("master: %d requests, %d failed; want > 0, all failed", s.Requests, s.Failures)
+	}
+	var blocked uint64
+	for _, e := range summaryErrors(t, sum) {
+		if !strings.Contains(e.Error, "blocked by the worker's --allow-hosts") || !strings.Contains(e.Error, "127.0.0.1: blocked") {
+			t.Errorf("error row %+v, want the worker's blocked-address error naming 127.0.0.1", e)
+		}
+		blocked += e.Count
+	}
+	if blocked != s.Requests {
+		t.Errorf("%d blocked errors, want one per request (%d)", blocked, s.Requests)
+	}
 }

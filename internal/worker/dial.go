@@ -28,7 +28,6 @@ func allowDialer(blocked []netip.Prefix, r hostResolver) func(ctx context.Contex
 		return d.DialContext
 	}
 	isBlocked := func(ip netip.Addr) bool {
-		ip = ip.Unmap()
 		return slices.ContainsFunc(blocked, func(p netip.Prefix) bool { return p.Contains(ip) })
 	}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -44,11 +43,13 @@ func allowDialer(blocked []netip.Prefix, r hostResolver) func(ctx context.Contex
 		}
 		var lastErr error
 		for _, ip := range ips {
+			ip = ip.Unmap()
 			if isBlocked(ip) {
-				lastErr = fmt.Errorf("dial %s (%s): %w", addr, ip, errBlocked)
+				// The engine's error says "dial <addr>:" before it.
+				lastErr = fmt.Errorf("%s: %w", ip, errBlocked)
 				continue
 			}
-			c, err := d.DialContext(ctx, network, net.JoinHostPort(ip.Unmap().String(), port))
+			c, err := d.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
 			if err == nil {
 				return c, nil
 			}
