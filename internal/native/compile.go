@@ -74,6 +74,7 @@ type creq struct {
 	maxRedirects int
 	redirectsSet bool
 	keepName     bool
+	hasReferer   bool   // the flow sets Referer: a redirect adds none
 	headCross    []byte // head without the headers a redirect to another host drops
 	maxBody      int
 	captures     []ccapture
@@ -282,6 +283,7 @@ func (c *compiler) request(st *flow.Step, cls *flow.Class) (*creq, error) {
 			r.dynHeader = append(r.dynHeader, cheader{name: h.Name, value: v})
 		}
 	}
+	r.hasReferer = has("Referer")
 	if !has("User-Agent") {
 		_ = addStatic("User-Agent", userAgent)
 		r.headCross, _ = h1.AppendHeader(r.headCross, "User-Agent", userAgent)

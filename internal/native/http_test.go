@@ -200,6 +200,7 @@ func TestRedirects(t *testing.T) {
 		case "/b":
 			c, _ := r.Cookie("hop")
 			w.Header().Set("X-Cookie", fmt.Sprint(c != nil))
+			w.Header().Set("X-Referer", r.Header.Get("Referer"))
 			_, _ = io.WriteString(w, "at b")
 		case "/see-other":
 			w.Header().Set("Location", otherURL+"/landing")
@@ -207,6 +208,9 @@ func TestRedirects(t *testing.T) {
 		case "/temporary":
 			w.Header().Set("Location", other.URL+"/landing") // the same host: Authorization goes along
 			w.WriteHeader(http.StatusTemporaryRedirect)
+		case "/bad":
+			w.Header().Set("Location", "http://[::1") // unparsable
+			w.WriteHeader(http.StatusFound)
 		case "/loop":
 			loops.Add(1)
 			w.Header().Set("Location", "/loop")
@@ -222,7 +226,7 @@ func TestRedirects(t *testing.T) {
 		o := runSetup(t, head+`setup:
   - get: /a
     check: { status: 200, body: { contains: at b } }
-    capture: { cookieSent: { header: X-Cookie } }
+    capture: { cookieSent: { header: X-Cookie }, referer: { header: X-Referer } }
   - post: /see-other
     name: see-other
     body: payload
@@ -248,7 +252,7 @@ func TestRedirects(t *testing.T) {
 		if n := metricCount(o.d, "http_reqs"); n != uint64(len(want)) {
 			t.Errorf("http_reqs %d, want %d: each hop its own request", n, len(want))
 		}
-		wantSetup := `{"cookieSent":"true","seen303":"GET /landing body=\"\" auth=\"\"","seen307":"POST /landing body=\"payload\" auth=\"Bearer secret\""}`
+		wantSetup := `{"cookieSent":"true","referer":"` + srv.URL + `/a","seen303":"GET /landing body=\"\" auth=\"\"","seen307":"POST /landing body=\"payload\" auth=\"Bearer secret\""}`
 		if o.setup != wantSetup {
 			t.Errorf("setup captures %s\nwant %s", o.setup, wantSetup)
 		}
@@ -264,6 +268,19 @@ func TestRedirects(t *testing.T) {
 		}
 		if n == 0 {
 			t.Errorf("dialled %v: the other host was not dialled through the hook", o.dialed)
+		}
+	})
+
+	t.Run("an unparsable Location", func(t *testing.T) {
+		o := runSetup(t, head+"setup:\n  - get: /bad\n    name: bad\n"+cls, env, nil)
+		if e := o.entry("bad", "GET", "302"); e == nil || e.Requests != 1 || e.Failures != 0 {
+			t.Errorf("the redirect: %+v; entries %v", e, o.d.Entries)
+		}
+		if e := o.entry("bad", "GET", "0"); e == nil || e.Requests != 1 || e.Failures != 1 {
+			t.Errorf("the hop: %+v, want a failure with status 0; entries %v", e, o.d.Entries)
+		}
+		if !strings.Contains(o.setup, `redirect to "http://[::1"`) {
+			t.Errorf("setup's error %q, want the Location named", o.setup)
 		}
 	})
 
@@ -312,7 +329,10 @@ func TestTimeouts(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	}))
-	t.Cleanup(func() { close(release); stall.Close() })
+	stallTLS := httptest.NewUnstartedServer(stall.Config.Handler)
+	stallTLS.EnableHTTP2 = true
+	stallTLS.StartTLS()
+	t.Cleanup(func() { close(release); stall.Close(); stallTLS.Close() })
 	silent, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -340,6 +360,7 @@ func TestTimeouts(t *testing.T) {
 		{name: "the file's timeout", target: stall.URL, top: "timeout: 300ms\n", min: 300 * time.Millisecond},
 		{name: "the request's", target: stall.URL, top: "timeout: 1m\n", req: "    timeout: 200ms\n", min: 200 * time.Millisecond},
 		{name: "in the TLS handshake", target: "https://" + silent.Addr().String(), req: "    timeout: 200ms\n", min: 200 * time.Millisecond},
+		{name: "over HTTP/2", target: stallTLS.URL, top: "http2: true\ntls: {insecureSkipVerify: true}\ntimeout: 200ms\n", min: 200 * time.Millisecond},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

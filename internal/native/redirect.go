@@ -51,17 +51,21 @@ var errRedirectTimeout = fmt.Errorf("h1: redirect: %w", os.ErrDeadlineExceeded)
 // Location loc, as Go's client (and so k6) does: 301, 302 and 303 become a GET without a body
 // (HEAD stays HEAD); 307 and 308 keep the method and body; a relative Location is resolved
 // against from; Authorization and Cookie headers do not go to another host; Referer is the
-// previous URL unless that was https and the next is not. It returns the hop to record (nil
-// when loc is unusable), its host, its URL, and an error for a bad Location or a request out
-// of time.
+// previous URL unless that was https and the next is not (and the flow sets none). It returns
+// the hop to record, its host, its URL, and an error for a bad Location or a request out of
+// time.
 func (u *user) redirect(r *creq, h *hostConf, from, loc []byte, status int, deadline time.Time) (*creq, *hostConf, []byte, error) {
+	hop := *r
+	if !r.keepName {
+		hop.name = string(loc)
+	}
 	base, err := url.Parse(string(from))
 	if err != nil {
-		return nil, h, from, fmt.Errorf("%w %q: %w", errBadURL, from, err)
+		return &hop, h, from, fmt.Errorf("%w %q: %w", errBadURL, from, err)
 	}
 	ref, err := url.Parse(string(loc))
 	if err != nil {
-		return nil, h, from, fmt.Errorf("redirect to %q: %w", loc, err)
+		return &hop, h, from, fmt.Errorf("%w: redirect to %q: %w", errBadURL, loc, err)
 	}
 	next := base.ResolveReference(ref)
 	next.Fragment, next.RawFragment = "", ""
@@ -73,7 +77,6 @@ func (u *user) redirect(r *creq, h *hostConf, from, loc []byte, status int, dead
 		}
 	}
 	full := []byte(next.String())
-	hop := *r
 	hop.method = method
 	if !r.keepName {
 		hop.name = next.String()
@@ -109,7 +112,7 @@ func (u *user) redirect(r *creq, h *hostConf, from, loc []byte, status int, dead
 		u.scratch = dh.value.appendTo(u.scratch[:0], &u.v)
 		req.HeaderBytes(dh.name, u.scratch)
 	}
-	if base.Scheme == next.Scheme || next.Scheme == "https" {
+	if !r.hasReferer && (base.Scheme == next.Scheme || next.Scheme == "https") {
 		req.Header("Referer", base.String())
 	}
 	if len(u.jar.cookies) > 0 {

@@ -432,9 +432,7 @@ func (u *user) do(r *creq) (stepResult, error) {
 		}
 		var hop *creq
 		hop, h, full, err = u.redirect(r, h, full, loc, resp.Status, deadline)
-		if hop != nil {
-			x = exchange{r: hop, url: full, resp: resp, scen: u.scen}
-		}
+		x = exchange{r: hop, url: full, resp: resp, scen: u.scen}
 	}
 	for i := range r.checks {
 		c := &r.checks[i]
