@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -33,6 +34,15 @@ type onceRun struct {
 
 func runSetup(t *testing.T, src string, env map[string]string, files fstest.MapFS) *onceRun {
 	t.Helper()
+	return runSetupRefusing(t, src, env, files, nil)
+}
+
+// errRefused is what the dial hook of runSetupRefusing returns for the addresses it refuses, as
+// the worker's allow-list does.
+var errRefused = errors.New("refused by the test's dial hook")
+
+func runSetupRefusing(t *testing.T, src string, env map[string]string, files fstest.MapFS, refuse func(addr string) bool) *onceRun {
+	t.Helper()
 	sc, err := flow.Parse("test.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
@@ -56,6 +66,9 @@ func runSetup(t *testing.T, src string, env map[string]string, files fstest.MapF
 			mu.Lock()
 			out.dialed = append(out.dialed, addr)
 			mu.Unlock()
+			if refuse != nil && refuse(addr) {
+				return nil, fmt.Errorf("dial %s: %w", addr, errRefused)
+			}
 			return d.DialContext(ctx, network, addr)
 		},
 		Logs: func(l protocol.LogLine) {
@@ -190,7 +203,7 @@ func TestRedirects(t *testing.T) {
 	t.Cleanup(other.Close)
 	// Another host by name, as Go's client tells hosts (the port aside): Authorization stays behind.
 	otherURL := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
-	var loops atomic.Int64
+	var loops, slowLoops atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/a":
@@ -210,6 +223,15 @@ func TestRedirects(t *testing.T) {
 			w.WriteHeader(http.StatusTemporaryRedirect)
 		case "/bad":
 			w.Header().Set("Location", "http://[::1") // unparsable
+			w.WriteHeader(http.StatusFound)
+		case "/slow-loop": // each hop takes at least 100ms
+			slowLoops.Add(1)
+			select {
+			case <-time.After(100 * time.Millisecond):
+			case <-r.Context().Done():
+				return
+			}
+			w.Header().Set("Location", "/slow-loop")
 			w.WriteHeader(http.StatusFound)
 		case "/loop":
 			loops.Add(1)
@@ -268,6 +290,18 @@ func TestRedirects(t *testing.T) {
 		}
 		if n == 0 {
 			t.Errorf("dialled %v: the other host was not dialled through the hook", o.dialed)
+		}
+	})
+
+	t.Run("the timeout bounds the redirects together", func(t *testing.T) {
+		o := runSetup(t, head+"setup:\n  - get: /slow-loop\n    name: slow\n    timeout: 250ms\n"+cls, env, nil)
+		// 100ms a hop at least: the third cannot end within 250ms. Without the bound on the
+		// whole, each hop would have its own 250ms and all 11 would succeed.
+		if n := slowLoops.Load(); n > 3 {
+			t.Errorf("the server saw %d hops, want at most 3 within 250ms", n)
+		}
+		if n := o.d.Errors[stats.ErrorKey{Name: "slow", Method: "GET", Error: "request timeout"}]; n != 1 {
+			t.Errorf("errors %v, want one request timeout", o.d.Errors)
 		}
 	})
 
@@ -510,5 +544,47 @@ classes: {u: {steps: [{think: 1s}]}}
 				}
 			}
 		})
+	}
+}
+
+// TestRedirectsDialThroughTheHook: a redirect to another host dials through the engine's dial
+// hook, over HTTP/1.1 and HTTP/2 alike, so a host the hook refuses (the worker's --allow-hosts)
+// is not reached by redirecting to it: the hop fails, with status 0.
+func TestRedirectsDialThroughTheHook(t *testing.T) {
+	var reached atomic.Int64
+	forbidden := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1) }))
+	t.Cleanup(forbidden.Close)
+	forbiddenURL := strings.Replace(forbidden.URL, "127.0.0.1", "localhost", 1)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", forbiddenURL+"/inside")
+		w.WriteHeader(http.StatusFound)
+	}))
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetHTTP1(true)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	for _, top := range []string{"", "http2: true\n"} {
+		t.Run("http2 "+fmt.Sprint(top != ""), func(t *testing.T) {
+			o := runSetupRefusing(t, "kind: stampede/flow/v1\nbaseUrl: ${__ENV.TARGET}\n"+top+"setup:\n  - get: /out\n    name: out\n"+
+				"classes: {u: {steps: [{think: 1s}]}}\n", map[string]string{"TARGET": srv.URL}, nil,
+				func(addr string) bool { return strings.HasPrefix(addr, "localhost:") })
+			if e := o.entry("out", "GET", "302"); e == nil || e.Requests != 1 {
+				t.Errorf("the redirect: %+v; entries %v", e, o.d.Entries)
+			}
+			if e := o.entry("out", "GET", "0"); e == nil || e.Requests != 1 || e.Failures != 1 {
+				t.Errorf("the refused hop: %+v; entries %v", e, o.d.Entries)
+			}
+			found := false
+			for k := range o.d.Errors {
+				found = found || strings.Contains(k.Error, errRefused.Error())
+			}
+			if !found {
+				t.Errorf("errors %v, want the hook's refusal", o.d.Errors)
+			}
+		})
+	}
+	if n := reached.Load(); n != 0 {
+		t.Errorf("the refused host served %d requests", n)
 	}
 }

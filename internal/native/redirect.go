@@ -53,8 +53,8 @@ var errRedirectTimeout = fmt.Errorf("h1: redirect: %w", os.ErrDeadlineExceeded)
 // against from; Authorization and Cookie headers do not go to another host; Referer is the
 // previous URL unless that was https and the next is not (and the flow sets none). It returns
 // the hop to record, its host, its URL, and an error for a bad Location or a request out of
-// time.
-func (u *user) redirect(r *creq, h *hostConf, from, loc []byte, status int, deadline time.Time) (*creq, *hostConf, []byte, error) {
+// time: left is what its earlier hops left of the request's timeout.
+func (u *user) redirect(r *creq, h *hostConf, from, loc []byte, status int, left time.Duration) (*creq, *hostConf, []byte, error) {
 	hop := *r
 	if !r.keepName {
 		hop.name = string(loc)
@@ -88,7 +88,6 @@ func (u *user) redirect(r *creq, h *hostConf, from, loc []byte, status int, dead
 	if err != nil {
 		return &hop, h, full, fmt.Errorf("%w: redirect to %q: %w", errBadURL, loc, err)
 	}
-	left := time.Until(deadline)
 	if left <= 0 {
 		return &hop, nh, full, errRedirectTimeout
 	}

@@ -405,7 +405,7 @@ func (u *user) do(r *creq) (stepResult, error) {
 	u.docDone, u.doc, u.docErr = false, nil, nil
 	h, full, err := u.build(r)
 	x := exchange{r: r, url: full, resp: resp, scen: u.scen}
-	deadline := time.Now().Add(r.timeout) // k6's timeout bounds the request and its redirects
+	var used time.Duration // by the hops so far: k6's timeout bounds the request and its redirects
 	for hops := 0; ; hops++ {
 		if err == nil {
 			err = u.send(h)
@@ -416,6 +416,8 @@ func (u *user) do(r *creq) (stepResult, error) {
 			resp.Reset()
 		}
 		u.record(r, &x, h, err)
+		tm := &resp.Timings
+		used += tm.Blocked + tm.Connecting + tm.TLSHandshaking + tm.Duration
 		if err != nil || !isRedirect(resp.Status) {
 			break
 		}
@@ -431,7 +433,7 @@ func (u *user) do(r *creq) (stepResult, error) {
 			break
 		}
 		var hop *creq
-		hop, h, full, err = u.redirect(r, h, full, loc, resp.Status, deadline)
+		hop, h, full, err = u.redirect(r, h, full, loc, resp.Status, r.timeout-used)
 		x = exchange{r: hop, url: full, resp: resp, scen: u.scen}
 	}
 	for i := range r.checks {
