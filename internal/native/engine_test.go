@@ -594,7 +594,8 @@ classes:
 			ctx := context.Background()
 			_ = r.Resume(ctx)
 			_ = r.SetVUs(ctx, tc.users, tc.users)
-			waitFor(t, "requests", func() bool { return tg.total() >= 30 })
+			// Every user has sent one: 30 requests alone may all come from the first users started.
+			waitFor(t, "requests", func() bool { return tg.total() >= 30 && tg.distinctUsers("/") == int(tc.users) })
 			r.end(t)
 			tc.check(t, tg.values("/"), tg)
 		})
