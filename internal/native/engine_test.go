@@ -594,8 +594,11 @@ classes:
 			ctx := context.Background()
 			_ = r.Resume(ctx)
 			_ = r.SetVUs(ctx, tc.users, tc.users)
-			// Every user has sent one: 30 requests alone may all come from the first users started.
-			waitFor(t, "requests", func() bool { return tg.total() >= 30 && tg.distinctUsers("/") == int(tc.users) })
+			// each: user: every user has sent one (30 requests alone may all come from the first
+			// users started); X-User then takes one value a user.
+			waitFor(t, "requests", func() bool {
+				return tg.total() >= 30 && (tc.each != "user" || tg.distinctUsers("/") == int(tc.users))
+			})
 			r.end(t)
 			tc.check(t, tg.values("/"), tg)
 		})
