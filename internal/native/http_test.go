@@ -181,7 +181,7 @@ classes: {u: {steps: [{think: 1s}]}}
 	}
 }
 
-func mustParse(t *testing.T, src string) *flow.Scenario {
+func mustParse(t testing.TB, src string) *flow.Scenario {
 	t.Helper()
 	sc, err := flow.Parse("test.yaml", []byte(src))
 	if err != nil {
@@ -586,5 +586,44 @@ func TestRedirectsDialThroughTheHook(t *testing.T) {
 	}
 	if n := reached.Load(); n != 0 {
 		t.Errorf("the refused host served %d requests", n)
+	}
+}
+
+// BenchmarkHTTP2 compares one user's GET over TLS through h1 and through the http2 path, to the
+// same net/http server (which speaks HTTP/2 when asked by ALPN); both sides' CPU is counted.
+func BenchmarkHTTP2(b *testing.B) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("hello world\n"))
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	b.Cleanup(srv.Close)
+	for _, tc := range []struct{ name, top string }{{"h1", ""}, {"http2", "http2: true\n"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			sc := mustParse(b, "kind: stampede/flow/v1\nbaseUrl: ${__ENV.TARGET}\n"+tc.top+
+				"tls: {insecureSkipVerify: true}\nclasses: {u: {steps: [{get: /, name: home, check: {status: 200}}]}}\n")
+			e, err := Start(context.Background(), Options{Scenario: sc, Env: map[string]string{"TARGET": srv.URL}, FlushInterval: time.Hour})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() {
+				e.Kill()
+				go func() {
+					for range e.Deltas() {
+					}
+				}()
+				<-e.Exited()
+			})
+			u := e.newUser(context.Background(), e.classes[0].prog, 0, 1)
+			u.v.caps = u.iter
+			b.Cleanup(u.close)
+			r := e.classes[0].prog.steps[0].req
+			b.ReportAllocs()
+			for b.Loop() {
+				if res, err := u.do(r); res != stepOK || err != nil || u.resp.Status != 200 {
+					b.Fatal(res, err, u.resp.Status)
+				}
+			}
+		})
 	}
 }
