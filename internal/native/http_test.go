@@ -18,6 +18,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/stampede-load/stampede/internal/native/h1"
 	"github.com/stampede-load/stampede/internal/protocol"
 	"github.com/stampede-load/stampede/internal/stats"
 	"github.com/stampede-load/stampede/scenario/flow"
@@ -625,5 +626,35 @@ func BenchmarkHTTP2(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestTimeoutText: k6's texts for a timeout while connecting and after; other errors keep h1's
+// text without its prefix. The dial hook that never connects stands for a black-holed address.
+func TestTimeoutText(t *testing.T) {
+	stuck := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	cfg, err := h1.NewConfig(h1.Options{Addr: "192.0.2.1:80", Dial: stuck})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.NewConn()
+	defer c.Close()
+	var req h1.Request
+	req.Start("GET", "/")
+	req.Host("192.0.2.1")
+	req.Finish(nil)
+	req.Timeout = 50 * time.Millisecond
+	err = c.Do(context.Background(), &req, &h1.Response{})
+	if got := errorText(err); got != "dial: i/o timeout" {
+		t.Errorf("errorText(%v) = %q, want k6's dial: i/o timeout", err, got)
+	}
+	if got := errorText(errRedirectTimeout); got != "request timeout" {
+		t.Errorf("errorText(%v) = %q", errRedirectTimeout, got)
+	}
+	if got := errorText(fmt.Errorf("%w: bad status line", h1.ErrMalformed)); got != "malformed response: bad status line" {
+		t.Errorf("errorText of a malformed response = %q", got)
 	}
 }
