@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -119,7 +120,7 @@ func (u *user) sendH2(h *hostConf) error {
 	t.fill(&resp.Timings, end)
 	if err != nil {
 		if ctx.Err() != nil && u.ctx.Err() == nil { // the request's own timeout
-			if t.gotConn.IsZero() {
+			if !t.connected() {
 				return fmt.Errorf("%w %s: %w", h1.ErrDial, h.header, context.DeadlineExceeded)
 			}
 			return fmt.Errorf("http2: %w", context.DeadlineExceeded)
@@ -164,27 +165,45 @@ func readH2Body(res *http.Response, resp *h1.Response, buf []byte) error {
 	}
 }
 
-// traceTimes are the moments httptrace reports, for k6's http_req_* timings.
+// traceTimes are the moments httptrace reports, for k6's http_req_* timings. The transport
+// calls the hooks from its own goroutines, which may still run after RoundTrip returned (a
+// timeout), hence the lock.
 type traceTimes struct {
+	mu                                                                   sync.Mutex
 	start, connStart, connDone, tlsStart, tlsDone, gotConn, wrote, first time.Time
 }
 
 func (t *traceTimes) trace() *httptrace.ClientTrace {
-	return &httptrace.ClientTrace{
-		ConnectStart:         func(string, string) { t.connStart = time.Now() },
-		ConnectDone:          func(string, string, error) { t.connDone = time.Now() },
-		TLSHandshakeStart:    func() { t.tlsStart = time.Now() },
-		TLSHandshakeDone:     func(tls.ConnectionState, error) { t.tlsDone = time.Now() },
-		GotConn:              func(httptrace.GotConnInfo) { t.gotConn = time.Now() },
-		WroteRequest:         func(httptrace.WroteRequestInfo) { t.wrote = time.Now() },
-		GotFirstResponseByte: func() { t.first = time.Now() },
+	at := func(p *time.Time) {
+		now := time.Now()
+		t.mu.Lock()
+		*p = now
+		t.mu.Unlock()
 	}
+	return &httptrace.ClientTrace{
+		ConnectStart:         func(string, string) { at(&t.connStart) },
+		ConnectDone:          func(string, string, error) { at(&t.connDone) },
+		TLSHandshakeStart:    func() { at(&t.tlsStart) },
+		TLSHandshakeDone:     func(tls.ConnectionState, error) { at(&t.tlsDone) },
+		GotConn:              func(httptrace.GotConnInfo) { at(&t.gotConn) },
+		WroteRequest:         func(httptrace.WroteRequestInfo) { at(&t.wrote) },
+		GotFirstResponseByte: func() { at(&t.first) },
+	}
+}
+
+// connected reports whether the request got a connection.
+func (t *traceTimes) connected() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return !t.gotConn.IsZero()
 }
 
 // fill sets k6's timings: blocked until the connection (less dialling and the handshake),
 // connecting, TLS handshaking, sending until the request was written, waiting until the first
 // byte, receiving until end; a phase that did not happen is 0.
 func (t *traceTimes) fill(tm *h1.Timings, end time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	span := func(a, b time.Time) time.Duration {
 		if a.IsZero() || b.IsZero() || b.Before(a) {
 			return 0
