@@ -120,7 +120,7 @@ func (u *user) sendH2(h *hostConf) error {
 	t.fill(&resp.Timings, end)
 	if err != nil {
 		if ctx.Err() != nil && u.ctx.Err() == nil { // the request's own timeout
-			if !t.connected() {
+			if t.dialing() {
 				return fmt.Errorf("%w %s: %w", h1.ErrDial, h.header, context.DeadlineExceeded)
 			}
 			return fmt.Errorf("http2: %w", context.DeadlineExceeded)
@@ -191,11 +191,12 @@ func (t *traceTimes) trace() *httptrace.ClientTrace {
 	}
 }
 
-// connected reports whether the request got a connection.
-func (t *traceTimes) connected() bool {
+// dialing reports whether the request was still connecting: no connection, and no dial done
+// (a TLS handshake in progress is not dialling, as in h1).
+func (t *traceTimes) dialing() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return !t.gotConn.IsZero()
+	return t.gotConn.IsZero() && t.connDone.IsZero()
 }
 
 // fill sets k6's timings: blocked until the connection (less dialling and the handshake),

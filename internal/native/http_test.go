@@ -395,6 +395,7 @@ func TestTimeouts(t *testing.T) {
 		{name: "the file's timeout", target: stall.URL, top: "timeout: 300ms\n", min: 300 * time.Millisecond},
 		{name: "the request's", target: stall.URL, top: "timeout: 1m\n", req: "    timeout: 200ms\n", min: 200 * time.Millisecond},
 		{name: "in the TLS handshake", target: "https://" + silent.Addr().String(), req: "    timeout: 200ms\n", min: 200 * time.Millisecond},
+		{name: "in the TLS handshake, HTTP/2", target: "https://" + silent.Addr().String(), top: "http2: true\n", req: "    timeout: 200ms\n", min: 200 * time.Millisecond},
 		{name: "over HTTP/2", target: stallTLS.URL, top: "http2: true\ntls: {insecureSkipVerify: true}\ntimeout: 200ms\n", min: 200 * time.Millisecond},
 	}
 	for _, tc := range tests {
