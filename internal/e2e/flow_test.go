@@ -3,10 +3,15 @@
 package e2e
 
 import (
+	"encoding/pem"
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -220,4 +225,78 @@ func firstLine(s string) string {
 		}
 	}
 	return ""
+}
+
+// TestFlowTLSWithCA (issue 17): a flow over TLS to a server whose certificate only the flow's
+// tls.ca vouches for. The master reads the CA beside the flow and ships it in the run's bundle,
+// each worker's engine trusts it, and every request succeeds and is counted as the server
+// counted it, with k6's TLS handshake timing. A flow naming a CA file that is not there is
+// refused before any load, naming tls.ca.
+func TestFlowTLSWithCA(t *testing.T) {
+	t.Parallel()
+	var served atomic.Uint64
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		_, _ = io.WriteString(w, "secure")
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "certs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(filepath.Join(dir, "certs", "ca.pem"), ca, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "tls.yaml")
+	src := `kind: stampede/flow/v1
+baseUrl: ${__ENV.TARGET}
+tls: { ca: certs/ca.pem }
+think: { constant: 100ms }
+classes:
+  home:
+    steps: [ { get: /, name: home, check: { status: 200, body: { contains: secure } } } ]
+`
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runMaster(t, 120*time.Second, "-f", path, "--headless", "--local-workers", "2", "-u", "4", "-t", "3s", "-e", "TARGET="+srv.URL)
+	logOnFailure(t, r)
+	if r.code != 0 || r.summary == nil {
+		t.Fatalf("exit code %d, summary %v", r.code, r.summary != nil)
+	}
+	if got := served.Load(); got == 0 || r.summary.Totals.Requests != got || r.summary.Totals.Failures != 0 {
+		t.Errorf("the master counted %d requests (%d failed), the server %d", r.summary.Totals.Requests, r.summary.Totals.Failures, got)
+	}
+	for _, c := range r.summary.Checks {
+		if c.Fails != 0 || c.Passes == 0 {
+			t.Errorf("check %q: %d passes, %d fails", c.Name, c.Passes, c.Fails)
+		}
+	}
+	// The JSON summary gives a trend's count, not its values: the text summary's line says max.
+	if m := r.summary.Metrics["http_req_tls_handshaking"]; m.Count != r.summary.Totals.Requests {
+		t.Errorf("http_req_tls_handshaking has %d samples, want one a request (%d)", m.Count, r.summary.Totals.Requests)
+	}
+	timed := false
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(line, "http_req_tls_handshaking") {
+			timed = !strings.Contains(line, "max=0.00ms")
+		}
+	}
+	if !timed {
+		t.Errorf("the text summary has no http_req_tls_handshaking line with a handshake timed:\n%s", r.stdout)
+	}
+
+	missing := filepath.Join(dir, "missing.yaml")
+	if err := os.WriteFile(missing, []byte(strings.Replace(src, "certs/ca.pem", "certs/none.pem", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := served.Load()
+	r = runMaster(t, 60*time.Second, "-f", missing, "--headless", "--local-workers", "1", "-u", "1", "-t", "2s", "-e", "TARGET="+srv.URL)
+	if r.code == 0 || !strings.Contains(r.stderr, "tls.ca: certs/none.pem") {
+		t.Errorf("a missing CA: exit code %d, stderr %s", r.code, r.stderr)
+	}
+	if served.Load() != before {
+		t.Error("a flow refused for its CA still sent requests")
+	}
 }

@@ -54,6 +54,9 @@ func (c *Coordinator) prepareFlow(cfg RunConfig) (*scenario.Bundle, *scenario.Op
 	if _, err := s.LoadData(os.DirFS(dir)); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}
+	if _, err := s.LoadCA(os.DirFS(dir)); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+	}
 	var missing []string
 	for _, k := range s.RequiredEnv {
 		if _, ok := cfg.Env[k]; !ok {
@@ -73,12 +76,12 @@ func (c *Coordinator) prepareFlow(cfg RunConfig) (*scenario.Bundle, *scenario.Op
 			ErrBadSettings, name)
 	}
 	b := &scenario.Bundle{Entry: name, Files: map[string][]byte{name: src}}
-	for _, d := range s.Data {
-		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(d.File)))
+	for _, f := range s.Files() { // data files and the TLS CA
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f)))
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %w", ErrScriptError, err)
 		}
-		b.Files[path.Clean(d.File)] = data
+		b.Files[path.Clean(f)] = data
 	}
 	if err := checkBundle(b, c.opts.BundleLimits); err != nil {
 		return nil, nil, fmt.Errorf("%w: %s: %w (--max-bundle-files and --max-bundle-bytes set the limits: docs/limits.md)", ErrScriptError, name, err)

@@ -62,17 +62,24 @@ type creq struct {
 	query     []cparam // added at run time: a dynamic URL's, or the dynamic ones
 	head      []byte   // static header lines (AppendHeader)
 	dynHeader []cheader
-	gzip      bool
 	hasBody   bool
 	body      []byte // static body
 	bodyT     *tmpl
 	json      *cjson
 	form      []cparam
 	timeout   time.Duration
-	maxBody   int
-	captures  []ccapture
-	checks    []ccheck
-	path      string // the step's path in the file, for log lines
+	// maxRedirects is how many redirects it follows; redirectsSet: the file or the request
+	// said so (k6 warns on reaching its default only). keepName: hops are recorded under name
+	// (given, or a template's), not their URLs, as k6 does.
+	maxRedirects int
+	redirectsSet bool
+	keepName     bool
+	hasReferer   bool   // the flow sets Referer: a redirect adds none
+	headCross    []byte // head without the headers a redirect to another host drops
+	maxBody      int
+	captures     []ccapture
+	checks       []ccheck
+	path         string // the step's path in the file, for log lines
 }
 
 type cparam struct {
@@ -163,9 +170,16 @@ func (c *compiler) slot(name string) int {
 
 func (c *compiler) request(st *flow.Step, cls *flow.Class) (*creq, error) {
 	fr := st.Request
-	r := &creq{method: fr.Method, name: fr.Name, group: c.group, path: st.Path, timeout: fr.Timeout}
+	r := &creq{method: fr.Method, name: fr.Name, group: c.group, path: st.Path, timeout: fr.Timeout, keepName: fr.Named}
 	if r.timeout <= 0 {
 		r.timeout = c.e.timeout
+	}
+	r.maxRedirects, r.redirectsSet = fr.MaxRedirects, fr.MaxRedirects >= 0
+	if !r.redirectsSet {
+		r.maxRedirects, r.redirectsSet = c.e.sc.MaxRedirects, c.e.sc.MaxRedirects >= 0
+	}
+	if !r.redirectsSet {
+		r.maxRedirects = flow.DefaultMaxRedirects
 	}
 	// Captures first: a request's own templates cannot read them, but later steps' can.
 	for _, fc := range fr.Captures {
@@ -229,6 +243,7 @@ func (c *compiler) request(st *flow.Step, cls *flow.Class) (*creq, error) {
 		r.targetb, r.fullURLb = []byte(r.target), []byte(full)
 	} else {
 		r.url, r.query = u, params
+		r.keepName = true // k6 names every hop of an http.url template request by the template
 	}
 
 	// Headers: the request's over the class's over the file's, by canonical name.
@@ -262,14 +277,18 @@ func (c *compiler) request(st *flow.Step, cls *flow.Class) (*creq, error) {
 			if err := addStatic(h.Name, s); err != nil {
 				return nil, err
 			}
+			if !crossHostDrops(h.Name) {
+				r.headCross, _ = h1.AppendHeader(r.headCross, h.Name, s)
+			}
 		} else {
 			r.dynHeader = append(r.dynHeader, cheader{name: h.Name, value: v})
 		}
 	}
+	r.hasReferer = has("Referer")
 	if !has("User-Agent") {
 		_ = addStatic("User-Agent", userAgent)
+		r.headCross, _ = h1.AppendHeader(r.headCross, "User-Agent", userAgent)
 	}
-	r.gzip = !has("Accept-Encoding")
 
 	switch {
 	case fr.Body != nil:
@@ -297,6 +316,7 @@ func (c *compiler) request(st *flow.Step, cls *flow.Class) (*creq, error) {
 		}
 		if !has("Content-Type") {
 			_ = addStatic("Content-Type", "application/json")
+			r.headCross, _ = h1.AppendHeader(r.headCross, "Content-Type", "application/json")
 		}
 	case fr.Form != nil:
 		r.hasBody = true
@@ -318,6 +338,7 @@ func (c *compiler) request(st *flow.Step, cls *flow.Class) (*creq, error) {
 		}
 		if !has("Content-Type") {
 			_ = addStatic("Content-Type", "application/x-www-form-urlencoded")
+			r.headCross, _ = h1.AppendHeader(r.headCross, "Content-Type", "application/x-www-form-urlencoded")
 		}
 	}
 	return r, nil
@@ -534,13 +555,9 @@ func hostFor[T string | []byte](e *Engine, scheme string, authT T) (*hostConf, e
 	if _, err := url.Parse(scheme + "://" + auth + "/"); err != nil {
 		return nil, fmt.Errorf("%s://%s: %w", scheme, auth, err)
 	}
-	o := h1.Options{Addr: net.JoinHostPort(host, port), Dial: e.opts.Dial, ConnectTimeout: e.timeout}
+	o := h1.Options{Addr: net.JoinHostPort(host, port), Dial: e.opts.Dial}
 	if scheme == "https" {
-		t, err := h1.TLSConfig(h1.TLSOptions{})
-		if err != nil {
-			return nil, err
-		}
-		o.TLS = t
+		o.TLS = e.tls
 	}
 	cfg, err := h1.NewConfig(o)
 	if err != nil {

@@ -56,6 +56,14 @@
 // "<request name>: capture <name>" and ends the iteration (which still counts, and is followed
 // by the think time). vus is not recorded: the master counts users from the workers.
 //
+// # HTTP
+//
+// Requests go through h1, one connection per user and host, unless the flow says http2: true;
+// then through a net/http transport per user (http2.go), the one branch being user.send. Every
+// connection, redirects to other hosts included, is dialled by Options.Dial. TLS uses the
+// system roots plus Options.CA (the flow's tls.ca). A request's timeout bounds it whole, its
+// redirects included (redirect.go), which are followed and recorded hop by hop as k6 does.
+//
 // # Concurrency
 //
 // Every method of Engine is safe for concurrent use. SetVUs, SetClasses, Resume and Stop take
@@ -71,8 +79,8 @@
 //
 // # Not built yet
 //
-// In script mode: vus/vus_max. Also HTTP/2, redirects, TLS
-// options beyond the system roots, the allow-list (the worker passes Dial, which enforces it at
-// dial time), the fleet-wide first user number (Options.FirstUser is the worker's to give),
-// basic auth in URLs, and Domain, Expires and Secure in the cookie jar.
+// In script mode: vus/vus_max. Also the proto tag of an HTTP/2 response (it is always
+// HTTP/1.1), deflate, brotli and zstd bodies, basic auth in URLs, and Domain, Expires and Secure
+// in the cookie jar. The allow-list is not the engine's: the worker passes Dial, which enforces it
+// at dial time, DNS answers included.
 package native

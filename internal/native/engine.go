@@ -3,6 +3,7 @@ package native
 import (
 	"container/heap"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +30,8 @@ type Options struct {
 	Data map[string]*flow.Table
 	// Env is the run's -e values, read by ${__ENV.X} and ${X:-default}.
 	Env map[string]string
+	// CA is the scenario's tls.ca file (Scenario.LoadCA), required when it names one.
+	CA []byte
 	// Dial opens every connection; the worker passes one that enforces its allow-list. Nil: a
 	// net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -99,6 +102,8 @@ type Engine struct {
 
 	hostMu sync.RWMutex
 	hosts  map[string]*hostConf
+	tls    *tls.Config // every https host's: the system roots, tls.ca, serverName
+	http2  bool        // the flow's http2: requests go through net/http (http2.go)
 
 	setupVals atomic.Pointer[[]string]
 
@@ -170,6 +175,9 @@ func Start(ctx context.Context, opts Options) (*Engine, error) {
 		deltas: make(chan *stats.Delta, 16), exited: make(chan struct{})}
 	if e.timeout <= 0 {
 		e.timeout = flow.DefaultTimeout
+	}
+	if err := e.httpConfig(); err != nil {
+		return nil, fmt.Errorf("native engine: %s: %w", sc.File, err)
 	}
 	if err := e.compile(); err != nil {
 		return nil, fmt.Errorf("native engine: %s: %w", sc.File, err)

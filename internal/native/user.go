@@ -44,7 +44,9 @@ type user struct {
 	url     []byte // the expanded URL of a dynamic request
 	scratch []byte
 	body    []byte
+	sent    []byte   // the body of the request built last, for a 307 or 308 redirect
 	values  [][]byte // Set-Cookie values
+	h2      *h2user  // the flow's http2: this user's net/http transports
 	doc     any      // the body decoded as JSON, once per response
 	docErr  error
 	docDone bool
@@ -91,6 +93,9 @@ func (u *user) close() {
 		_ = c.c.Close()
 	}
 	u.conns = nil
+	if u.h2 != nil {
+		u.h2.close()
+	}
 	if u.timer != nil {
 		u.timer.Stop()
 	}
@@ -382,9 +387,7 @@ func (u *user) build(r *creq) (*hostConf, []byte, error) {
 			req.HeaderBytes("Cookie", u.scratch)
 		}
 	}
-	if r.gzip {
-		req.AcceptGzip()
-	}
+	req.DecodeGzip() // as k6: whatever the server encoded, asked for or not
 	var body []byte
 	switch {
 	case !r.hasBody:
@@ -400,45 +403,51 @@ func (u *user) build(r *creq) (*hostConf, []byte, error) {
 	default:
 		body = r.body
 	}
+	u.sent = body
 	req.Finish(body)
 	req.Timeout = r.timeout
 	return h, full, req.Err()
 }
 
-// do sends one request and records it, its checks and its captures.
+// do sends one request, follows its redirects, and records each hop, then the final response's
+// checks and captures.
 func (u *user) do(r *creq) (stepResult, error) {
 	resp := &u.resp
 	resp.MaxBody = r.maxBody
 	u.docDone, u.doc, u.docErr = false, nil, nil
 	h, full, err := u.build(r)
 	x := exchange{r: r, url: full, resp: resp, scen: u.scen}
-	if err == nil {
-		c := u.conn(h)
-		err = c.Do(u.ctx, &u.req, resp)
-		u.release(h, c)
-		if err != nil && u.ctx.Err() != nil {
-			return stepCancelled, nil // cut off by the engine, not the target: not recorded
-		}
-	} else {
-		resp.Status, resp.Body, resp.BodyLen = 0, resp.Body[:0], 0
-		resp.BytesSent, resp.BytesReceived, resp.Timings = 0, 0, h1.Timings{}
-	}
-	if err != nil {
-		x.failed = true
-		x.errText = errorText(err)
-		u.e.logLine("warning", "stampede", fmt.Sprintf("%s: %s %s: %v", r.path, r.method, r.name, err))
-		resp.Status = 0
-	} else {
-		x.status = resp.Status
-		x.failed = resp.Status < 200 || resp.Status >= 400
-		if h != nil {
-			u.values = resp.Values("Set-Cookie", u.values[:0])
-			for _, v := range u.values {
-				u.jar.set(h.host, v)
+	var used time.Duration // by the hops so far: k6's timeout bounds the request and its redirects
+	for hops := 0; ; hops++ {
+		if err == nil {
+			err = u.send(h)
+			if err != nil && u.ctx.Err() != nil {
+				return stepCancelled, nil // cut off by the engine, not the target: not recorded
 			}
+		} else {
+			resp.Reset()
 		}
+		u.record(r, &x, h, err)
+		tm := &resp.Timings
+		used += tm.Blocked + tm.Connecting + tm.TLSHandshaking + tm.Duration
+		if err != nil || !isRedirect(resp.Status) {
+			break
+		}
+		loc := resp.Header("Location")
+		if loc == nil {
+			break
+		}
+		if hops == r.maxRedirects {
+			if !r.redirectsSet {
+				u.e.logLine("warning", "stampede", fmt.Sprintf("%s: %s %s: stopped after %d redirects and returned the redirection; set maxRedirects at the top of the file or on the request to silence this",
+					r.path, r.method, r.name, hops))
+			}
+			break
+		}
+		var hop *creq
+		hop, h, full, err = u.redirect(r, h, full, loc, resp.Status, r.timeout-used)
+		x = exchange{r: hop, url: full, resp: resp, scen: u.scen}
 	}
-	u.e.rec.request(u.shard, &x)
 	for i := range r.checks {
 		c := &r.checks[i]
 		u.e.rec.check(u.shard, u.scen, c.key, u.checkPasses(c.c, c.text, resp))
@@ -458,8 +467,37 @@ func (u *user) do(r *creq) (stepResult, error) {
 	return stepOK, err
 }
 
-// errorText is a request error's row in the error table: h1's message without its prefix.
+// record records one response (or failure) of r, a hop of it when x.r is not r, and keeps the
+// cookies it set.
+func (u *user) record(r *creq, x *exchange, h *hostConf, err error) {
+	resp := x.resp
+	if err != nil {
+		x.failed = true
+		x.errText = errorText(err)
+		u.e.logLine("warning", "stampede", fmt.Sprintf("%s: %s %s: %v", r.path, x.r.method, x.r.name, err))
+		resp.Status = 0
+	} else {
+		x.status = resp.Status
+		x.failed = resp.Status < 200 || resp.Status >= 400
+		if h != nil {
+			u.values = resp.Values("Set-Cookie", u.values[:0])
+			for _, v := range u.values {
+				u.jar.set(h.host, v)
+			}
+		}
+	}
+	u.e.rec.request(u.shard, x)
+}
+
+// errorText is a request error's row in the error table: k6's text for a timeout ("request
+// timeout", or "dial: i/o timeout" while connecting), else h1's message without its prefix.
 func errorText(err error) string {
+	if h1.IsTimeout(err) {
+		if errors.Is(err, h1.ErrDial) {
+			return "dial: i/o timeout"
+		}
+		return "request timeout"
+	}
 	return strings.TrimPrefix(err.Error(), "h1: ")
 }
 

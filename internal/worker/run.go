@@ -277,7 +277,11 @@ func (r *run) startFlow(ctx context.Context, b *scenario.Bundle, blocked []netip
 	if err != nil {
 		return nil, fmt.Errorf("the run's flow: %w", err)
 	}
-	return native.Start(context.WithoutCancel(ctx), native.Options{Scenario: s, Data: data, Env: r.part.Env,
+	ca, err := s.LoadCA(b.FS())
+	if err != nil {
+		return nil, fmt.Errorf("the run's flow: %w", err)
+	}
+	return native.Start(context.WithoutCancel(ctx), native.Options{Scenario: s, Data: data, CA: ca, Env: r.part.Env,
 		Dial: allowDialer(blocked, net.DefaultResolver), Logs: r.w.logSink(r.part.RunID), Classes: r.part.Classes,
 		Submetrics: r.part.Submetrics, UserSlot: r.part.UserSlot, UserSlots: r.part.UserSlots,
 		Script: r.part.Mode == scenario.Script, Segment: r.part.Segment, SegmentSequence: r.part.SegmentSequence,

@@ -30,6 +30,8 @@ const (
 	MaxScenarios    = 100      // k6-style scenarios (script mode)
 	MaxTasks        = 100      // weighted tasks of one class
 	MaxErrors       = 25       // errors one Parse reports; the rest are counted
+	MaxRedirects    = 100      // maxRedirects, at the top or of a request
+	MaxCABytes      = 1 << 20  // the tls.ca file
 )
 
 // ErrInvalid is wrapped by every error Parse and LoadData return about the scenario's content.
@@ -68,6 +70,11 @@ type Scenario struct {
 	Data    []*DataSet
 	Think   *Think        // after each iteration of a class without its own think; nil: none
 	Timeout time.Duration // per request, unless the request sets its own
+	// MaxRedirects is how many redirects a request follows unless it says; -1 when the file
+	// does not say: k6's DefaultMaxRedirects, with k6's warning when a request reaches it.
+	MaxRedirects int
+	TLS          *TLS // nil: the system roots, the URL's host, verified
+	HTTP2        bool // use net/http's transport: HTTP/2 over TLS by ALPN, h2c on http://
 	// ShareConnections pools each host's keep-alive connections across the worker's users, as
 	// Gatling's shareConnections does: a user holds a connection only while a request is in flight.
 	// False (the default, as in k6 and Locust): each user owns its connections for its life.
@@ -83,6 +90,19 @@ type Scenario struct {
 
 // DefaultTimeout is a request's timeout when the file sets none: k6's.
 const DefaultTimeout = 60 * time.Second
+
+// DefaultMaxRedirects is how many redirects a request follows when neither it nor the file
+// says: k6's maxRedirects.
+const DefaultMaxRedirects = 10
+
+// TLS is how the engine checks servers' certificates: the system roots, plus CA if set.
+type TLS struct {
+	CA                 string // a PEM file, slash-separated, relative to the scenario's directory; LoadCA reads it
+	ServerName         string // checked against the certificate and sent as SNI; empty: the URL's host
+	InsecureSkipVerify bool   // accept any certificate
+	Line, Col          int    // of tls.ca (or tls), for LoadCA's errors
+	Path               string
+}
 
 // Header is one request header; Name is canonical (textproto.CanonicalMIMEHeaderKey).
 type Header struct {
@@ -185,17 +205,20 @@ var methodOf = map[string]string{
 
 // Request is one HTTP request. At most one of Body, JSON and Form is set.
 type Request struct {
-	Method   string    // GET, POST, ...
-	URL      *Template // a path joined to the base URL, or an absolute http(s) URL
-	Name     string    // the name tag; default: URL's source without its query
-	Headers  []Header  // over the class's and the file's
-	Query    []Param   // added to URL's query
-	Body     *Template // sent as is; no Content-Type unless a header sets one
-	JSON     *Value    // sent as JSON, Content-Type application/json unless a header sets one
-	Form     []Param   // sent url-encoded, Content-Type application/x-www-form-urlencoded
-	Timeout  time.Duration
-	Captures []*Capture
-	Checks   []*Check
+	Method  string    // GET, POST, ...
+	URL     *Template // a path joined to the base URL, or an absolute http(s) URL
+	Name    string    // the name tag; default: URL's source without its query
+	Named   bool      // Name was given: redirects are recorded under it too, not their URLs
+	Headers []Header  // over the class's and the file's
+	Query   []Param   // added to URL's query
+	Body    *Template // sent as is; no Content-Type unless a header sets one
+	JSON    *Value    // sent as JSON, Content-Type application/json unless a header sets one
+	Form    []Param   // sent url-encoded, Content-Type application/x-www-form-urlencoded
+	Timeout time.Duration
+	// MaxRedirects is how many redirects it follows; -1: the file's (Scenario.MaxRedirects).
+	MaxRedirects int
+	Captures     []*Capture
+	Checks       []*Check
 }
 
 // Source is where a capture or a check reads the response.

@@ -23,13 +23,14 @@ import (
 // keySets are the keys each kind of mapping takes, named as the JSON Schema's $defs are (a test
 // holds the two together). A key not in its set is an error that lists the set.
 var keySets = map[string][]string{
-	"scenario": {"kind", "baseUrl", "headers", "vars", "data", "think", "timeout", "shareConnections",
+	"scenario": {"kind", "baseUrl", "headers", "vars", "data", "think", "timeout", "maxRedirects", "tls", "http2", "shareConnections",
 		"setup", "teardown", "classes", "shape", "scenarios", "thresholds"},
+	"tls":       {"ca", "serverName", "insecureSkipVerify"},
 	"dataSet":   {"file", "each"},
 	"think":     {"constant", "uniform", "pacing", "exponential"},
 	"class":     {"weight", "tags", "headers", "think", "onStart", "steps", "tasks"},
 	"task":      {"weight", "steps"},
-	"request":   {"get", "post", "put", "patch", "delete", "head", "options", "name", "headers", "query", "body", "json", "form", "timeout", "capture", "check"},
+	"request":   {"get", "post", "put", "patch", "delete", "head", "options", "name", "headers", "query", "body", "json", "form", "timeout", "maxRedirects", "capture", "check"},
 	"group":     {"group", "steps"},
 	"thinkStep": {"think"},
 	"capture":   {"json", "regex", "header", "cookie", "from"},
@@ -69,7 +70,7 @@ func Parse(name string, src []byte) (*Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{file: name, s: &Scenario{File: name, Timeout: DefaultTimeout}, vars: map[string]bool{},
+	p := &parser{file: name, s: &Scenario{File: name, Timeout: DefaultTimeout, MaxRedirects: -1}, vars: map[string]bool{},
 		data: map[string]*DataSet{}, env: map[string]bool{}, setupCaps: map[string]bool{}}
 	p.scenario(root)
 	if len(p.errs) > 0 {
@@ -455,6 +456,17 @@ func (p *parser) scenario(root *yaml.Node) {
 	if n := f["shareConnections"]; n != nil {
 		p.s.ShareConnections, _ = p.boolean(n, "shareConnections")
 	}
+	if n := f["maxRedirects"]; n != nil {
+		if v, ok := p.integer(n, "maxRedirects", 0, MaxRedirects); ok {
+			p.s.MaxRedirects = int(v)
+		}
+	}
+	if n := f["tls"]; n != nil {
+		p.tlsOf(n)
+	}
+	if n := f["http2"]; n != nil {
+		p.s.HTTP2, _ = p.boolean(n, "http2")
+	}
 	if n := f["setup"]; n != nil {
 		sc := &scope{where: "setup", noData: true, inSetup: true, caps: map[string]bool{}, classCaps: map[string]bool{}}
 		p.s.Setup = p.steps(n, "setup", sc, 0)
@@ -534,11 +546,10 @@ func (p *parser) dataOf(n *yaml.Node) {
 		if fn := f["file"]; fn == nil {
 			p.errf(kv.v, dp+".file", "missing: the data file, relative to the scenario's directory")
 		} else if s, ok := p.name(fn, dp+".file"); ok {
-			clean := path.Clean(s)
+			clean, ok := p.relPath(fn, dp+".file", s)
 			ext := strings.ToLower(path.Ext(clean))
 			switch {
-			case strings.Contains(s, `\`) || path.IsAbs(s) || clean == ".." || strings.HasPrefix(clean, "../"):
-				p.errf(fn, dp+".file", "%q: want a path relative to the scenario's directory, with / and without .., so the run's bundle holds it", s)
+			case !ok:
 			case ext != ".csv" && ext != ".json":
 				p.errf(fn, dp+".file", "%q: want a .csv file (with a header row) or a .json file (an array of objects)", s)
 			default:
@@ -558,6 +569,43 @@ func (p *parser) dataOf(n *yaml.Node) {
 			p.s.Data = append(p.s.Data, d)
 		}
 	}
+}
+
+// relPath checks a file name the run's bundle must hold: relative to the scenario's directory,
+// with / and never outside it. It returns the name cleaned.
+func (p *parser) relPath(n *yaml.Node, at, s string) (string, bool) {
+	clean := path.Clean(s)
+	if strings.Contains(s, `\`) || path.IsAbs(s) || clean == ".." || strings.HasPrefix(clean, "../") {
+		p.errf(n, at, "%q: want a path relative to the scenario's directory, with / and without .., so the run's bundle holds it", s)
+		return "", false
+	}
+	return clean, true
+}
+
+func (p *parser) tlsOf(n *yaml.Node) {
+	f, _, ok := p.fields(n, "tls", "tls")
+	if !ok {
+		return
+	}
+	t := &TLS{Line: n.Line, Col: n.Column, Path: "tls"}
+	if v := f["ca"]; v != nil {
+		if s, ok := p.name(v, "tls.ca"); ok {
+			t.CA, _ = p.relPath(v, "tls.ca", s)
+		}
+		t.Line, t.Col, t.Path = v.Line, v.Column, "tls.ca"
+	}
+	if v := f["serverName"]; v != nil {
+		if s, ok := p.name(v, "tls.serverName"); ok {
+			if strings.ContainsAny(s, " /:@") {
+				p.errf(v, "tls.serverName", "%q: want a host name, without scheme, port or path", s)
+			}
+			t.ServerName = s
+		}
+	}
+	if v := f["insecureSkipVerify"]; v != nil {
+		t.InsecureSkipVerify, _ = p.boolean(v, "tls.insecureSkipVerify")
+	}
+	p.s.TLS = t
 }
 
 func (p *parser) headers(n *yaml.Node, path string, sc *scope) []Header {

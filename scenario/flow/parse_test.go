@@ -25,12 +25,12 @@ func TestParseErrors(t *testing.T) {
 		{"wrong kind", "kind: stampede/flow/v2\nclasses: {a: {steps: [{think: 1s}]}}\n",
 			`t.yaml:1:7: kind: the string "stampede/flow/v2": want stampede/flow/v1`},
 		{"unknown top key", head + "baseURL: x\nclasses: {a: {steps: [{think: 1s}]}}\n",
-			"t.yaml:3:1: baseURL: unknown key; allowed: kind, baseUrl, headers, vars, data, think, timeout, shareConnections, setup, teardown, classes, shape, scenarios, thresholds"},
+			"t.yaml:3:1: baseURL: unknown key; allowed: kind, baseUrl, headers, vars, data, think, timeout, maxRedirects, tls, http2, shareConnections, setup, teardown, classes, shape, scenarios, thresholds"},
 		{"two documents", head + "classes: {a: {steps: [{think: 1s}]}}\n---\nkind: x\n", "t.yaml:4:1: a second YAML document: a scenario is one document"},
 		{"alias", head + "vars: {a: &x 1, b: *x}\nclasses: {a: {steps: [{think: 1s}]}}\n",
 			"t.yaml:3:20: vars.b: YAML aliases (*name) are not supported: write the value out"},
 		{"aliases in steps", head + "x0: &u /\nclasses:\n  a:\n    steps: [{get: *u}, {group: *u, steps: [{think: 1s}]}, {think: *u}, {get: /, get: /}]\n",
-			"t.yaml:3:1: x0: unknown key; allowed: kind, baseUrl, headers, vars, data, think, timeout, shareConnections, setup, teardown, classes, shape, scenarios, thresholds\n" +
+			"t.yaml:3:1: x0: unknown key; allowed: kind, baseUrl, headers, vars, data, think, timeout, maxRedirects, tls, http2, shareConnections, setup, teardown, classes, shape, scenarios, thresholds\n" +
 				"t.yaml:6:19: classes.a.steps[0].get: YAML aliases (*name) are not supported: write the value out\n" +
 				"t.yaml:6:32: classes.a.steps[1].group: YAML aliases (*name) are not supported: write the value out\n" +
 				"t.yaml:6:67: classes.a.steps[2].think: YAML aliases (*name) are not supported: write the value out\n" +
@@ -41,7 +41,7 @@ func TestParseErrors(t *testing.T) {
 		{"neither steps nor tasks", head + "classes:\n  a: {weight: 2}\n",
 			"t.yaml:4:6: classes.a: a class needs steps (run in order each iteration) or tasks (one, chosen by weight, each iteration)"},
 		{"unknown step key", head + "classes:\n  a:\n    steps:\n      - get: /\n        nmae: home\n",
-			"t.yaml:7:9: classes.a.steps[0].nmae: unknown key; allowed: get, post, put, patch, delete, head, options, name, headers, query, body, json, form, timeout, capture, check"},
+			"t.yaml:7:9: classes.a.steps[0].nmae: unknown key; allowed: get, post, put, patch, delete, head, options, name, headers, query, body, json, form, timeout, maxRedirects, capture, check"},
 		{"not a step", head + "classes:\n  a:\n    steps:\n      - fetch: /\n",
 			"t.yaml:6:9: classes.a.steps[0]: a step is a request (a key get, post, put, patch, delete, head or options), a group (group: name, steps: [...]) or a pause (think: 1s)"},
 		{"two methods", head + "classes:\n  a:\n    steps:\n      - {get: /, post: /}\n",

@@ -94,7 +94,7 @@ func (p *parser) request(n *yaml.Node, path, method string, sc *scope) *Request 
 	if f[method] == nil {
 		return nil // an alias, reported
 	}
-	r := &Request{Method: methodOf[method]}
+	r := &Request{Method: methodOf[method], MaxRedirects: -1}
 	up := path + "." + method
 	if r.URL = p.template(f[method], up, sc); r.URL != nil {
 		src := r.URL.Source
@@ -112,6 +112,7 @@ func (p *parser) request(n *yaml.Node, path, method string, sc *scope) *Request 
 	if v := f["name"]; v != nil {
 		if s, ok := p.name(v, path+".name"); ok {
 			r.Name = s
+			r.Named = true
 		}
 	}
 	if strings.Contains(r.Name, "::") {
@@ -144,6 +145,11 @@ func (p *parser) request(n *yaml.Node, path, method string, sc *scope) *Request 
 	}
 	if v := f["timeout"]; v != nil {
 		r.Timeout, _ = p.duration(v, path+".timeout", time.Millisecond)
+	}
+	if v := f["maxRedirects"]; v != nil {
+		if n, ok := p.integer(v, path+".maxRedirects", 0, MaxRedirects); ok {
+			r.MaxRedirects = int(n)
+		}
 	}
 	if v := f["check"]; v != nil {
 		r.Checks = p.checks(v, path+".check", r.Name)

@@ -184,8 +184,9 @@ var (
 	scratchPool = sync.Pool{New: func() any { b := make([]byte, 4<<10); return &b }}
 )
 
-// readGzip decodes the body into resp and then reads what framing is left.
-func (c *Conn) readGzip(resp *Response) error {
+// readGzip decodes the body into resp, up to max decoded bytes, and then
+// reads what framing is left.
+func (c *Conn) readGzip(resp *Response, max int64) error {
 	b := &c.body
 	zr, _ := gzipPool.Get().(*gzip.Reader)
 	var err error
@@ -209,6 +210,9 @@ func (c *Conn) readGzip(resp *Response) error {
 	for {
 		n, err := zr.Read(*sp)
 		resp.keep((*sp)[:n])
+		if resp.BodyLen > max {
+			return fmt.Errorf("%w: over %d bytes decoded from %d received", ErrDecodedTooLarge, max, c.recv)
+		}
 		if err == io.EOF {
 			break
 		}

@@ -24,13 +24,21 @@ type Options struct {
 	TLS *tls.Config
 	// ConnectTimeout bounds dialling and the TLS handshake; 0: only the context.
 	ConnectTimeout time.Duration
-	// RequestTimeout bounds one request from its write to the end of its
-	// body, as one connection deadline; 0: none.
+	// RequestTimeout bounds one Do as k6's timeout does: dialling, the TLS
+	// handshake, the write and the response to the end of its body, from one
+	// deadline set when Do starts; 0: none.
 	RequestTimeout time.Duration
+	// MaxDecodedBytes bounds a gzip body once decoded, so a small
+	// compressed body cannot make the user decode gigabytes (a "gzip bomb"):
+	// a longer one is ErrDecodedTooLarge. 0 means DefaultMaxDecoded.
+	MaxDecodedBytes int64
 	// Limits on the status line and header block (and on trailers):
 	// 0 means 64 KiB, 100 fields and 8 KiB a line.
 	MaxHeaderBytes, MaxHeaders, MaxLineBytes int
 }
+
+// DefaultMaxDecoded is Options.MaxDecodedBytes when left 0.
+const DefaultMaxDecoded = 64 << 20
 
 // Config is a validated, immutable Options shared by Conns.
 type Config struct {
@@ -47,8 +55,11 @@ func NewConfig(o Options) (*Config, error) {
 		var d net.Dialer
 		o.Dial = d.DialContext
 	}
-	if o.ConnectTimeout < 0 || o.RequestTimeout < 0 || o.MaxHeaderBytes < 0 || o.MaxHeaders < 0 || o.MaxLineBytes < 0 {
+	if o.ConnectTimeout < 0 || o.RequestTimeout < 0 || o.MaxHeaderBytes < 0 || o.MaxHeaders < 0 || o.MaxLineBytes < 0 || o.MaxDecodedBytes < 0 {
 		return nil, errors.New("h1: timeouts and limits must not be negative")
+	}
+	if o.MaxDecodedBytes == 0 {
+		o.MaxDecodedBytes = DefaultMaxDecoded
 	}
 	if o.MaxHeaderBytes == 0 {
 		o.MaxHeaderBytes = 64 << 10
@@ -123,16 +134,24 @@ func (c *Conn) Do(ctx context.Context, req *Request, resp *Response) error {
 		return err
 	}
 	start := nanotime()
+	var deadline time.Time // of the whole Do, retry included, as k6's timeout
+	timeout := c.cfg.o.RequestTimeout
+	if req.Timeout > 0 {
+		timeout = req.Timeout
+	}
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
 	for attempt := 0; ; attempt++ {
 		fresh := c.nc == nil
 		t0 := start
 		if fresh {
-			if err := c.dial(ctx, resp, start); err != nil {
+			if err := c.dial(ctx, resp, start, deadline); err != nil {
 				return err
 			}
 			t0 = nanotime()
 		}
-		err, retry := c.roundTrip(req, resp, t0)
+		err, retry := c.roundTrip(req, resp, t0, deadline)
 		if err == nil {
 			break
 		}
@@ -212,12 +231,17 @@ func (c *Conn) Unwatch() {
 	c.mu.Unlock()
 }
 
-func (c *Conn) dial(ctx context.Context, resp *Response, start int64) error {
+func (c *Conn) dial(ctx context.Context, resp *Response, start int64, deadline time.Time) error {
 	o := &c.cfg.o
 	dctx := ctx
 	if o.ConnectTimeout > 0 {
+		if d := time.Now().Add(o.ConnectTimeout); deadline.IsZero() || d.Before(deadline) {
+			deadline = d
+		}
+	}
+	if !deadline.IsZero() {
 		var cancel context.CancelFunc
-		dctx, cancel = context.WithTimeout(ctx, o.ConnectTimeout)
+		dctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
 	t1 := nanotime()
@@ -226,7 +250,7 @@ func (c *Conn) dial(ctx context.Context, resp *Response, start int64) error {
 	resp.Timings.Blocked += time.Duration(t1 - start)
 	resp.Timings.Connecting += time.Duration(t2 - t1)
 	if err != nil {
-		return c.ctxErr(ctx, fmt.Errorf("h1: dial %s: %w", o.Addr, err))
+		return c.ctxErr(ctx, fmt.Errorf("%w %s: %w", ErrDial, o.Addr, err))
 	}
 	c.mu.Lock()
 	c.raw, c.killed = raw, false
@@ -243,7 +267,7 @@ func (c *Conn) dial(ctx context.Context, resp *Response, start int64) error {
 		resp.Timings.TLSHandshaking += time.Duration(nanotime() - t2)
 		if err != nil {
 			c.drop()
-			return c.ctxErr(ctx, fmt.Errorf("h1: TLS handshake with %s: %w", o.Addr, err))
+			return c.ctxErr(ctx, fmt.Errorf("%w with %s: %w", ErrHandshake, o.Addr, err))
 		}
 	}
 	return nil
@@ -258,13 +282,9 @@ func (c *Conn) ctxErr(ctx context.Context, err error) error {
 
 // roundTrip writes req and reads one response. retry reports that nothing
 // of the response arrived and the failure was not a timeout.
-func (c *Conn) roundTrip(req *Request, resp *Response, t0 int64) (err error, retry bool) {
-	timeout := c.cfg.o.RequestTimeout
-	if req.Timeout > 0 {
-		timeout = req.Timeout
-	}
-	if timeout > 0 {
-		_ = c.nc.SetDeadline(time.Now().Add(timeout))
+func (c *Conn) roundTrip(req *Request, resp *Response, t0 int64, deadline time.Time) (err error, retry bool) {
+	if !deadline.IsZero() {
+		_ = c.nc.SetDeadline(deadline)
 		c.deadline = true
 	} else if c.deadline {
 		_ = c.nc.SetDeadline(time.Time{})
@@ -301,6 +321,13 @@ func (c *Conn) roundTrip(req *Request, resp *Response, t0 int64) (err error, ret
 
 func isTimeout(err error) bool {
 	return errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// IsTimeout reports whether err, from Do, is a timeout: the request's
+// deadline passed while dialling, in the handshake or in the exchange.
+// Cancellation by the caller's context is not one.
+func IsTimeout(err error) bool {
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // readResponse reads a response head (skipping 1xx) and its body.
@@ -348,7 +375,7 @@ func (c *Conn) readResponse(req *Request, resp *Response) error {
 	}
 	if req.gzip && fr.gzip {
 		resp.Gzipped = true
-		return c.readGzip(resp)
+		return c.readGzip(resp, o.MaxDecodedBytes)
 	}
 	for {
 		p, err := b.next(1 << 30)

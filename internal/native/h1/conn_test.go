@@ -225,11 +225,13 @@ func TestGzip(t *testing.T) {
 	tests := []struct {
 		name    string
 		accept  bool
+		decode  bool // DecodeGzip: the Accept-Encoding header is the caller's
 		maxBody int
 		want    string
 		wantLen int
 	}{
 		{name: "decoded", accept: true, maxBody: 1000, want: text, wantLen: len(text)},
+		{name: "decoded, not asked for", decode: true, maxBody: 1000, want: text, wantLen: len(text)},
 		{name: "decoded, capped", accept: true, maxBody: 6, want: text[:6], wantLen: len(text)},
 		{name: "decoded, discarded", accept: true, wantLen: len(text)},
 		{name: "not asked for: raw", maxBody: 1000, want: zipped.String(), wantLen: zipped.Len()},
@@ -244,13 +246,19 @@ func TestGzip(t *testing.T) {
 			if tc.accept {
 				req.AcceptGzip()
 			}
+			if tc.decode {
+				req.DecodeGzip()
+			}
 			req.Finish(nil)
+			if got := bytes.Contains(req.Bytes(), []byte("Accept-Encoding")); got != tc.accept {
+				t.Errorf("Accept-Encoding sent: %v, want %v", got, tc.accept)
+			}
 			resp := Response{MaxBody: tc.maxBody}
 			for i := range 2 { // the second one reuses the pooled gzip reader
 				if err := c.Do(ctxT(t), &req, &resp); err != nil {
 					t.Fatal(err)
 				}
-				if string(resp.Body) != tc.want || resp.BodyLen != int64(tc.wantLen) || resp.Gzipped != tc.accept {
+				if string(resp.Body) != tc.want || resp.BodyLen != int64(tc.wantLen) || resp.Gzipped != (tc.accept || tc.decode) {
 					t.Fatalf("try %d: body %q len %d gzipped %v", i, resp.Body, resp.BodyLen, resp.Gzipped)
 				}
 			}
@@ -512,5 +520,78 @@ func waitUntil(t *testing.T, cond func() bool) {
 	t.Helper()
 	for !cond() {
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestGzipBomb: a small gzip body that decodes to far more than
+// MaxDecodedBytes is an error once the cap is passed, not a body decoded to
+// the end; the connection is not kept.
+func TestGzipBomb(t *testing.T) {
+	t.Parallel()
+	var zipped bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&zipped, gzip.BestCompression)
+	_, _ = zw.Write(make([]byte, 64<<20)) // 64 MiB of zeros: about 64 KiB zipped
+	_ = zw.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		_, _ = w.Write(zipped.Bytes())
+	}))
+	t.Cleanup(srv.Close)
+	const max = 1 << 20
+	c := newConn(t, Options{Addr: srv.Listener.Addr().String(), MaxDecodedBytes: max})
+	var req Request
+	req.Start("GET", "/")
+	req.Host("test")
+	req.AcceptGzip()
+	req.Finish(nil)
+	resp := Response{MaxBody: 100}
+	err := c.Do(ctxT(t), &req, &resp)
+	if !errors.Is(err, ErrDecodedTooLarge) {
+		t.Fatalf("Do = %v, want ErrDecodedTooLarge", err)
+	}
+	if resp.BodyLen <= max || resp.BodyLen > max+8<<10 {
+		t.Errorf("decoded %d bytes before stopping, want just over %d", resp.BodyLen, max)
+	}
+	if c.nc != nil {
+		t.Error("the connection was kept after a body left half read")
+	}
+}
+
+// TestTimeoutCoversConnect: the request's timeout bounds the TLS handshake
+// too (k6's timeout is the whole request), with no ConnectTimeout set: a
+// server that accepts and then says nothing makes Do fail at the deadline.
+func TestTimeoutCoversConnect(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan net.Conn, 4)
+	t.Cleanup(func() {
+		_ = ln.Close()
+		for len(held) > 0 {
+			_ = (<-held).Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held <- c // held open, silent
+		}
+	}()
+	tlsConf, _ := TLSConfig(TLSOptions{})
+	c := newConn(t, Options{Addr: ln.Addr().String(), TLS: tlsConf})
+	req := get("/")
+	req.Timeout = 200 * time.Millisecond
+	var resp Response
+	err = c.Do(ctxT(t), req, &resp)
+	if !IsTimeout(err) || !errors.Is(err, ErrHandshake) {
+		t.Fatalf("Do = %v, want a timeout in the TLS handshake", err)
+	}
+	if resp.Timings.TLSHandshaking < req.Timeout/2 {
+		t.Errorf("TLS handshaking %v, want about the timeout %v", resp.Timings.TLSHandshaking, req.Timeout)
 	}
 }

@@ -28,7 +28,9 @@
 // close-delimited bodies; no body for HEAD, 1xx, 204 and 304; interim 1xx
 // responses skipped (at most 5); HTTP/1.0 responses (keep-alive only when
 // the server says so); Connection: close either way; gzip decoding when the
-// request asked for it with AcceptGzip; strict limits on the status line and
+// request asked for it with AcceptGzip (or DecodeGzip), up to
+// Options.MaxDecodedBytes decoded; one timeout per Do, from dialling to the
+// end of the body (Request.Timeout or Options.RequestTimeout); strict limits on the status line and
 // header block (bytes, count, line length), reported as errors. It does not
 // do HTTP/2 (the engine uses net/http for that; ALPN offers only
 // http/1.1), pipelining, proxies, redirects, cookies (Response exposes

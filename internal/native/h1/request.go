@@ -18,7 +18,7 @@ type Request struct {
 	done bool
 
 	head       bool // HEAD: the response has no body
-	gzip       bool // AcceptGzip was called: decode a gzip body
+	gzip       bool // AcceptGzip or DecodeGzip was called: decode a gzip body
 	close      bool // the request says Connection: close
 	Replayable bool // may be retried on a fresh connection; Start sets it for GET, HEAD, OPTIONS, TRACE
 	// Timeout, when above 0, bounds this request instead of Options.RequestTimeout (a flow's
@@ -143,6 +143,11 @@ func (r *Request) AcceptGzip() {
 	r.Header("Accept-Encoding", "gzip")
 	r.gzip = true
 }
+
+// DecodeGzip has Do decode a gzip response body, as AcceptGzip does, without
+// sending Accept-Encoding: for a request whose headers already ask (k6
+// decodes what the server encoded, whatever the request said).
+func (r *Request) DecodeGzip() { r.gzip = true }
 
 // Finish ends the header block and appends body. Content-Length is sent when
 // body is not nil, or for POST, PUT and PATCH (as 0).

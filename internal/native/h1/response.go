@@ -15,6 +15,13 @@ var (
 	ErrLineTooLong    = errors.New("h1: response line too long")
 	ErrTruncated      = errors.New("h1: response truncated (connection ended early)")
 	ErrClosed         = errors.New("h1: Conn closed")
+	// ErrDecodedTooLarge: a gzip body decoded to more than
+	// Options.MaxDecodedBytes; the connection is closed.
+	ErrDecodedTooLarge = errors.New("h1: decoded body too large")
+	// ErrDial and ErrHandshake are wrapped by failures to connect, before
+	// any byte of the request was sent.
+	ErrDial      = errors.New("h1: dial")
+	ErrHandshake = errors.New("h1: TLS handshake")
 )
 
 // Timings of one Do, named after k6's http_req_* metrics. Duration is
@@ -86,6 +93,27 @@ func (r *Response) Field(i int) (name, value []byte) {
 	f := r.fields[i]
 	return r.head[f.ns:f.ne], r.head[f.vs:f.ve]
 }
+
+// Reset empties r, keeping MaxBody and its buffers; Do calls it. With
+// AddField and Keep it lets another client (the engine's HTTP/2 path) fill
+// a Response for code that reads one.
+func (r *Response) Reset() { r.reset() }
+
+// AddField appends a header field, read back by Header, Values and Field.
+func (r *Response) AddField(name, value string) {
+	ns := len(r.head)
+	r.head = append(r.head, name...)
+	ne := len(r.head)
+	r.head = append(r.head, ':', ' ')
+	vs := len(r.head)
+	r.head = append(r.head, value...)
+	ve := len(r.head)
+	r.head = append(r.head, '\n')
+	r.fields = append(r.fields, field{ns: int32(ns), ne: int32(ne), vs: int32(vs), ve: int32(ve)})
+}
+
+// Keep adds p to the body: it counts in BodyLen and is kept up to MaxBody.
+func (r *Response) Keep(p []byte) { r.keep(p) }
 
 func (r *Response) reset() {
 	r.Status, r.Minor = 0, 0
