@@ -466,6 +466,9 @@ func (p *parser) scenario(root *yaml.Node) {
 	}
 	if n := f["http2"]; n != nil {
 		p.s.HTTP2, _ = p.boolean(n, "http2")
+		if p.s.HTTP2 && p.s.ShareConnections {
+			p.errf(n, "http2", "not with shareConnections: over HTTP/2 each user keeps its own transport, so that each request's bytes on the wire are its own")
+		}
 	}
 	if n := f["setup"]; n != nil {
 		sc := &scope{where: "setup", noData: true, inSetup: true, caps: map[string]bool{}, classCaps: map[string]bool{}}

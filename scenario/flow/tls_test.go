@@ -53,6 +53,8 @@ classes: {a: {steps: [{get: /, name: home, maxRedirects: 0}]}}
 		{"insecure not bool", "tls: {insecureSkipVerify: yes please}\n", `t.yaml:3:27: tls.insecureSkipVerify: want true or false, not the string "yes please"`},
 		{"maxRedirects negative", "maxRedirects: -1\n", "t.yaml:3:15: maxRedirects: want a whole number from 0 to 100, not -1"},
 		{"http2 not bool", "http2: 2\n", "t.yaml:3:8: http2: want true or false, not 2"},
+		{"http2 with shared connections", "shareConnections: true\nhttp2: true\n",
+			"t.yaml:4:8: http2: not with shareConnections: over HTTP/2 each user keeps its own transport, so that each request's bytes on the wire are its own"},
 		{"request maxRedirects", "", "t.yaml:3:46: classes.a.steps[0].maxRedirects: want a whole number from 0 to 100, not 101"},
 	}
 	for _, tt := range tests {
