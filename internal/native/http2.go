@@ -127,7 +127,7 @@ func (u *user) sendH2(h *hostConf) error {
 		}
 		return fmt.Errorf("http2: %w", err)
 	}
-	resp.Status, resp.Minor = res.StatusCode, res.ProtoMinor
+	resp.Status, resp.Major, resp.Minor = res.StatusCode, res.ProtoMajor, res.ProtoMinor
 	for name, vs := range res.Header {
 		for _, v := range vs {
 			resp.AddField(name, v)

@@ -514,6 +514,8 @@ setup:
     check: { status: 200, json: { $.user: ada } }
     capture: { session: { header: X-Session } }
 classes: {u: {steps: [{think: 1s}]}}
+thresholds:
+  "http_reqs{proto:HTTP/2.0}": ["count==2"]
 `, map[string]string{"TARGET": tc.srv.URL}, caFiles(tlsSrv))
 			var protos []string
 			tc.protos.Range(func(k, _ any) bool { protos = append(protos, k.(string)); return true })
@@ -539,6 +541,9 @@ classes: {u: {steps: [{think: 1s}]}}
 			m := o.d.Metrics["http_req_tls_handshaking"]
 			if m == nil || m.Count != 2 || (m.Sum > 0) != tc.tls {
 				t.Errorf("http_req_tls_handshaking %+v, want 2 samples, above 0 in sum only with TLS", m)
+			}
+			if m := o.d.Metrics["http_reqs{proto:HTTP/2.0}"]; m == nil || m.Count != 2 {
+				t.Errorf("http_reqs{proto:HTTP/2.0} %+v, want both requests under k6's proto tag of HTTP/2", m)
 			}
 			for _, name := range []string{"http_req_waiting", "http_req_duration", "data_sent", "data_received"} {
 				if m := o.d.Metrics[name]; m == nil || m.Sum <= 0 {

@@ -86,6 +86,20 @@ type tags struct {
 	expected             string
 	url                  []byte
 	check, err           string
+	proto                string // k6's proto tag: HTTP/1.1, HTTP/2.0; "" when no response came
+}
+
+// protoTag is k6's proto tag of a response of HTTP/major.minor, without allocating.
+func protoTag(major, minor int) string {
+	switch {
+	case major == 2:
+		return "HTTP/2.0"
+	case major == 1 && minor == 0:
+		return "HTTP/1.0"
+	case major == 1:
+		return "HTTP/1.1"
+	}
+	return ""
 }
 
 const (
@@ -125,7 +139,7 @@ func (t *tags) matches(id tagID, want string) bool {
 	case tURL:
 		return string(t.url) == want
 	case tProto:
-		return want == "HTTP/1.1"
+		return t.proto == want
 	case tCheck:
 		return t.check == want
 	case tError:
@@ -327,7 +341,7 @@ func (rc *recorder) request(s *shard, x *exchange) {
 	st := statusString(x.status)
 	k := stats.Key{Name: x.r.name, Method: x.r.method, Status: st}
 	t := tags{has: httpTags, name: x.r.name, method: x.r.method, status: st, group: x.r.group,
-		scenario: x.scen, expected: "true", url: x.url}
+		scenario: x.scen, expected: "true", url: x.url, proto: protoTag(x.resp.Major, x.resp.Minor)}
 	if x.failed {
 		t.expected = "false"
 	}

@@ -45,6 +45,7 @@ type Response struct {
 	MaxBody int
 
 	Status  int
+	Major   int    // 1; 2 in a response another client filled over HTTP/2 (0: none read)
 	Minor   int    // 1 for HTTP/1.1, 0 for HTTP/1.0
 	Body    []byte // the first MaxBody bytes of the (decoded) body
 	BodyLen int64  // body bytes seen, after gzip decoding
@@ -116,7 +117,7 @@ func (r *Response) AddField(name, value string) {
 func (r *Response) Keep(p []byte) { r.keep(p) }
 
 func (r *Response) reset() {
-	r.Status, r.Minor = 0, 0
+	r.Status, r.Major, r.Minor = 0, 0, 0
 	r.Body = r.Body[:0]
 	r.BodyLen = 0
 	r.Gzipped, r.Close, r.Retried = false, false, false
@@ -208,7 +209,7 @@ func (r *Response) parseStatus(line []byte) error {
 		return fmt.Errorf("%w: status code %d", ErrMalformed, s)
 	}
 	r.Status = s
-	r.Minor = int(line[7] - '0')
+	r.Major, r.Minor = 1, int(line[7]-'0')
 	return nil
 }
 
