@@ -206,29 +206,10 @@ func (u *user) stopping() bool {
 }
 
 // sleep pauses for d, and reports false when the user was stopped meanwhile.
-func (u *user) sleep(d time.Duration) bool {
-	if d <= 0 {
-		return !u.stopping()
-	}
-	if u.timer == nil {
-		u.timer = time.NewTimer(d)
-	} else {
-		u.timer.Reset(d)
-	}
-	select {
-	case <-u.timer.C:
-		return true
-	case <-u.stop:
-		u.timer.Stop()
-		return false
-	case <-u.ctx.Done():
-		u.timer.Stop()
-		return false
-	}
-}
+func (u *user) sleep(d time.Duration) bool { return u.pause(d, nil) }
 
-// pause is the think time after a script-mode iteration: like sleep, but end also ends it
-// (the scenario starts no more iterations), reporting false.
+// pause is sleep that end also ends (reporting false): the think time after a script-mode
+// iteration, whose scenario may start no more iterations. A nil end never ends it.
 func (u *user) pause(d time.Duration, end <-chan struct{}) bool {
 	if d <= 0 {
 		return !u.stopping()
