@@ -138,7 +138,8 @@ node-setup:
 # fixed in Go 1.27); seen in CI on FuzzWorkerMessage. FUZZTIME=5m (or 1000000x) for a longer hunt.
 FUZZTIME ?= 5000x
 FUZZ_TARGETS := ./internal/stats:FuzzParseThreshold ./internal/stats:FuzzHistogram ./web:FuzzRunBodies \
-	./scenario:FuzzReadArchive ./scenario:FuzzBundleValidate ./internal/rpc:FuzzWorkerMessage
+	./scenario:FuzzReadArchive ./scenario:FuzzBundleValidate ./internal/rpc:FuzzWorkerMessage \
+	./scenario/flow:FuzzParse ./internal/native/h1:FuzzReadResponse
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
