@@ -65,8 +65,15 @@ func rawServer(t testing.TB) string {
 func oneUser(t testing.TB, url string) (*user, *creq) {
 	t.Helper()
 	sc, tables := parse(t, staticGET, nil)
-	e, err := Start(context.Background(), Options{Scenario: sc, Data: tables,
-		Env: map[string]string{"TARGET": url}, FlushInterval: time.Hour})
+	return firstUser(t, Options{Scenario: sc, Data: tables, Env: map[string]string{"TARGET": url}})
+}
+
+// firstUser starts an engine with opts and returns a user of its first class, outside the
+// engine's own loop, with the first request of the class, for a test to drive by hand.
+func firstUser(t testing.TB, opts Options) (*user, *creq) {
+	t.Helper()
+	opts.FlushInterval = time.Hour
+	e, err := Start(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,17 +44,10 @@ var errRefused = errors.New("refused by the test's dial hook")
 
 func runSetupRefusing(t *testing.T, src string, env map[string]string, files fstest.MapFS, refuse func(addr string) bool) *onceRun {
 	t.Helper()
-	sc, err := flow.Parse("test.yaml", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
 	if files == nil {
 		files = fstest.MapFS{}
 	}
-	tables, err := sc.LoadData(files)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc, tables := parse(t, src, files)
 	ca, err := sc.LoadCA(files)
 	if err != nil {
 		t.Fatal(err)
@@ -609,22 +602,7 @@ func BenchmarkHTTP2(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			sc := mustParse(b, "kind: stampede/flow/v1\nbaseUrl: ${__ENV.TARGET}\n"+tc.top+
 				"tls: {insecureSkipVerify: true}\nclasses: {u: {steps: [{get: /, name: home, check: {status: 200}}]}}\n")
-			e, err := Start(context.Background(), Options{Scenario: sc, Env: map[string]string{"TARGET": srv.URL}, FlushInterval: time.Hour})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() {
-				e.Kill()
-				go func() {
-					for range e.Deltas() {
-					}
-				}()
-				<-e.Exited()
-			})
-			u := e.newUser(context.Background(), e.classes[0].prog, 0, 1)
-			u.v.caps = u.iter
-			b.Cleanup(u.close)
-			r := e.classes[0].prog.steps[0].req
+			u, r := firstUser(b, Options{Scenario: sc, Env: map[string]string{"TARGET": srv.URL}})
 			b.ReportAllocs()
 			for b.Loop() {
 				if res, err := u.do(r); res != stepOK || err != nil || u.resp.Status != 200 {
