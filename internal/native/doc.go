@@ -79,7 +79,7 @@
 //
 // # Not built yet
 //
-// In script mode: vus/vus_max. Also deflate, brotli and zstd bodies, basic auth in URLs, and Domain, Expires and Secure
-// in the cookie jar. The allow-list is not the engine's: the worker passes Dial, which enforces it
+// In script mode: vus/vus_max. Also basic auth in URLs, and Domain, Expires and Secure in the
+// cookie jar. The allow-list is not the engine's: the worker passes Dial, which enforces it
 // at dial time, DNS answers included.
 package native

@@ -3,11 +3,9 @@ package native
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -83,8 +81,8 @@ func (c *countingConn) Write(p []byte) (int, error) {
 }
 
 // sendH2 sends u.req, built for HTTP/1.1, through net/http and fills u.resp as h1 would: the
-// status, the headers, the body up to MaxBody (gzip decoded, within h1.DefaultMaxDecoded), the
-// bytes on the wire and k6's timings as far as httptrace gives them.
+// status, the headers, the body up to MaxBody (decoded as h1 decodes it, within
+// h1.DefaultMaxDecoded), the bytes on the wire and k6's timings as far as httptrace gives them.
 func (u *user) sendH2(h *hostConf) error {
 	hu := u.h2Transports()
 	resp := &u.resp
@@ -136,33 +134,10 @@ func (u *user) sendH2(h *hostConf) error {
 	return nil
 }
 
-// readH2Body reads res's body into resp, decoding gzip as h1 does, within h1.DefaultMaxDecoded.
+// readH2Body reads res's body into resp, decoding gzip, deflate, br and zstd as h1 does, each
+// within h1.DefaultMaxDecoded.
 func readH2Body(res *http.Response, resp *h1.Response, buf []byte) error {
-	var r io.Reader = res.Body
-	if ce := res.Header.Get("Content-Encoding"); strings.EqualFold(ce, "gzip") || strings.EqualFold(ce, "x-gzip") {
-		zr, err := gzip.NewReader(res.Body)
-		if err != nil {
-			if err == io.EOF { // an empty body
-				return nil
-			}
-			return fmt.Errorf("%w: gzip: %w", h1.ErrMalformed, err)
-		}
-		r = zr
-		resp.Gzipped = true
-	}
-	for {
-		n, err := r.Read(buf)
-		resp.Keep(buf[:n])
-		if resp.Gzipped && resp.BodyLen > h1.DefaultMaxDecoded {
-			return fmt.Errorf("%w: over %d bytes decoded", h1.ErrDecodedTooLarge, h1.DefaultMaxDecoded)
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
+	return resp.ReadBody(res.Body, res.Header.Values("Content-Encoding"), h1.DefaultMaxDecoded, buf)
 }
 
 // traceTimes are the moments httptrace reports, for k6's http_req_* timings. The transport

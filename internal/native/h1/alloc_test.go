@@ -8,11 +8,13 @@ import (
 )
 
 // TestZeroAllocs: in the steady state a request on a reused Conn allocates
-// nothing, whether its body is discarded or kept in a reused buffer. The
+// nothing, whether its body is discarded, kept in a reused buffer or
+// gzip-decoded (through pooled readers; other codings allocate). The
 // server is a raw loop that allocates nothing either: AllocsPerRun counts
 // the whole process.
 func TestZeroAllocs(t *testing.T) {
 	json := `{"count":2,"items":[{"id":1,"name":"item-01"},{"id":2,"name":"item-02"}]}`
+	gzipped := string(encode(t, []byte(json), "gzip"))
 	tests := []struct {
 		name    string
 		resp    string
@@ -23,10 +25,14 @@ func TestZeroAllocs(t *testing.T) {
 		{name: "GET, body discarded", resp: "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 12\r\n\r\nhello world\n"},
 		{name: "small JSON kept", resp: "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + itoa(len(json)) + "\r\n\r\n" + json, maxBody: 4096},
 		{name: "chunked, request timeout", resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", timeout: time.Second},
+		{name: "gzip decoded", resp: "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: " + itoa(len(gzipped)) + "\r\n\r\n" + gzipped, maxBody: 4096, gzip: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			// Not parallel: other tests' allocations would be counted.
+			if tc.gzip && raceEnabled {
+				t.Skip("the race detector drops pooled gzip readers at random")
+			}
 			srv := newRawServer(t, replies(true, tc.resp))
 			c := newConn(t, Options{Addr: srv.addr(), RequestTimeout: tc.timeout})
 			var req Request
@@ -42,6 +48,9 @@ func TestZeroAllocs(t *testing.T) {
 				req.Target(ids[i%len(ids)])
 				req.Host("127.0.0.1")
 				req.Raw(static)
+				if tc.gzip {
+					req.DecodeGzip()
+				}
 				req.Finish(nil)
 				i++
 				if err := c.Do(ctx, &req, &resp); err != nil {
@@ -54,7 +63,11 @@ func TestZeroAllocs(t *testing.T) {
 			if a := testing.AllocsPerRun(200, do); a != 0 {
 				t.Errorf("%v allocations a request, want 0", a)
 			}
-			if tc.maxBody > 0 && !strings.HasSuffix(tc.resp, string(resp.Body)) {
+			if tc.gzip {
+				if string(resp.Body) != json || !resp.Decoded {
+					t.Errorf("body %q decoded %v, want the JSON decoded", resp.Body, resp.Decoded)
+				}
+			} else if tc.maxBody > 0 && !strings.HasSuffix(tc.resp, string(resp.Body)) {
 				t.Errorf("body %q", resp.Body)
 			}
 			if n := srv.accepts.Load(); n != 1 {

@@ -199,7 +199,7 @@ func (c *Conn) readGzip(resp *Response, max int64) error {
 		if err == io.EOF && b.done { // an empty body
 			return nil
 		}
-		if gzipErr(err) {
+		if gzipErr(err, b.done) {
 			return fmt.Errorf("%w: gzip: %w", ErrMalformed, err)
 		}
 		return err
@@ -217,7 +217,7 @@ func (c *Conn) readGzip(resp *Response, max int64) error {
 			break
 		}
 		if err != nil {
-			if gzipErr(err) {
+			if gzipErr(err, b.done) {
 				return fmt.Errorf("%w: gzip: %w", ErrMalformed, err)
 			}
 			return err
@@ -235,8 +235,10 @@ func (c *Conn) readGzip(resp *Response, max int64) error {
 }
 
 // gzipErr reports whether err is gzip's complaint about the data rather
-// than the body's own error passed through.
-func gzipErr(err error) bool {
+// than the body's own error passed through: a stream cut short where the
+// body ended as its framing said is corrupt data, not a truncated response.
+func gzipErr(err error, bodyDone bool) bool {
 	var ce flate.CorruptInputError
-	return errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.As(err, &ce)
+	return errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.As(err, &ce) ||
+		(bodyDone && errors.Is(err, io.ErrUnexpectedEOF))
 }

@@ -28,9 +28,10 @@ type Options struct {
 	// handshake, the write and the response to the end of its body, from one
 	// deadline set when Do starts; 0: none.
 	RequestTimeout time.Duration
-	// MaxDecodedBytes bounds a gzip body once decoded, so a small
-	// compressed body cannot make the user decode gigabytes (a "gzip bomb"):
-	// a longer one is ErrDecodedTooLarge. 0 means DefaultMaxDecoded.
+	// MaxDecodedBytes bounds a body once decoded (gzip, deflate, br or
+	// zstd; each layer of one in several codings), so a small compressed
+	// body cannot make the user decode gigabytes (a "gzip bomb"): a longer
+	// one is ErrDecodedTooLarge. 0 means DefaultMaxDecoded.
 	MaxDecodedBytes int64
 	// Limits on the status line and header block (and on trailers):
 	// 0 means 64 KiB, 100 fields and 8 KiB a line.
@@ -305,7 +306,9 @@ func (c *Conn) roundTrip(req *Request, resp *Response, t0 int64, deadline time.T
 		if c.recv == 0 && !isTimeout(err) && !errors.Is(err, ErrRequest) {
 			return fmt.Errorf("h1: read response: %w", err), true
 		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		// A compressed stream cut short inside a complete body is ErrMalformed
+		// wrapping io.ErrUnexpectedEOF: corrupt data, not a truncated response.
+		if (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) && !errors.Is(err, ErrMalformed) {
 			err = fmt.Errorf("%w: %w", ErrTruncated, err)
 		}
 		return err, false
@@ -373,9 +376,19 @@ func (c *Conn) readResponse(req *Request, resp *Response) error {
 	if b.mode == bodyNone {
 		return nil
 	}
-	if req.gzip && fr.gzip {
-		resp.Gzipped = true
-		return c.readGzip(resp, o.MaxDecodedBytes)
+	if req.gzip && (fr.enc.n > 0 || fr.enc.over) {
+		k, err := fr.enc.known()
+		if err != nil {
+			return err
+		}
+		if k == 1 && fr.enc.list[fr.enc.n-1] == codingGzip {
+			resp.Decoded = true
+			return c.readGzip(resp, o.MaxDecodedBytes)
+		}
+		if k > 0 {
+			resp.Decoded = true
+			return c.readDecoded(resp, &fr.enc, k, o.MaxDecodedBytes)
+		}
 	}
 	for {
 		p, err := b.next(1 << 30)
@@ -387,6 +400,18 @@ func (c *Conn) readResponse(req *Request, resp *Response) error {
 			return err
 		}
 	}
+}
+
+// readDecoded undoes the last k codings of enc, for what readGzip does not
+// take: deflate, br, zstd and bodies in several codings.
+func (c *Conn) readDecoded(resp *Response, enc *codings, k int, max int64) error {
+	sp := scratchPool.Get().(*[]byte)
+	defer scratchPool.Put(sp)
+	err := resp.decode(&c.body, enc, k, max, *sp)
+	if errors.Is(err, ErrDecodedTooLarge) {
+		err = fmt.Errorf("%w from %d received", err, c.recv)
+	}
+	return err
 }
 
 func (r *Response) keep(p []byte) {

@@ -258,8 +258,8 @@ func TestGzip(t *testing.T) {
 				if err := c.Do(ctxT(t), &req, &resp); err != nil {
 					t.Fatal(err)
 				}
-				if string(resp.Body) != tc.want || resp.BodyLen != int64(tc.wantLen) || resp.Gzipped != (tc.accept || tc.decode) {
-					t.Fatalf("try %d: body %q len %d gzipped %v", i, resp.Body, resp.BodyLen, resp.Gzipped)
+				if string(resp.Body) != tc.want || resp.BodyLen != int64(tc.wantLen) || resp.Decoded != (tc.accept || tc.decode) {
+					t.Fatalf("try %d: body %q len %d decoded %v", i, resp.Body, resp.BodyLen, resp.Decoded)
 				}
 			}
 		})

@@ -27,10 +27,14 @@
 // What it does: Content-Length, chunked (extensions and trailers skipped) and
 // close-delimited bodies; no body for HEAD, 1xx, 204 and 304; interim 1xx
 // responses skipped (at most 5); HTTP/1.0 responses (keep-alive only when
-// the server says so); Connection: close either way; gzip decoding when the
-// request asked for it with AcceptGzip (or DecodeGzip), up to
-// Options.MaxDecodedBytes decoded; one timeout per Do, from dialling to the
-// end of the body (Request.Timeout or Options.RequestTimeout); strict limits on the status line and
+// the server says so); Connection: close either way; decoding of gzip,
+// deflate (zlib), br and zstd bodies, and of bodies in several of them, when
+// the request asked for it with AcceptGzip or DecodeGzip (any coding,
+// despite the names), up to Options.MaxDecodedBytes decoded, an unknown
+// coding left as sent (only gzip alone is decoded without allocating; the
+// others allocate their decoders for each response); one timeout per Do,
+// from dialling to the end of the body (Request.Timeout or
+// Options.RequestTimeout); strict limits on the status line and
 // header block (bytes, count, line length), reported as errors. It does not
 // do HTTP/2 (the engine uses net/http for that; ALPN offers only
 // http/1.1), pipelining, proxies, redirects, cookies (Response exposes

@@ -39,6 +39,8 @@ func FuzzReadResponse(f *testing.F) {
 		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\nrest",
 		"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 23\r\n\r\n\x1f\x8b\b\x00\x00\x00\x00\x00\x00\xff\x01\x00\x00\xff\xff\x00\x00\x00\x00\x00\x00\x00\x00",
 		"HTTP/1.1 304 Not Modified\r\nSet-Cookie: a=b\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Encoding: zstd, br\r\nContent-Length: 9\r\n\r\n(\xb5/\xfd\x00\x00\x01\x00\x00",
+		"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nTransfer-Encoding: chunked\r\n\r\n8\r\nx\x9c\x03\x00\x00\x00\x00\x01\r\n0\r\n\r\n",
 	} {
 		f.Add([]byte(s), uint8(0))
 	}

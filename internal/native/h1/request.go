@@ -18,7 +18,7 @@ type Request struct {
 	done bool
 
 	head       bool // HEAD: the response has no body
-	gzip       bool // AcceptGzip or DecodeGzip was called: decode a gzip body
+	gzip       bool // AcceptGzip or DecodeGzip was called: decode the body's content codings
 	close      bool // the request says Connection: close
 	Replayable bool // may be retried on a fresh connection; Start sets it for GET, HEAD, OPTIONS, TRACE
 	// Timeout, when above 0, bounds this request instead of Options.RequestTimeout (a flow's
@@ -137,16 +137,17 @@ func (r *Request) Raw(lines []byte) {
 	r.b = append(r.b, lines...)
 }
 
-// AcceptGzip sends Accept-Encoding: gzip and has Do decode a gzip response
-// body; Response.BodyLen then counts decoded bytes.
+// AcceptGzip sends Accept-Encoding: gzip and has Do decode the response
+// body, as DecodeGzip does; Response.BodyLen then counts decoded bytes.
 func (r *Request) AcceptGzip() {
 	r.Header("Accept-Encoding", "gzip")
 	r.gzip = true
 }
 
-// DecodeGzip has Do decode a gzip response body, as AcceptGzip does, without
-// sending Accept-Encoding: for a request whose headers already ask (k6
-// decodes what the server encoded, whatever the request said).
+// DecodeGzip has Do decode the response body from the content codings it
+// knows (gzip, deflate, br and zstd, despite the name), without sending
+// Accept-Encoding: k6 decodes what the server encoded, whatever the request
+// said.
 func (r *Request) DecodeGzip() { r.gzip = true }
 
 // Finish ends the header block and appends body. Content-Length is sent when

@@ -15,8 +15,9 @@ var (
 	ErrLineTooLong    = errors.New("h1: response line too long")
 	ErrTruncated      = errors.New("h1: response truncated (connection ended early)")
 	ErrClosed         = errors.New("h1: Conn closed")
-	// ErrDecodedTooLarge: a gzip body decoded to more than
-	// Options.MaxDecodedBytes; the connection is closed.
+	// ErrDecodedTooLarge: a body decoded to more than
+	// Options.MaxDecodedBytes (in any of its codings); the connection is
+	// closed.
 	ErrDecodedTooLarge = errors.New("h1: decoded body too large")
 	// ErrDial and ErrHandshake are wrapped by failures to connect, before
 	// any byte of the request was sent.
@@ -48,9 +49,9 @@ type Response struct {
 	Major   int    // 1; 2 in a response another client filled over HTTP/2 (0: none read)
 	Minor   int    // 1 for HTTP/1.1, 0 for HTTP/1.0
 	Body    []byte // the first MaxBody bytes of the (decoded) body
-	BodyLen int64  // body bytes seen, after gzip decoding
+	BodyLen int64  // body bytes seen, after decoding
 
-	Gzipped bool // the body was gzip-decoded
+	Decoded bool // the body was decoded from its content coding(s): gzip, deflate, br or zstd
 	Close   bool // the connection was closed after this response
 	Retried bool // the request was sent again on a fresh connection
 
@@ -120,7 +121,7 @@ func (r *Response) reset() {
 	r.Status, r.Major, r.Minor = 0, 0, 0
 	r.Body = r.Body[:0]
 	r.BodyLen = 0
-	r.Gzipped, r.Close, r.Retried = false, false, false
+	r.Decoded, r.Close, r.Retried = false, false, false
 	r.BytesSent, r.BytesReceived = 0, 0
 	r.Timings = Timings{}
 	r.head = r.head[:0]
@@ -133,8 +134,8 @@ type framing struct {
 	chunked  bool
 	te       bool // some Transfer-Encoding was given
 	close    bool
-	keep     bool // Connection: keep-alive
-	gzip     bool
+	keep     bool    // Connection: keep-alive
+	enc      codings // Content-Encoding, every line of it
 	numLines int
 }
 
@@ -235,7 +236,7 @@ func (fr *framing) note(name, value []byte) error {
 			fr.keep = true
 		}
 	case equalFold(name, "content-encoding"):
-		fr.gzip = equalFold(value, "gzip") || equalFold(value, "x-gzip")
+		addCodings(&fr.enc, value)
 	}
 	return nil
 }
