@@ -8,8 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
@@ -270,4 +272,39 @@ func TestDecodeErrors(t *testing.T) {
 			t.Fatalf("Do = %v, want ErrMalformed", err)
 		}
 	})
+}
+
+// TestZstdStartsNoGoroutine: a zstd body is decoded without goroutines of
+// the decoder's own (concurrency 1, closed after each body), so none is
+// left behind however many bodies a user reads, to the end or abandoned
+// half read (a bomb). Not parallel: other tests' goroutines would be counted.
+func TestZstdStartsNoGoroutine(t *testing.T) {
+	text := []byte(strings.Repeat("zstd text ", 10000))
+	srv := encodedServer(t, map[string]struct {
+		ce   string
+		body []byte
+	}{"/": {"zstd", encode(t, text, "zstd")}, "/bomb": {"zstd", encode(t, make([]byte, 4<<20), "zstd")}})
+	c := newConn(t, Options{Addr: srv.Listener.Addr().String(), MaxDecodedBytes: 1 << 20})
+	req, bomb := decodingGet("/"), decodingGet("/bomb")
+	var resp Response
+	if err := c.Do(ctxT(t), req, &resp); err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine() // the server's goroutine for the connection included
+	for range 10 {
+		if err := c.Do(ctxT(t), bomb, &resp); !errors.Is(err, ErrDecodedTooLarge) {
+			t.Fatalf("Do = %v, want ErrDecodedTooLarge", err)
+		}
+		if err := c.Do(ctxT(t), req, &resp); err != nil || resp.BodyLen != int64(len(text)) {
+			t.Fatalf("Do = %v, %d bytes decoded", err, resp.BodyLen)
+		}
+	}
+	// The server's goroutines for the dropped connections end on their own.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines after 20 zstd bodies, 10 of them left half read; %d before", n, before)
+	}
 }
