@@ -79,7 +79,6 @@
 //
 // # Not built yet
 //
-// In script mode: vus/vus_max. Also basic auth in URLs, and Domain, Expires and Secure in the
-// cookie jar. The allow-list is not the engine's: the worker passes Dial, which enforces it
+// Basic auth in URLs, and Domain, Expires and Secure in the cookie jar. The allow-list is not the engine's: the worker passes Dial, which enforces it
 // at dial time, DNS answers included.
 package native

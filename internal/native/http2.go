@@ -109,6 +109,7 @@ func (u *user) sendH2(h *hostConf) error {
 	sent0, recv0 := hu.sent.Load(), hu.recv.Load()
 	res, err := tr.RoundTrip(req.WithContext(ctx))
 	if err == nil {
+		resp.Major, resp.Minor = res.ProtoMajor, res.ProtoMinor // the proto tag, even if the body fails
 		err = readH2Body(res, resp, hu.scratch)
 		_ = res.Body.Close()
 	}
@@ -125,7 +126,7 @@ func (u *user) sendH2(h *hostConf) error {
 		}
 		return fmt.Errorf("http2: %w", err)
 	}
-	resp.Status, resp.Major, resp.Minor = res.StatusCode, res.ProtoMajor, res.ProtoMinor
+	resp.Status = res.StatusCode
 	for name, vs := range res.Header {
 		for _, v := range vs {
 			resp.AddField(name, v)

@@ -11,9 +11,11 @@ import (
 	"github.com/stampede-load/stampede/internal/stats"
 )
 
-// TestShareConnections: with shareConnections, 200 users thinking between requests go through far
-// fewer connections than users, every request is still counted exactly, and the pooled
-// connections are closed when the run ends. Without it, each user owns its connection: 200.
+// TestShareConnections: with shareConnections, 200 users whose requests are spread over 5 s go
+// through far fewer connections than users, every request is still counted exactly, and the pooled
+// connections are closed when the run ends. Without it, each user owns its connection: 200. (At
+// 40 requests a second, half the users would need requests in flight for over 2 s each to need
+// 100 connections: only a machine stalled for seconds could fail the shared case.)
 func TestShareConnections(t *testing.T) {
 	const users = 200
 	for _, shared := range []bool{true, false} {
@@ -27,18 +29,19 @@ func TestShareConnections(t *testing.T) {
 					closed.Add(1)
 				}
 			})
-			// The users' first requests are spread over a second by a think step, as users'
-			// requests are in a swarm that has been running for a while.
+			// The users' requests are spread over 5 s by a think step, as users' requests are in
+			// a swarm that has been running for a while; each user makes one, then thinks long.
 			r := start(t, context.Background(), fmt.Sprintf(`kind: stampede/flow/v1
 baseUrl: ${__ENV.TARGET}
 shareConnections: %v
-think: { uniform: [500ms, 1s] }
+think: { constant: 1h }
 classes:
   u:
     steps:
-      - think: { uniform: [0s, 1s] }
+      - think: { uniform: [0s, 5s] }
       - get: /
         name: home
+        headers: { X-User: "${vu}" }
 `, shared), tg, nil, nil)
 			ctx := context.Background()
 			if err := r.Resume(ctx); err != nil {
@@ -47,7 +50,7 @@ classes:
 			if err := r.SetVUs(ctx, users, users); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "two requests a user", func() bool { return tg.total() >= 2*users })
+			waitFor(t, "a request from every user", func() bool { return tg.distinctUsers("/") == users })
 			r.end(t)
 			served := uint64(tg.total())
 			if e := r.snapshot().Entries[stats.Key{Name: "home", Method: "GET", Status: "200"}]; e == nil || e.Requests != served {

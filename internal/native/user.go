@@ -471,7 +471,8 @@ func (u *user) record(r *creq, x *exchange, h *hostConf, err error) {
 }
 
 // errorText is a request error's row in the error table: k6's text for a timeout ("request
-// timeout", or "dial: i/o timeout" while connecting), else h1's message without its prefix.
+// timeout", or "dial: i/o timeout" while connecting), else h1's message without its prefix (after
+// http2's, which stays).
 func errorText(err error) string {
 	if h1.IsTimeout(err) {
 		if errors.Is(err, h1.ErrDial) {
@@ -479,7 +480,11 @@ func errorText(err error) string {
 		}
 		return "request timeout"
 	}
-	return strings.TrimPrefix(err.Error(), "h1: ")
+	s := err.Error()
+	if rest, ok := strings.CutPrefix(s, "http2: "); ok { // h1's errors, from a body read over HTTP/2
+		return "http2: " + strings.TrimPrefix(rest, "h1: ")
+	}
+	return strings.TrimPrefix(s, "h1: ")
 }
 
 // json returns the response body decoded, once per response.
