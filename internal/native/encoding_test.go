@@ -1,50 +1,23 @@
 package native
 
 import (
-	"bytes"
-	"compress/gzip"
-	"compress/zlib"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/andybalholm/brotli"
-	"github.com/klauspost/compress/zstd"
-
+	"github.com/stampede-load/stampede/internal/native/h1/h1test"
 	"github.com/stampede-load/stampede/internal/stats"
 )
 
 // encodeAs applies the codings in order, as a server listing them in Content-Encoding would.
-func encodeAs(t *testing.T, data []byte, codings ...string) []byte {
+func encodeAs(t testing.TB, data []byte, codings ...string) []byte {
 	t.Helper()
-	for _, c := range codings {
-		var b bytes.Buffer
-		var w io.WriteCloser
-		switch c {
-		case "gzip":
-			w = gzip.NewWriter(&b)
-		case "deflate":
-			w = zlib.NewWriter(&b)
-		case "br":
-			w = brotli.NewWriter(&b)
-		case "zstd":
-			zw, err := zstd.NewWriter(&b, zstd.WithWindowSize(1<<20), zstd.WithEncoderConcurrency(1))
-			if err != nil {
-				t.Fatal(err)
-			}
-			w = zw
-		}
-		if _, err := w.Write(data); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		data = b.Bytes()
+	b, err := h1test.Encode(data, codings...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return data
+	return b
 }
 
 func halve(b []byte) []byte { return b[:len(b)/2] }

@@ -2,10 +2,7 @@ package h1
 
 import (
 	"bytes"
-	"compress/gzip"
-	"compress/zlib"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -13,42 +10,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/andybalholm/brotli"
-	"github.com/klauspost/compress/zstd"
+	"github.com/stampede-load/stampede/internal/native/h1/h1test"
 )
 
-// encode applies the codings in order, as a server listing them in
-// Content-Encoding would have.
+// encode applies the codings in order, as a server listing them in Content-Encoding would have.
 func encode(t testing.TB, data []byte, codings ...string) []byte {
 	t.Helper()
-	for _, c := range codings {
-		var b bytes.Buffer
-		var w io.WriteCloser
-		switch c {
-		case "gzip":
-			w = gzip.NewWriter(&b)
-		case "deflate":
-			w = zlib.NewWriter(&b)
-		case "br":
-			w = brotli.NewWriterLevel(&b, brotli.DefaultCompression)
-		case "zstd":
-			zw, err := zstd.NewWriter(&b, zstd.WithWindowSize(1<<20), zstd.WithEncoderConcurrency(1))
-			if err != nil {
-				t.Fatal(err)
-			}
-			w = zw
-		default:
-			t.Fatalf("no encoder for %s", c)
-		}
-		if _, err := w.Write(data); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		data = b.Bytes()
+	b, err := h1test.Encode(data, codings...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return data
+	return b
 }
 
 // encodedServer answers each request with the body and Content-Encoding
