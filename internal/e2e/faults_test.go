@@ -206,17 +206,7 @@ func TestFaultMasterKilled(t *testing.T) {
 	cmd, _, _, _ := master(t, "-f", "examples/quickstart.js", "--headless", "-u", "6", "-r", "6", "-t", "60s",
 		"--expect-workers", "2", "--master-bind", addr, "-e", "TARGET="+tg.URL)
 	w1, w2 := startWorker(t, addr), startWorker(t, addr)
-	eventually(t, 60*time.Second, "load at the target", func() bool { return tg.stats(t).Total > 30 })
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	killed := time.Now()
-	_ = cmd.Wait()
-	stoppedAfter := loadStops(t, tg, killed, 2*time.Second, 20*time.Second)
-	t.Logf("load stopped at the target %s after SIGKILL to the master", stoppedAfter.Round(10*time.Millisecond))
-	if stoppedAfter > 10*time.Second {
-		t.Errorf("the target got requests %s after the master died, want none after 10 s", stoppedAfter)
-	}
+	killMasterMidRun(t, cmd, tg)
 	for _, w := range []*exec.Cmd{w1, w2} {
 		if n := len(k6Children(bin, w.Process.Pid)); n != 0 || w.ProcessState != nil {
 			t.Fatalf("worker %d: %d k6 children, exited %v; want none and the worker up", w.Process.Pid, n, w.ProcessState != nil)
@@ -234,6 +224,23 @@ func TestFaultMasterKilled(t *testing.T) {
 	}
 	if got := tg.stats(t).Total - before; got == 0 || got != r.summary.Totals.Requests {
 		t.Errorf("the new run: target counted %d, master %d; want equal and > 0", got, r.summary.Totals.Requests)
+	}
+}
+
+// killMasterMidRun waits for load at tg, kills the master cmd with SIGKILL, and checks that the
+// load stops within 10 s, with no master to tell the workers.
+func killMasterMidRun(t *testing.T, cmd *exec.Cmd, tg *target) {
+	t.Helper()
+	eventually(t, 60*time.Second, "load at the target", func() bool { return tg.stats(t).Total > 30 })
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	_ = cmd.Wait()
+	stoppedAfter := loadStops(t, tg, killed, 2*time.Second, 20*time.Second)
+	t.Logf("load stopped at the target %s after SIGKILL to the master", stoppedAfter.Round(10*time.Millisecond))
+	if stoppedAfter > 10*time.Second {
+		t.Errorf("the target got requests %s after the master died, want none after 10 s", stoppedAfter)
 	}
 }
 

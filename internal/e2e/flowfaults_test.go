@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -43,17 +42,7 @@ func TestFlowMasterKilled(t *testing.T) {
 	cmd, _, _, _ := master(t, "-f", flowFile(t), "--headless", "-u", "4", "-r", "4", "-t", "60s",
 		"--expect-workers", "1", "--master-bind", addr, "-e", "TARGET="+tg.URL)
 	w := startWorker(t, addr)
-	eventually(t, 60*time.Second, "load at the target", func() bool { return tg.stats(t).Total > 30 })
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	killed := time.Now()
-	_ = cmd.Wait()
-	stoppedAfter := loadStops(t, tg, killed, 2*time.Second, 20*time.Second)
-	t.Logf("load stopped at the target %s after SIGKILL to the master", stoppedAfter.Round(10*time.Millisecond))
-	if stoppedAfter > 10*time.Second {
-		t.Errorf("the target got requests %s after the master died, want none after 10 s", stoppedAfter)
-	}
+	killMasterMidRun(t, cmd, tg)
 	if w.ProcessState != nil {
 		t.Errorf("the worker exited (%v); want it up, waiting for a master", w.ProcessState)
 	}

@@ -2,7 +2,6 @@ package native
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -323,16 +322,7 @@ func TestScriptRampingArrivalRateGrows(t *testing.T) {
 	})
 	src := scriptFlow("    executor: ramping-arrival-rate\n    startRate: 20\n    timeUnit: 1s\n    preAllocatedVUs: 1\n    maxVUs: 3\n" +
 		"    stages:\n      - { duration: 1s, target: 20 }\n")
-	r := start(t, context.Background(), src, tg, nil, func(o *Options) {
-		o.Script = true
-		o.Submetrics = []string{"dropped_iterations{scenario:main}"}
-	})
-	ctx := context.Background()
-	if err := r.Resume(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the end", func() bool { st, _ := r.Status(ctx); return st.Ended() })
-	r.end(t)
+	r := runToEnd(t, src, tg, func(o *Options) { o.Submetrics = []string{"dropped_iterations{scenario:main}"} })
 	var dropped int
 	if m := r.snapshot().Metrics["dropped_iterations{scenario:main}"]; m != nil {
 		dropped = int(m.Sum)

@@ -134,6 +134,17 @@ func start(t *testing.T, ctx context.Context, src string, tg *target, files fs.F
 	if err != nil {
 		t.Fatal(err)
 	}
+	r := collect(e)
+	t.Cleanup(func() {
+		e.Kill()
+		<-e.Exited()
+		<-r.done
+	})
+	return r
+}
+
+// collect sums e's deltas into a run until e closes them (r.done).
+func collect(e *Engine) *run {
 	r := &run{Engine: e, done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
@@ -144,11 +155,6 @@ func start(t *testing.T, ctx context.Context, src string, tg *target, files fs.F
 			r.mu.Unlock()
 		}
 	}()
-	t.Cleanup(func() {
-		e.Kill()
-		<-e.Exited()
-		<-r.done
-	})
 	return r
 }
 

@@ -74,15 +74,7 @@ func runSetupRefusing(t *testing.T, src string, env map[string]string, files fst
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &run{Engine: e, done: make(chan struct{})}
-	go func() {
-		defer close(r.done)
-		for d := range e.Deltas() {
-			r.mu.Lock()
-			r.total.Merge(d)
-			r.mu.Unlock()
-		}
-	}()
+	r := collect(e)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := e.WaitReady(ctx); err != nil {

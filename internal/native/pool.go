@@ -14,7 +14,6 @@ import (
 type connPool struct {
 	mu   sync.Mutex
 	idle []*h1.Conn
-	all  int // connections made, idle or in use; for tests
 }
 
 // get returns an idle connection, or a new one that dials on its first request.
@@ -27,7 +26,6 @@ func (p *connPool) get(cfg *h1.Config) *h1.Conn {
 		p.idle = p.idle[:n-1]
 		return c
 	}
-	p.all++
 	return cfg.NewConn()
 }
 
@@ -50,11 +48,4 @@ func (p *connPool) close() {
 	for _, c := range idle {
 		_ = c.Close()
 	}
-}
-
-// size is the connections made so far.
-func (p *connPool) size() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.all
 }

@@ -29,6 +29,25 @@ scenarios:
 ` + ex
 }
 
+// runToEnd runs src in script mode against tg (edit, if not nil, changes the options) until its
+// scenarios end by themselves, and stops the engine.
+func runToEnd(t *testing.T, src string, tg *target, edit func(*Options)) *run {
+	t.Helper()
+	r := start(t, context.Background(), src, tg, nil, func(o *Options) {
+		o.Script = true
+		if edit != nil {
+			edit(o)
+		}
+	})
+	ctx := context.Background()
+	if err := r.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the end", func() bool { st, _ := r.Status(ctx); return st.Ended() })
+	r.end(t)
+	return r
+}
+
 // runScript runs src in script mode on segment seg of "0,1/2,1" ("" for the whole test) until
 // it ends by itself, passing watch (if not nil) each status it polls meanwhile with the time
 // since just before Resume, and returns the requests the target saw, the users that sent them, and
@@ -51,7 +70,7 @@ func runScript(t *testing.T, src, seg string, watch func(time.Duration, k6run.St
 	if err := r.SetVUs(ctx, 1, 1); err == nil {
 		t.Error("SetVUs in script mode: no error")
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(time.Minute) // only a hang fails here
 	for {
 		st, err := r.Status(ctx)
 		if err != nil {
@@ -190,13 +209,7 @@ scenarios:
     iterations: 5
 `
 	tg := newTarget(t, nil)
-	r := start(t, context.Background(), src, tg, nil, func(o *Options) { o.Script = true })
-	ctx := context.Background()
-	if err := r.Resume(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the end", func() bool { st, _ := r.Status(ctx); return st.Ended() })
-	r.end(t)
+	runToEnd(t, src, tg, nil)
 	if a, b := tg.count("/a"), tg.count("/b"); a != 3 || b != 5 {
 		t.Errorf("/a %d, /b %d; want 3 and 5", a, b)
 	}
@@ -367,13 +380,7 @@ thresholds:
   iterations{name:tagged}: ["count==3"]
 `
 	tg := newTarget(t, nil)
-	r := start(t, context.Background(), src, tg, nil, func(o *Options) { o.Script = true })
-	ctx := context.Background()
-	if err := r.Resume(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the end", func() bool { st, _ := r.Status(ctx); return st.Ended() })
-	r.end(t)
+	r := runToEnd(t, src, tg, nil)
 	if a, b := tg.count("/a"), tg.count("/b"); a != 3 || b != 5 {
 		t.Fatalf("/a %d, /b %d; want 3 and 5", a, b)
 	}

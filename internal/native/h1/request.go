@@ -92,20 +92,12 @@ func (r *Request) Host(host string) {
 
 // Header appends one header line. A Connection: close header makes the Conn
 // close the connection after the response.
-func (r *Request) Header(name, value string) {
-	r.headerStart(name)
-	if !validValue(value) {
-		r.fail("header %s: value has a control character", name)
-	}
-	if equalFold(name, "connection") && hasToken(value, "close") {
-		r.close = true
-	}
-	r.b = append(r.b, value...)
-	r.b = append(r.b, '\r', '\n')
-}
+func (r *Request) Header(name, value string) { appendHeader(r, name, value) }
 
 // HeaderBytes is Header with a byte-slice value.
-func (r *Request) HeaderBytes(name string, value []byte) {
+func (r *Request) HeaderBytes(name string, value []byte) { appendHeader(r, name, value) }
+
+func appendHeader[T string | []byte](r *Request, name string, value T) {
 	r.headerStart(name)
 	if !validValue(value) {
 		r.fail("header %s: value has a control character", name)
